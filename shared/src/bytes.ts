@@ -1,0 +1,40 @@
+import { InvalidArgumentError } from './errors.js';
+
+const HEX_RE = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** Lower-case hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** Strict hex decoding: an even number of hex digits, nothing else (an optional `0x` prefix is allowed). */
+export function fromHex(hex: string, label = 'hex'): Uint8Array {
+  const body = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+  if (!HEX_RE.test(body)) {
+    throw new InvalidArgumentError(`${label} must be an even number of hexadecimal digits`);
+  }
+  return new Uint8Array(Buffer.from(body, 'hex'));
+}
+
+/** Constant-time-irrelevant equality for public values (fingerprints, PCRs, nonces). */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** A plain Uint8Array view of `bytes` (drops Buffer's prototype without copying). */
+export function asUint8Array(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Labelled input assertion, jose-style: `assertBytes(x, 'nonce')`. */
+export function assertBytes(value: unknown, label: string): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${label} must be a Uint8Array`);
+  }
+}
