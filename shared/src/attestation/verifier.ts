@@ -83,6 +83,11 @@ export class AttestationVerifier {
     this.#maxBytes = nonNegative(options.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT_BYTES, 'maxDocumentBytes');
   }
 
+  /** How many certificates the cache holds now (for tests and metrics). */
+  get cachedCertificates(): number {
+    return this.#cache.size;
+  }
+
   verify(bytes: Uint8Array, expectations: AttestationExpectations = {}): VerifiedAttestation {
     const now = this.#now();
     const { sign1, document } = decodeAttestation(bytes, { maxBytes: this.#maxBytes });
@@ -122,33 +127,33 @@ export class AttestationVerifier {
     if (!this.#trusted.has(rootFingerprint)) {
       throw new AttestationError('ERR_ATTESTATION_CHAIN', `the chain's root (cabundle[0], SHA-256 ${rootFingerprint}) is not a trusted root`);
     }
+    const label = (i: number): string => (i === ders.length - 1 ? 'the leaf certificate' : i === 0 ? 'the root certificate' : `cabundle[${i}]`);
+    // Links first: a list that is not a chain at all is the fault to report, before what its members allow.
     const chain: Certificate[] = [];
-    const lastCa = ders.length - 2;
     for (let i = 0; i < ders.length; i++) {
-      const label = i === ders.length - 1 ? 'the leaf certificate' : i === 0 ? 'the root certificate' : `cabundle[${i}]`;
-      const entry = this.#parse(ders[i] as Uint8Array, label, i === 0 ? rootFingerprint : undefined);
-      const cert = entry.cert;
-      if (i > 0) {
-        const issuer = chain[i - 1] as Certificate;
-        if (entry.verifiedIssuer !== issuer.fingerprint) {
-          if (!isSignedBy(cert, issuer)) {
-            throw new AttestationError('ERR_ATTESTATION_CHAIN', `${label} is not issued by ${i === 1 ? 'the root certificate' : `cabundle[${i - 1}]`} (${issuer.subjectName})`);
-          }
-          entry.verifiedIssuer = issuer.fingerprint;
+      const entry = this.#parse(ders[i] as Uint8Array, label(i), i === 0 ? rootFingerprint : undefined);
+      const issuer = chain[i - 1];
+      if (issuer !== undefined && entry.verifiedIssuer !== issuer.fingerprint) {
+        if (!isSignedBy(entry.cert, issuer)) {
+          throw new AttestationError('ERR_ATTESTATION_CHAIN', `${label(i)} is not issued by ${label(i - 1)} (${issuer.subjectName})`);
         }
+        entry.verifiedIssuer = issuer.fingerprint;
       }
-      if (i <= lastCa) checkCa(cert, label, lastCa - i);
+      chain.push(entry.cert);
+    }
+    const lastCa = ders.length - 2;
+    chain.forEach((cert, i) => {
+      if (i <= lastCa) checkCa(cert, label(i), lastCa - i);
       else if (cert.keyUsage === undefined || (cert.keyUsage & KeyUsage.digitalSignature) === 0) {
-        throw new AttestationError('ERR_ATTESTATION_CERT_CONSTRAINTS', `${label} lacks keyUsage digitalSignature`);
+        throw new AttestationError('ERR_ATTESTATION_CERT_CONSTRAINTS', `${label(i)} lacks keyUsage digitalSignature`);
       }
       if (now + this.#tolerance < cert.notBefore) {
-        throw new AttestationError('ERR_ATTESTATION_CERT_NOT_YET_VALID', `${label} is not valid before ${new Date(cert.notBefore).toISOString()} (verification time ${new Date(now).toISOString()})`);
+        throw new AttestationError('ERR_ATTESTATION_CERT_NOT_YET_VALID', `${label(i)} is not valid before ${new Date(cert.notBefore).toISOString()} (verification time ${new Date(now).toISOString()})`);
       }
       if (now - this.#tolerance > cert.notAfter) {
-        throw new AttestationError('ERR_ATTESTATION_CERT_EXPIRED', `${label} expired at ${new Date(cert.notAfter).toISOString()} (verification time ${new Date(now).toISOString()})`);
+        throw new AttestationError('ERR_ATTESTATION_CERT_EXPIRED', `${label(i)} expired at ${new Date(cert.notAfter).toISOString()} (verification time ${new Date(now).toISOString()})`);
       }
-      chain.push(cert);
-    }
+    });
     return chain;
   }
 

@@ -14,7 +14,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Walks an encoded item once, before any decoder allocates, and rejects what a strict reader must:
- * truncation, declared lengths larger than the input, reserved additional info, stray breaks,
+ * truncation, declared lengths larger than the input, reserved additional info, stray breaks, chunked strings,
  * invalid UTF-8, duplicate map keys, disallowed tags and simple values, excessive depth and trailing bytes.
  *
  * Every declared length is bounded by the bytes that remain, so a decoder that runs after a
@@ -109,18 +109,9 @@ class Scanner {
   #indefinite(major: number, pos: number, depth: number, breakAllowed: boolean): number {
     switch (major) {
       case 2:
-      case 3: {
-        // Chunks must be definite strings of the same major type.
-        for (;;) {
-          if (pos >= this.#bytes.byteLength) throw truncated(pos);
-          const initial = this.#bytes[pos] as number;
-          if (initial === 0xff) return pos + 1;
-          if (initial >> 5 !== major || (initial & 0x1f) === 31) {
-            throw new CborError('ERR_CBOR_MALFORMED', `invalid chunk in an indefinite-length string at offset ${pos}`);
-          }
-          pos = this.item(pos, depth);
-        }
-      }
+      case 3:
+        // Legal CBOR, but nothing we read uses chunked strings and cbor-x cannot decode them.
+        throw new CborError('ERR_CBOR_UNSUPPORTED', `indefinite-length strings are not supported (offset ${pos - 1})`);
       case 4: {
         this.#enter(depth);
         for (;;) {
