@@ -134,7 +134,8 @@ function parse(der: Uint8Array): Certificate {
   const cert: Certificate = {
     der,
     fingerprint: createHash('sha256').update(der).digest('hex'),
-    serialNumber: toHex(serial),
+    // Without the DER sign octet, as tools print serials.
+    serialNumber: toHex(serial.byteLength > 1 && serial[0] === 0 ? serial.subarray(1) : serial),
     issuer: issuer.raw,
     subject: subject.raw,
     issuerName: formatName(issuer),

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+
+/** Where a command writes; injectable so tests run commands in-process. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly readStdin: () => Promise<Uint8Array>;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return new Uint8Array(Buffer.concat(chunks));
+  },
+};
+
+/** Exit codes shared by every command. */
+export const EXIT = { ok: 0, rejected: 1, usage: 2 } as const;
+
+/** A usage or input problem: exit 2 with the message. */
+export class UsageError extends Error {}
+
+const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+
+/** Reads FILE (or stdin for `-`) and accepts raw binary, hex or base64 (standard or URL-safe). */
+export async function readBinaryInput(path: string, io: CliIo, isBinary: (bytes: Uint8Array) => boolean): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = path === '-' ? await io.readStdin() : new Uint8Array(await readFile(path));
+  } catch (cause) {
+    throw new UsageError(`cannot read ${path === '-' ? 'standard input' : path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+  }
+  if (bytes.byteLength > MAX_INPUT_BYTES) throw new UsageError(`input is larger than ${MAX_INPUT_BYTES} bytes`);
+  if (bytes.byteLength === 0) throw new UsageError('input is empty');
+  if (isBinary(bytes)) return bytes;
+  const text = Buffer.from(bytes).toString('latin1').replace(/\s+/g, '');
+  if (/^(?:[0-9a-fA-F]{2})+$/.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(text) && text.replace(/=+$/, '').length % 4 !== 1) {
+    return new Uint8Array(Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+  }
+  return bytes; // not text we recognise: let the parser say what is wrong with it
+}
+
+export function parseHexArg(value: string, flag: string): Uint8Array {
+  const body = value.startsWith('0x') ? value.slice(2) : value;
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(body)) throw new UsageError(`${flag} must be hex (an even number of hex digits)`);
+  return new Uint8Array(Buffer.from(body, 'hex'));
+}
+
+/** ISO-8601 or milliseconds since the epoch. */
+export function parseTimeArg(value: string, flag: string): Date {
+  const date = /^\d+$/.test(value) ? new Date(Number(value)) : new Date(value);
+  if (Number.isNaN(date.getTime()) || (!/^\d+$/.test(value) && !/^\d{4}-\d\d-\d\d/.test(value))) {
+    throw new UsageError(`${flag} must be an ISO-8601 time or milliseconds since the epoch, got ${JSON.stringify(value)}`);
+  }
+  return date;
+}

@@ -1,0 +1,42 @@
+import { EXIT, processIo, UsageError, type CliIo } from './io.js';
+import { inspectCommand, verifyCommand } from './verify-command.js';
+
+type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  verify: { run: verifyCommand, summary: 'verify an attestation document against the AWS Nitro root (or others)' },
+  inspect: { run: inspectCommand, summary: 'decode an attestation document without verifying it' },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return `Usage: nitro-datakey COMMAND [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Run "nitro-datakey COMMAND --help" for a command's options.
+Exit status: 0 ok, 1 rejected or failed, 2 usage error.
+`;
+}
+
+/** Runs the CLI and returns its exit status; never throws. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout)(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`nitro-datakey: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    const isUsage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    io.stderr(`nitro-datakey ${name}: ${(e as Error).message}\n`);
+    return isUsage ? EXIT.usage : EXIT.rejected;
+  }
+}
