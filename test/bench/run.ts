@@ -1,0 +1,13 @@
+import { cpus } from 'node:os';
+import { verifyBenchmarks } from './verify.bench.js';
+
+const SUITES: Record<string, () => void | Promise<void>> = {
+  verify: verifyBenchmarks,
+};
+
+// `make bench` runs every suite; `make bench BENCH=verify` one of them.
+const only = process.argv.slice(2);
+console.log(`# nitro-datakey benchmarks\n\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, ${new Date().toISOString()}`);
+for (const [name, run] of Object.entries(SUITES)) {
+  if (only.length === 0 || only.includes(name)) await run();
+}

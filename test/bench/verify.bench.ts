@@ -1,0 +1,47 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { AttestationVerifier, decodeAttestation, parseCertificate, sigStructure1 } from '@nitro-datakey/shared';
+import { readVector, vectorsAvailable } from '../src/index.js';
+import { benchInterleaved, printTable, target, type BenchResult } from './harness.js';
+
+/** Cold and warm attestation verification of a real AWS document beside one bare P-384 verify. */
+export function verifyBenchmarks(): void {
+  if (!vectorsAvailable()) {
+    console.log('\n## Attestation verification\n\nSKIPPED: ../shared/vectors not found (set NITRO_DATAKEY_VECTORS).');
+    return;
+  }
+  const file = 'evervault_ga.cbor';
+  const bytes = readVector(`attestation/${file}`);
+  const at = new Date(1695049410860);
+  const { sign1, document } = decodeAttestation(bytes);
+  const leafKey = parseCertificate(document.certificate).publicKey;
+  const toBeSigned = sigStructure1(sign1.protectedBytes, sign1.payload);
+
+  const warmVerifier = new AttestationVerifier({ clock: () => at });
+  const spkis = [...document.cabundle, document.certificate].map((der) => parseCertificate(der).publicKey.export({ format: 'der', type: 'spki' }));
+  const [bare, floor, cold, warm] = benchInterleaved([
+    {
+      name: 'bare P-384 crypto.verify (the document signature)',
+      perRound: 100,
+      fn: () => {
+        if (!verify('sha384', toBeSigned, { key: leafKey, dsaEncoding: 'ieee-p1363' }, sign1.signature)) throw new Error('bad signature');
+      },
+    },
+    {
+      // What a cold verify cannot avoid: five ECDSA checks (four certificate links and the document) and five key imports.
+      name: 'crypto floor of a cold verify: 5 x (SPKI import + P-384 verify)',
+      perRound: 20,
+      fn: () => {
+        for (const spki of spkis) {
+          const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+          verify('sha384', toBeSigned, { key, dsaEncoding: 'ieee-p1363' }, sign1.signature);
+        }
+      },
+    },
+    { name: `cold verifier: new AttestationVerifier + verify (${file})`, perRound: 20, fn: () => new AttestationVerifier({ clock: () => at }).verify(bytes) },
+    { name: `warm verifier: verify again (${file})`, perRound: 100, fn: () => warmVerifier.verify(bytes) },
+  ]) as [BenchResult, BenchResult, BenchResult, BenchResult];
+  printTable('Attestation verification (real AWS document, 4-certificate cabundle)', [bare, floor, cold, warm], bare);
+  console.log(`- cold verify / its crypto floor: ${(cold.msPerOp / floor.msPerOp).toFixed(2)}x`);
+  target('warm within 1.5x of a bare verify', warm.msPerOp <= 1.5 * bare.msPerOp);
+  target('cold within 6x of a bare verify', cold.msPerOp <= 6 * bare.msPerOp);
+}
