@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 
 /** Where a command writes; injectable so tests run commands in-process. */
 export interface CliIo {
-  readonly stdout: (text: string) => void;
+  /** Text, or raw bytes written as they are (plaintext, BER). */
+  readonly stdout: (data: string | Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly readStdin: () => Promise<Uint8Array>;
 }
 
 export const processIo: CliIo = {
-  stdout: (text) => process.stdout.write(text),
+  stdout: (data) => process.stdout.write(data),
   stderr: (text) => process.stderr.write(text),
   readStdin: async () => {
     const chunks: Buffer[] = [];

@@ -1,4 +1,5 @@
 import { EXIT, processIo, UsageError, type CliIo } from './io.js';
+import { cmsDecryptCommand, cmsEncryptCommand } from './cms-commands.js';
 import { inspectCommand, verifyCommand } from './verify-command.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
@@ -6,6 +7,8 @@ type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   verify: { run: verifyCommand, summary: 'verify an attestation document against the AWS Nitro root (or others)' },
   inspect: { run: inspectCommand, summary: 'decode an attestation document without verifying it' },
+  'cms-decrypt': { run: cmsDecryptCommand, summary: 'decrypt a KMS CiphertextForRecipient with an RSA private key' },
+  'cms-encrypt': { run: cmsEncryptCommand, summary: 'encrypt to an RSA public key in the CiphertextForRecipient layout' },
 };
 
 export function usage(): string {
