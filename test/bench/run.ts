@@ -1,8 +1,10 @@
 import { cpus } from 'node:os';
+import { cmsBenchmarks } from './cms.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
 
 const SUITES: Record<string, () => void | Promise<void>> = {
   verify: verifyBenchmarks,
+  cms: cmsBenchmarks,
 };
 
 // `make bench` runs every suite; `make bench BENCH=verify` one of them.
