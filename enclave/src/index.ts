@@ -1,1 +1,3 @@
-export {};
+export { EnclaveError, type EnclaveErrorCode } from './errors.js';
+export { loadNativeAddon, type NativeAddon, type NativeError } from './native.js';
+export { NsmDeviceTransport, openNsmDevice, NSM_DEVICE_PATH } from './nsm/device.js';

@@ -6,3 +6,4 @@ export { parseAsn1, Asn1Error, TagClass, derTlv, berIndefinite, derOid, type Asn
 export * from './x509/index.js';
 export * from './attestation/index.js';
 export * from './cms/index.js';
+export * from './nsm/index.js';

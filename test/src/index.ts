@@ -3,3 +3,5 @@ export { issueCertificate, certificateToPem, pemToDer, KeyUsageFlags, X509Extens
 export { NitroPki, LEAF_LIFETIME_MS, type NitroChain, type ChainOptions } from './nsm/pki.js';
 export { vectorsDir, readVector, vectorsAvailable } from './vectors.js';
 export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
+export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
+export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';

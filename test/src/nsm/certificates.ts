@@ -17,6 +17,8 @@ export interface IssuedCertificate {
   readonly der: Uint8Array;
   readonly subject: string;
   readonly keyPair: P384KeyPair;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
 }
 
 export interface CertificateSpec {
@@ -40,7 +42,7 @@ export interface CertificateSpec {
 /** Issues one certificate with the extension layout AWS's Nitro PKI uses. */
 export async function issueCertificate(spec: CertificateSpec): Promise<IssuedCertificate> {
   const publicKey = await importPublic(spec.keyPair);
-  const signer = spec.issuer ?? { subject: spec.subject, keyPair: spec.keyPair };
+  const signer = spec.issuer ?? { subject: spec.subject, keyPair: spec.keyPair, notBefore: spec.notBefore, notAfter: spec.notAfter };
   const signingKey = await webcrypto.subtle.importKey(
     'pkcs8',
     signer.keyPair.privateKey.export({ format: 'der', type: 'pkcs8' }),
@@ -59,7 +61,8 @@ export async function issueCertificate(spec: CertificateSpec): Promise<IssuedCer
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: spec.serialNumber ?? serialFor(spec),
     subject: spec.subject,
-    issuer: signer.subject,
+    // The issuer's own encoded subject, so names link byte for byte however the issuer was loaded.
+    issuer: spec.issuer ? new x509.X509Certificate(spec.issuer.der).subjectName : spec.subject,
     notBefore: spec.notBefore,
     notAfter: spec.notAfter,
     signingAlgorithm: { name: 'ECDSA', hash: spec.signatureHash ?? 'SHA-384' },
@@ -67,7 +70,7 @@ export async function issueCertificate(spec: CertificateSpec): Promise<IssuedCer
     signingKey,
     extensions,
   });
-  return { der: new Uint8Array(cert.rawData), subject: spec.subject, keyPair: spec.keyPair };
+  return { der: new Uint8Array(cert.rawData), subject: spec.subject, keyPair: spec.keyPair, notBefore: cert.notBefore, notAfter: cert.notAfter };
 }
 
 export function certificateToPem(der: Uint8Array): string {

@@ -68,7 +68,10 @@ export class NitroPki {
     const { X509Certificate } = await import('node:crypto');
     const cert = new X509Certificate(der);
     if (!cert.checkPrivateKey(privateKey)) throw new Error(`${dir}: root-key.pem does not belong to root.pem`);
-    return new NitroPki({ der, subject: cert.subject.split('\n').join(', '), keyPair: { privateKey, publicKey } }, undefined);
+    return new NitroPki(
+      { der, subject: cert.subject.split('\n').join(', '), keyPair: { privateKey, publicKey }, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) },
+      undefined,
+    );
   }
 
   /** Writes root.pem, root-key.pem (0600) and root.sha256 into `dir`, each atomically. */

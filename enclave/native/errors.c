@@ -1,0 +1,24 @@
+#include "errors.h"
+
+#include <string.h>
+#include <uv.h>
+
+napi_value make_errno_error(napi_env env, int err, const char *syscall) {
+  /* libuv names errors the way Node does: uv_err_name(-errno) is "ENOENT" for ENOENT. */
+  const char *name = uv_err_name(uv_translate_sys_error(err));
+  char text[256];
+  snprintf(text, sizeof text, "%s %s: %s", syscall, name, strerror(err));
+  napi_value code, message, error, number, sys;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code) != napi_ok) return NULL;
+  if (napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message) != napi_ok) return NULL;
+  if (napi_create_error(env, code, message, &error) != napi_ok) return NULL;
+  if (napi_create_int32(env, -err, &number) == napi_ok) napi_set_named_property(env, error, "errno", number);
+  if (napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &sys) == napi_ok) napi_set_named_property(env, error, "syscall", sys);
+  return error;
+}
+
+napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_value error = make_errno_error(env, err, syscall);
+  if (error != NULL) napi_throw(env, error);
+  return NULL;
+}

@@ -1,0 +1,35 @@
+import { createRequire } from 'node:module';
+import { EnclaveError } from './errors.js';
+
+/** The functions the C addon exports (native/*.c). */
+export interface NativeAddon {
+  nsmOpen(path: string): number;
+  nsmRequest(fd: number, request: Uint8Array): Promise<Buffer>;
+  nsmClose(fd: number): void;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads build/Release/nitro_datakey_native.node once; a missing build is a typed error, not a crash. */
+export function loadNativeAddon(): NativeAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  try {
+    // src/native.ts and dist/native.js both sit one level below the package root.
+    addon = require('../build/Release/nitro_datakey_native.node') as NativeAddon;
+  } catch (cause) {
+    throw new EnclaveError(
+      'ERR_NATIVE_ADDON_UNAVAILABLE',
+      'the native addon is not built (enclave/build/Release/nitro_datakey_native.node): run "npm ci" or "npm run install -w enclave" with g++ and python3 present',
+      { cause },
+    );
+  }
+  return addon;
+}
+
+/** An OS error from the addon: `code` is the errno name, like Node's own errors. */
+export interface NativeError extends Error {
+  code?: string;
+  errno?: number;
+  syscall?: string;
+}
