@@ -39,4 +39,4 @@ clean:
 	rm -rf shared/dist enclave/dist parent-proxy/dist test/dist
 
 distclean: clean
-	rm -rf node_modules
+	rm -rf node_modules enclave/build

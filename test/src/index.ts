@@ -5,3 +5,4 @@ export { vectorsDir, readVector, vectorsAvailable } from './vectors.js';
 export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
 export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
 export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';
+export { nitroSim } from './cli/nitro-sim.js';

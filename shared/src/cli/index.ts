@@ -1,0 +1,2 @@
+export { main, usage } from './main.js';
+export { EXIT, UsageError, processIo, readBinaryInput, parseHexArg, parseTimeArg, type CliIo } from './io.js';
