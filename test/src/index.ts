@@ -6,3 +6,4 @@ export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, sign
 export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
 export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';
 export { nitroSim } from './cli/nitro-sim.js';
+export * from './kms/index.js';

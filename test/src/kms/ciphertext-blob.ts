@@ -1,0 +1,78 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/*
+ * Our ciphertext blob: versioned and authenticated, never confused with AWS's own.
+ *   "NDKB" | version (1) | key id length (1) | key id (ASCII uuid) | IV (12) | ciphertext | GCM tag (16)
+ * AES-256-GCM under the KMS key's material; the AAD is the header (so the key id cannot be swapped)
+ * followed by the canonical encoding of the encryption context (so the context must match exactly).
+ */
+const MAGIC = Buffer.from('NDKB');
+const VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export interface ParsedBlob {
+  readonly keyId: string;
+  readonly header: Buffer;
+  readonly iv: Buffer;
+  readonly ciphertext: Buffer;
+  readonly tag: Buffer;
+}
+
+/**
+ * Unambiguous, order-independent encoding of an encryption context: entries sorted by the UTF-8 bytes
+ * of their keys, each key and value length-prefixed (u32 big-endian), the whole prefixed by the count.
+ */
+export function canonicalEncryptionContext(context: Readonly<Record<string, string>>): Buffer {
+  const entries = Object.entries(context).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
+  entries.sort(([a], [b]) => Buffer.compare(a, b));
+  const parts: Buffer[] = [u32(entries.length)];
+  for (const [k, v] of entries) parts.push(u32(k.length), k, u32(v.length), v);
+  return Buffer.concat(parts);
+}
+
+export function sealBlob(keyId: string, material: Uint8Array, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
+  const id = Buffer.from(keyId, 'ascii');
+  const header = Buffer.concat([MAGIC, Buffer.of(VERSION, id.length), id]);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', material, iv);
+  cipher.setAAD(Buffer.concat([header, canonicalEncryptionContext(context)]));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return new Uint8Array(Buffer.concat([header, iv, ciphertext, cipher.getAuthTag()]));
+}
+
+/** Reads the header; `undefined` for anything that is not one of our blobs. */
+export function parseBlob(bytes: Uint8Array): ParsedBlob | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length < 6 || !b.subarray(0, 4).equals(MAGIC) || b[4] !== VERSION) return undefined;
+  const idLength = b[5] as number;
+  const headerLength = 6 + idLength;
+  if (b.length < headerLength + IV_BYTES + TAG_BYTES) return undefined;
+  const keyId = b.subarray(6, headerLength).toString('ascii');
+  if (!/^[0-9a-f-]{36}$/.test(keyId)) return undefined;
+  return {
+    keyId,
+    header: b.subarray(0, headerLength),
+    iv: b.subarray(headerLength, headerLength + IV_BYTES),
+    ciphertext: b.subarray(headerLength + IV_BYTES, b.length - TAG_BYTES),
+    tag: b.subarray(b.length - TAG_BYTES),
+  };
+}
+
+/** The plaintext, or `undefined` when the blob, the key or the context is wrong. */
+export function openBlob(blob: ParsedBlob, material: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array | undefined {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', material, blob.iv);
+    decipher.setAAD(Buffer.concat([blob.header, canonicalEncryptionContext(context)]));
+    decipher.setAuthTag(blob.tag);
+    return new Uint8Array(Buffer.concat([decipher.update(blob.ciphertext), decipher.final()]));
+  } catch {
+    return undefined;
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
