@@ -7,3 +7,5 @@ export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
 export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';
 export { nitroSim } from './cli/nitro-sim.js';
 export * from './kms/index.js';
+export { localKmsClient } from './kms/sdk-client.js';
+export { enclaveRecipient, type EnclaveRecipient } from './kms/recipient-fixture.js';
