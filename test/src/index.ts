@@ -9,3 +9,4 @@ export { nitroSim } from './cli/nitro-sim.js';
 export * from './kms/index.js';
 export { localKmsClient } from './kms/sdk-client.js';
 export { enclaveRecipient, type EnclaveRecipient } from './kms/recipient-fixture.js';
+export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms/process.js';

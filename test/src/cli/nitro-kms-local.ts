@@ -31,6 +31,13 @@ It stops cleanly on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed,
 
 export async function nitroKmsLocal(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process): Promise<number> {
   let kms: LocalKms;
+  // Listen for the stop signals before announcing readiness: a supervisor may stop us the moment it reads the line.
+  let stopRequested: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  signals.once('SIGINT', stopRequested);
+  signals.once('SIGTERM', stopRequested);
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -51,6 +58,8 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
     });
     if (values.help) {
       io.stdout(USAGE);
+      signals.off('SIGINT', stopRequested);
+      signals.off('SIGTERM', stopRequested);
       return EXIT.ok;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -101,13 +110,11 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
     io.stderr(`nitro-kms-local: ${(e as Error).message}\n`);
+    signals.off('SIGINT', stopRequested);
+    signals.off('SIGTERM', stopRequested);
     return usage ? EXIT.usage : EXIT.rejected;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    signals.once('SIGINT', stop);
-    signals.once('SIGTERM', stop);
-  });
+  await stopped;
   await kms.close();
   return EXIT.ok;
 }

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import '../nsm/certificates.js'; // sets @peculiar/x509's crypto provider (and loads reflect-metadata)
+import { x509 } from '../x509.js';
 
 export interface TlsMaterial {
   readonly caCertPath: string;

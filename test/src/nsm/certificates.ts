@@ -1,9 +1,6 @@
-import 'reflect-metadata';
 import { createHash, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { x509 } from '../x509.js';
 import type { P384KeyPair } from './keys.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ECDSA_P384 = { name: 'ECDSA', namedCurve: 'P-384' } as const;
 
