@@ -1,0 +1,62 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalKms, type LocalKms } from '@nitro-datakey/testkit';
+
+const run = promisify(execFile);
+const hasAws = spawnSync('aws', ['--version']).status === 0;
+const title = hasAws ? 'the aws CLI against nitro-kms-local' : 'the aws CLI against nitro-kms-local (SKIPPED: the aws CLI is not installed)';
+
+let kms: LocalKms;
+let dir: string;
+
+async function aws(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDCLI', AWS_SECRET_ACCESS_KEY: 'not-checked', AWS_DEFAULT_REGION: kms.region, AWS_CA_BUNDLE: kms.caCertPath ?? '', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  try {
+    const r = await run('aws', ['kms', ...args, '--endpoint-url', kms.endpoint, '--output', 'json'], { env });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+describe.skipIf(!hasAws)(title, () => {
+  beforeAll(async () => {
+    kms = await startLocalKms({ tls: true });
+    dir = mkdtempSync(join(tmpdir(), 'ndk-awscli-'));
+  });
+  afterAll(async () => kms?.close());
+
+  it('create-key, create-alias, describe-key, generate-data-key, encrypt and decrypt over TLS', async () => {
+    const created = await aws(['create-key', '--description', 'from the aws cli']);
+    expect(created.code).toBe(0);
+    const keyId = JSON.parse(created.out).KeyMetadata.KeyId as string;
+    expect((await aws(['create-alias', '--alias-name', 'alias/cli', '--target-key-id', keyId])).code).toBe(0);
+    const described = JSON.parse((await aws(['describe-key', '--key-id', 'alias/cli'])).out);
+    expect(described.KeyMetadata).toMatchObject({ KeyId: keyId, Description: 'from the aws cli', KeyState: 'Enabled' });
+
+    const dataKey = JSON.parse((await aws(['generate-data-key', '--key-id', 'alias/cli', '--key-spec', 'AES_256'])).out);
+    expect(Buffer.from(dataKey.Plaintext, 'base64')).toHaveLength(32);
+
+    const plainFile = join(dir, 'plain.bin');
+    writeFileSync(plainFile, 'secret from the cli');
+    const encrypted = JSON.parse((await aws(['encrypt', '--key-id', keyId, '--plaintext', `fileb://${plainFile}`, '--encryption-context', 'app=cli'])).out);
+    const blobFile = join(dir, 'blob.bin');
+    writeFileSync(blobFile, Buffer.from(encrypted.CiphertextBlob, 'base64'));
+    const decrypted = JSON.parse((await aws(['decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--encryption-context', 'app=cli'])).out);
+    expect(Buffer.from(decrypted.Plaintext, 'base64').toString()).toBe('secret from the cli');
+  });
+
+  it('reports KMS errors by name with a failing exit status', async () => {
+    const missing = await aws(['describe-key', '--key-id', 'alias/missing']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.err).toContain('NotFoundException');
+    const tooBig = await aws(['generate-random', '--number-of-bytes', '1025']);
+    expect(tooBig.code).not.toBe(0);
+    expect(tooBig.err).toContain('ValidationException');
+  });
+});
