@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, ListAliasesCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { kmsBinPath, localKmsClient, spawnLocalKms } from '@nitro-datakey/testkit';
+import { readFileSync } from 'node:fs';
+
+const run = promisify(execFile);
+
+describe('nitro-kms-local, the command', () => {
+  it('creates seed keys once, maps principals, and serves TLS with the printed CA', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndk-kmscli-'));
+    const seed = join(dir, 'seed.json');
+    writeFileSync(seed, JSON.stringify({
+      keys: [
+        { alias: 'alias/app', description: 'seeded', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::${ACCOUNT}:role/app' }, Action: 'kms:*', Resource: '*' }] } },
+        { alias: 'alias/open' },
+      ],
+    }));
+    const args = ['--tls', '--quiet', '--data-dir', join(dir, 'data'), '--seed', seed, '--account', '210987654321', '--region', 'eu-west-1', '--principal', 'AKIDAPP=arn:aws:iam::210987654321:role/app'];
+    const first = await spawnLocalKms(args);
+    expect(first.ready).toMatchObject({ region: 'eu-west-1', account: '210987654321', endpoint: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/) });
+    const caCertPem = readFileSync(first.ready.caCertPath as string, 'utf8');
+    const appClient = localKmsClient({ ...first.ready, caCertPem }, { accessKeyId: 'AKIDAPP' });
+    const other = localKmsClient({ ...first.ready, caCertPem }, { accessKeyId: 'AKIDOTHER' });
+    const keyId = (await appClient.send(new DescribeKeyCommand({ KeyId: 'alias/app' }))).KeyMetadata?.KeyId;
+    expect((await appClient.send(new GetKeyPolicyCommand({ KeyId: 'alias/app' }))).Policy).toContain('arn:aws:iam::210987654321:role/app');
+    expect(await other.send(new GenerateDataKeyCommand({ KeyId: 'alias/app', KeySpec: 'AES_256' })).then(() => 'OK', (e: Error) => e.name)).toBe('AccessDeniedException');
+    expect(await other.send(new GenerateDataKeyCommand({ KeyId: 'alias/open', KeySpec: 'AES_256' })).then(() => 'OK', (e: Error) => e.name)).toBe('OK');
+    appClient.destroy();
+    other.destroy();
+    first.child.kill('SIGTERM');
+    await new Promise((r) => first.child.once('exit', r));
+
+    // The same seed again: nothing new is created, the existing key keeps its alias.
+    const second = await spawnLocalKms(args);
+    const again = localKmsClient({ ...second.ready, caCertPem: readFileSync(second.ready.caCertPath as string, 'utf8') }, { accessKeyId: 'AKIDAPP' });
+    expect((await again.send(new DescribeKeyCommand({ KeyId: 'alias/app' }))).KeyMetadata?.KeyId).toBe(keyId);
+    expect((await again.send(new ListAliasesCommand({}))).Aliases).toHaveLength(2);
+    again.destroy();
+    second.child.kill('SIGTERM');
+  });
+
+  it.each([
+    [['--port', '70000']],
+    [['--account', '12']],
+    [['--region', 'moon']],
+    [['--trust-root-fingerprint', 'abc']],
+    [['--principal', 'nope']],
+    [['--seed', '/nonexistent/seed.json']],
+    [['--bogus']],
+    [['extra-argument']],
+  ])('exits 2 on %j', async (args) => {
+    const r = await run(process.execPath, [kmsBinPath(), ...args]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^nitro-kms-local: /);
+  });
+
+  it('--help exits 0 and says signatures are not checked', async () => {
+    const r = await run(process.execPath, [kmsBinPath(), '--help']);
+    expect(r.stdout).toContain('SigV4 signatures are NOT checked');
+  });
+});
