@@ -1,13 +1,15 @@
 /*
  * nitro-datakey's native addon: the syscalls Node lacks inside a Nitro Enclave. Each device or
- * socket family registers its functions here (the NSM now; AF_VSOCK joins it).
+ * socket family registers its functions here: the NSM, stream I/O with libuv readiness, AF_VSOCK.
  */
 #include <node_api.h>
 
+#include "fdio.h"
 #include "nsm.h"
+#include "vsock.h"
 
 static napi_value init(napi_env env, napi_value exports) {
-  if (nsm_register(env, exports) != napi_ok) return NULL;
+  if (nsm_register(env, exports) != napi_ok || fdio_register(env, exports) != napi_ok || vsock_register(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

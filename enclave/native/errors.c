@@ -1,5 +1,6 @@
 #include "errors.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <uv.h>
 

@@ -6,6 +6,33 @@ export interface NativeAddon {
   nsmOpen(path: string): number;
   nsmRequest(fd: number, request: Uint8Array): Promise<Buffer>;
   nsmClose(fd: number): void;
+
+  /** Bytes read, 0 at end of stream, -1 when nothing is ready. */
+  fdRead(fd: number, buffer: Uint8Array): number;
+  /** Bytes written, -1 when the socket buffer is full. */
+  fdWrite(fd: number, buffer: Uint8Array): number;
+  fdShutdownWrite(fd: number): void;
+  fdClose(fd: number): void;
+  /** 0, or the Error a non-blocking connect ended with. */
+  socketError(fd: number): 0 | NativeError;
+  unixSocketPair(): [number, number];
+  Poller: new (fd: number, callback: (status: number, readable: boolean, writable: boolean) => void) => NativePoller;
+
+  vsockSocket(): number;
+  vsockBind(fd: number, cid: number, port: number): void;
+  vsockListen(fd: number, backlog: number): void;
+  vsockAccept(fd: number): { fd: number; cid: number; port: number } | null;
+  vsockConnect(fd: number, cid: number, port: number): boolean;
+  vsockAddress(fd: number): { cid: number; port: number };
+  vsockPeerAddress(fd: number): { cid: number; port: number };
+  vsockLocalCid(): number;
+  readonly VMADDR_CID_ANY: number;
+}
+
+/** Readiness of one fd from the libuv loop (uv_poll). */
+export interface NativePoller {
+  start(readable: boolean, writable: boolean): void;
+  close(): void;
 }
 
 let addon: NativeAddon | undefined;

@@ -1,0 +1,60 @@
+import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { unlink } from 'node:fs/promises';
+import { formatAddress, parseAddress, type TransportAddress } from './address.js';
+import { connectVsock, VsockServer } from './vsock.js';
+
+/** A connected stream on any transport. TCP and Unix sockets are Node's own; vsock is FdSocket. */
+export type TransportSocket = Duplex;
+
+/** Connects to `vsock:CID:PORT`, `tcp:HOST:PORT` or `unix:PATH`. */
+export async function connectTo(address: string | TransportAddress, options: { timeoutMs?: number } = {}): Promise<TransportSocket> {
+  const a = typeof address === 'string' ? parseAddress(address) : address;
+  if (a.kind === 'vsock') return connectVsock(a.cid, a.port, options);
+  return new Promise<Socket>((resolve, reject) => {
+    const socket = a.kind === 'tcp' ? netConnect({ host: a.host, port: a.port, allowHalfOpen: true }) : netConnect({ path: a.path, allowHalfOpen: true });
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+      socket.destroy(Object.assign(new Error(`connect ETIMEDOUT ${formatAddress(a)}`), { code: 'ETIMEDOUT' }));
+    }, options.timeoutMs);
+    socket.once('connect', () => {
+      if (timer) clearTimeout(timer);
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** A listening endpoint on any transport; `address` is what it actually bound (port 0 resolved). */
+export interface TransportListener {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+/** Listens on `address` and hands every connection to `onConnection`. */
+export async function listenOn(address: string | TransportAddress, onConnection: (socket: TransportSocket) => void): Promise<TransportListener> {
+  const a = typeof address === 'string' ? parseAddress(address) : address;
+  if (a.kind === 'vsock') {
+    const server = new VsockServer();
+    server.on('connection', onConnection);
+    server.on('error', () => undefined); // accept errors (EMFILE) are transient: the kernel keeps the queue
+    const bound = server.listen(a.port === 0 ? 0xffffffff : a.port, a.cid);
+    return { address: formatAddress({ kind: 'vsock', cid: bound.cid, port: bound.port }), close: async () => server.close() };
+  }
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
+  if (a.kind === 'unix') await unlink(a.path).catch(() => undefined); // a stale socket file from a crash
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
+    else server.listen(a.path, () => resolve());
+  });
+  const bound = server.address();
+  const text = a.kind === 'unix' ? formatAddress(a) : formatAddress({ kind: 'tcp', host: a.host, port: typeof bound === 'object' && bound ? bound.port : a.port });
+  return {
+    address: text,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
