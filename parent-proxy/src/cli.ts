@@ -1,0 +1,122 @@
+import { parseArgs } from 'node:util';
+import { EXIT, processIo, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { configFromValues, loadConfigFile, type ProxyConfig } from './config.js';
+import { ProxyConfigError } from './errors.js';
+import { jsonLogger, type Logger } from './log.js';
+import { startProxy, type ProxyOptions } from './proxy.js';
+
+const USAGE = `Usage: nitro-parent-proxy --config FILE
+       nitro-parent-proxy --route LISTEN=HOST:PORT [--route ...] [--allow HOST:PORT ...]
+                          [--credentials LISTEN] [--metrics tcp:127.0.0.1:PORT] [--region REGION]
+
+Runs on the parent EC2 instance. Each route listens (vsock:CID:PORT, tcp:HOST:PORT or unix:PATH) and
+forwards bytes untouched to one upstream, which must be on the allowlist: the KMS endpoint of the region
+on 443, plus any --allow. TLS ends inside the enclave; the proxy never sees plaintext.
+
+Options:
+  --config FILE                 YAML or JSON configuration (routes, allow, credentials, metrics, limits)
+  --route LISTEN=HOST:PORT      a route (repeatable)
+  --allow HOST:PORT             add an upstream to the allowlist (repeatable)
+  --credentials LISTEN          serve the instance's AWS credentials to the enclave on LISTEN
+  --metrics tcp:127.0.0.1:PORT  Prometheus metrics on a loopback address
+  --region REGION               default us-east-1 (sets the default allowlist)
+  --max-connections N           overall concurrent connections (default 4096)
+  --route-max-connections N     concurrent connections per route (default 1024)
+  --connect-timeout-ms N        upstream connect timeout (default 5000)
+  --idle-timeout-ms N           close a connection idle this long (default 300000)
+  -h, --help                    show this help
+
+Prints one JSON line on stdout when every listener is up, logs JSON lines on stderr, and drains
+connections then exits 0 on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed, 2 bad config.
+`;
+
+export async function nitroParentProxy(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, options: ProxyOptions = {}): Promise<number> {
+  let stopRequested: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    stopRequested = resolve;
+  });
+  // Listen for stop signals before announcing readiness (a supervisor may stop us at once).
+  signals.once('SIGINT', stopRequested);
+  signals.once('SIGTERM', stopRequested);
+  const unlisten = () => {
+    signals.off('SIGINT', stopRequested);
+    signals.off('SIGTERM', stopRequested);
+  };
+  const log: Logger = options.log ?? jsonLogger((line) => io.stderr(line));
+  let proxy;
+  try {
+    const config = await readConfig(argv, io);
+    if (config === undefined) {
+      unlisten();
+      return EXIT.ok;
+    }
+    proxy = await startProxy(config, { ...options, log });
+  } catch (e) {
+    unlisten();
+    const usage = e instanceof UsageError || e instanceof ProxyConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    io.stderr(`nitro-parent-proxy: ${(e as Error).message}\n`);
+    return usage ? EXIT.usage : EXIT.rejected;
+  }
+  io.stdout(`${JSON.stringify({ ready: true, routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid })}\n`);
+  await stopped;
+  await proxy.close();
+  return EXIT.ok;
+}
+
+async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConfig | undefined> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      route: { type: 'string', multiple: true },
+      allow: { type: 'string', multiple: true },
+      credentials: { type: 'string' },
+      metrics: { type: 'string' },
+      region: { type: 'string' },
+      'max-connections': { type: 'string' },
+      'route-max-connections': { type: 'string' },
+      'connect-timeout-ms': { type: 'string' },
+      'idle-timeout-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(USAGE);
+    return undefined;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const flagsGiven = Object.keys(values).some((k) => k !== 'config');
+  if (values.config !== undefined) {
+    if (flagsGiven) throw new UsageError('--config cannot be combined with other flags: put everything in the file');
+    return loadConfigFile(values.config);
+  }
+  if (!values.route?.length) throw new UsageError('give --config FILE or at least one --route LISTEN=HOST:PORT (see --help)');
+  const int = (flag: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
+    return Number(v);
+  };
+  const routeMax = int('--route-max-connections', values['route-max-connections']);
+  return configFromValues(
+    {
+      ...(values.region ? { region: values.region } : {}),
+      routes: values.route.map((r) => {
+        const eq = r.lastIndexOf('=');
+        if (eq < 0) throw new UsageError(`--route takes LISTEN=HOST:PORT, got ${JSON.stringify(r)}`);
+        return { listen: r.slice(0, eq), upstream: r.slice(eq + 1), ...(routeMax !== undefined ? { maxConnections: routeMax } : {}) };
+      }),
+      ...(values.allow ? { allow: values.allow } : {}),
+      ...(values.credentials ? { credentials: { listen: values.credentials } } : {}),
+      ...(values.metrics ? { metrics: { listen: values.metrics } } : {}),
+      limits: Object.fromEntries(
+        Object.entries({
+          maxConnections: int('--max-connections', values['max-connections']),
+          connectTimeoutMs: int('--connect-timeout-ms', values['connect-timeout-ms']),
+          idleTimeoutMs: int('--idle-timeout-ms', values['idle-timeout-ms']),
+        }).filter(([, v]) => v !== undefined),
+      ),
+    },
+    'flags',
+  );
+}

@@ -1,0 +1,139 @@
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { formatAddress, listenOn, type TransportListener } from '@nitro-datakey/enclave';
+import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
+import { CredentialsService, type CredentialProvider } from './credentials.js';
+import { forward, type ForwardResult } from './forward.js';
+import { silentLogger, type Logger } from './log.js';
+import { Metrics, serveMetrics } from './metrics.js';
+
+export interface ProxyOptions {
+  readonly log?: Logger;
+  /** Where credentials come from. Default: the AWS SDK's default provider chain of the instance. */
+  readonly credentialProvider?: CredentialProvider;
+}
+
+export interface RunningProxy {
+  /** Bound addresses (port 0 resolved), in config order. */
+  readonly routes: readonly { readonly listen: string; readonly upstream: string }[];
+  readonly credentials?: string;
+  readonly metrics?: string;
+  readonly metricsRegistry: Metrics;
+  /** Stops accepting, lets open connections finish for the grace period, then closes the rest. */
+  close(): Promise<void>;
+}
+
+interface Tracked {
+  readonly route: string;
+  readonly abort: () => void;
+  readonly done: Promise<ForwardResult>;
+}
+
+/**
+ * The parent-instance proxy: each route listens (vsock in production, TCP or Unix in tests) and
+ * forwards bytes untouched to one allowlisted upstream. It never sees plaintext: TLS to KMS ends
+ * in the enclave.
+ */
+export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}): Promise<RunningProxy> {
+  const log = options.log ?? silentLogger;
+  const metrics = new Metrics();
+  const active = new Map<number, Tracked>();
+  const perRoute = new Map<string, number>();
+  let nextId = 1;
+  let closing = false;
+  const listeners: TransportListener[] = [];
+  let metricsServer: Server | undefined;
+
+  const onConnection = (route: RouteConfig, name: string) => (socket: Duplex) => {
+    const id = nextId++;
+    const count = perRoute.get(name) ?? 0;
+    const refuse = closing ? 'shutting-down' : count >= route.maxConnections ? 'route-limit' : active.size >= config.limits.maxConnections ? 'global-limit' : undefined;
+    if (refuse) {
+      // Refused cleanly: closed before a byte is read or an upstream is dialled.
+      socket.on('error', () => undefined);
+      socket.destroy();
+      metrics.inc('nitro_proxy_connections_refused_total', 'Connections closed at once because of a limit or shutdown.', { route: name, reason: refuse });
+      log('warn', 'connection refused', { id, route: name, reason: refuse });
+      return;
+    }
+    perRoute.set(name, count + 1);
+    metrics.inc('nitro_proxy_connections_total', 'Connections accepted.', { route: name });
+    metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, count + 1);
+    const started = Date.now();
+    const { done, abort } = forward(socket, route.upstream, config.limits);
+    active.set(id, { route: name, abort, done });
+    void done.then((result) => {
+      active.delete(id);
+      const left = (perRoute.get(name) ?? 1) - 1;
+      perRoute.set(name, left);
+      metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, left);
+      metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'up' }, result.bytesUp);
+      metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'down' }, result.bytesDown);
+      if (result.reason === 'upstream-connect-failed') metrics.inc('nitro_proxy_upstream_failures_total', 'Upstream connections that failed or timed out.', { route: name });
+      log(result.reason === 'done' ? 'info' : 'warn', 'connection closed', {
+        id,
+        route: name,
+        upstream: formatUpstream(route.upstream),
+        bytesUp: result.bytesUp,
+        bytesDown: result.bytesDown,
+        durationMs: Date.now() - started,
+        reason: result.reason,
+        ...(result.error ? { error: result.error } : {}),
+      });
+    });
+  };
+
+  const close = async (): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
+    log('info', 'draining', { open: active.size, graceMs: config.limits.shutdownGraceMs });
+    const drained = Promise.all([...active.values()].map((t) => t.done));
+    const grace = new Promise((r) => setTimeout(r, config.limits.shutdownGraceMs).unref());
+    await Promise.race([drained, grace]);
+    for (const t of active.values()) t.abort();
+    await Promise.all([...active.values()].map((t) => t.done));
+    if (metricsServer) await new Promise<void>((r) => metricsServer?.close(() => r()));
+    log('info', 'stopped', {});
+  };
+
+  try {
+    const routes: { listen: string; upstream: string }[] = [];
+    for (const route of config.routes) {
+      const name = formatAddress(route.listen);
+      const listener = await listenOn(route.listen, onConnection(route, name));
+      listeners.push(listener);
+      routes.push({ listen: listener.address, upstream: formatUpstream(route.upstream) });
+    }
+    let credentials: string | undefined;
+    if (config.credentials) {
+      const service = new CredentialsService(options.credentialProvider ?? (await defaultProvider()), log);
+      const listener = await listenOn(config.credentials.listen, (socket) => {
+        metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
+        void service.serve(socket);
+      });
+      listeners.push(listener);
+      credentials = listener.address;
+    }
+    let metricsAddress: string | undefined;
+    if (config.metrics && config.metrics.listen.kind === 'tcp') {
+      const served = await serveMetrics(metrics, config.metrics.listen.host, config.metrics.listen.port);
+      metricsServer = served.server;
+      metricsAddress = formatAddress({ kind: 'tcp', host: config.metrics.listen.host, port: served.port });
+    }
+    return { routes, ...(credentials ? { credentials } : {}), ...(metricsAddress ? { metrics: metricsAddress } : {}), metricsRegistry: metrics, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** The instance's default credential chain (environment, IMDS role, ...), loaded only when a credentials route exists. */
+async function defaultProvider(): Promise<CredentialProvider> {
+  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const chain = fromNodeProviderChain();
+  return async () => {
+    const c = await chain();
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}), ...(c.expiration ? { expiration: c.expiration } : {}) };
+  };
+}
