@@ -67,8 +67,10 @@ export function forward(downstream: Duplex, upstream: Upstream, options: Forward
 
     socket = connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true, noDelay: true });
     connectTimer = setTimeout(() => finish('upstream-connect-failed', Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), options.connectTimeoutMs);
-    socket.once('error', (e) => finish(socket?.connecting ? 'upstream-connect-failed' : 'upstream-error', e));
+    let connected = false; // socket.connecting is already false when a refused connect reports its error
+    socket.once('error', (e) => finish(connected ? 'upstream-error' : 'upstream-connect-failed', e));
     socket.once('connect', () => {
+      connected = true;
       clearTimeout(connectTimer);
       const up = socket as Socket;
       downstream.on('data', (chunk: Buffer) => {

@@ -10,3 +10,4 @@ export * from './kms/index.js';
 export { localKmsClient } from './kms/sdk-client.js';
 export { enclaveRecipient, type EnclaveRecipient } from './kms/recipient-fixture.js';
 export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms/process.js';
+export { tcpServer, sendRandom, receiveAll } from './proxy-helpers.js';
