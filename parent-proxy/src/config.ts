@@ -130,6 +130,7 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
 
   const listens = new Set<string>();
   const claim = (a: TransportAddress, path: (string | number)[]) => {
+    if (a.kind !== 'unix' && (a.port === 0 || (a.kind === 'vsock' && a.port === 0xffffffff))) return; // "any free port" never collides
     const key = JSON.stringify(a);
     if (listens.has(key)) fail(at(path), 'this listen address is used twice');
     listens.add(key);

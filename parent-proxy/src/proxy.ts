@@ -100,8 +100,10 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
   try {
     const routes: { listen: string; upstream: string }[] = [];
     for (const route of config.routes) {
-      const name = formatAddress(route.listen);
-      const listener = await listenOn(route.listen, onConnection(route, name));
+      // Logs and metrics name a route by its bound address (port 0 resolved), as the ready line does.
+      const named = { name: formatAddress(route.listen) };
+      const listener = await listenOn(route.listen, (socket) => onConnection(route, named.name)(socket));
+      named.name = listener.address;
       listeners.push(listener);
       routes.push({ listen: listener.address, upstream: formatUpstream(route.upstream) });
     }

@@ -11,3 +11,5 @@ export { localKmsClient } from './kms/sdk-client.js';
 export { enclaveRecipient, type EnclaveRecipient } from './kms/recipient-fixture.js';
 export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms/process.js';
 export { tcpServer, sendRandom, receiveAll } from './proxy-helpers.js';
+export { spawnReady, builtScript, projectRoot, type ReadyProcess } from './process.js';
+export { spawnProxy, proxyBinPath, readMetric, type ProxyReady } from './proxy-process.js';
