@@ -1,0 +1,108 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { fetchParentCredentials, parentCredentialsProvider } from '@nitro-datakey/enclave';
+import { configFromValues, nitroParentProxy, startProxy, type Credentials } from '@nitro-datakey/parent-proxy';
+import { proxyBinPath, spawnProxy, tcpServer } from '@nitro-datakey/testkit';
+
+const run = promisify(execFile);
+const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+describe('the credentials route', () => {
+  it('serves the provider\'s credentials, refreshes them before expiry, and never logs them', async () => {
+    let calls = 0;
+    let expiresIn = 60 * 60_000;
+    const provider = async (): Promise<Credentials> => {
+      calls++;
+      return { accessKeyId: `ASIA${calls}`, secretAccessKey: SECRET, sessionToken: `token-${calls}`, expiration: new Date(Date.now() + expiresIn) };
+    };
+    const logs: string[] = [];
+    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }), {
+      credentialProvider: provider,
+      log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
+    });
+    try {
+      const first = await fetchParentCredentials(proxy.credentials as string);
+      expect(first).toMatchObject({ accessKeyId: 'ASIA1', secretAccessKey: SECRET, sessionToken: 'token-1' });
+      expect(first.expiration).toBeInstanceOf(Date);
+      await fetchParentCredentials(proxy.credentials as string);
+      expect(calls).toBe(1); // cached
+      expiresIn = 60_000; // the next credentials are close to expiry...
+      proxy.metricsRegistry.inc('x', 'x');
+      // ...so the enclave's provider keeps what it has until 5 minutes before expiry, and the proxy refreshes in time.
+      const enclaveSide = parentCredentialsProvider({ address: proxy.credentials as string });
+      const a = await enclaveSide();
+      const b = await enclaveSide();
+      expect(b).toBe(a); // cached on the enclave side too
+      expect(logs.join('\n')).not.toContain(SECRET);
+      expect(logs.join('\n')).not.toContain('token-1');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('refreshes on the enclave side when the cached credentials near expiry, with one fetch for concurrent callers', async () => {
+    let calls = 0;
+    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }), {
+      credentialProvider: async () => ({ accessKeyId: `ASIA${++calls}`, secretAccessKey: SECRET, expiration: new Date(Date.now() + 2 * 60_000) }),
+    });
+    try {
+      const provider = parentCredentialsProvider({ address: proxy.credentials as string, refreshMarginMs: 60_000 });
+      const [x, y] = await Promise.all([provider(), provider()]);
+      expect(x).toBe(y);
+      expect(x.accessKeyId).toBe('ASIA1');
+      const soon = parentCredentialsProvider({ address: proxy.credentials as string, refreshMarginMs: 5 * 60_000 });
+      await soon();
+      await soon(); // expiry (2 min) is inside the 5-minute margin: fetches again
+      expect(calls).toBeGreaterThanOrEqual(2);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('tells the enclave clearly when the parent has no credentials', async () => {
+    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }), {
+      credentialProvider: async () => {
+        throw new Error('no IMDS here');
+      },
+    });
+    try {
+      await expect(fetchParentCredentials(proxy.credentials as string)).rejects.toMatchObject({ code: 'ERR_CREDENTIALS_UNAVAILABLE', message: expect.stringContaining('no credentials') });
+    } finally {
+      await proxy.close();
+    }
+    await expect(fetchParentCredentials('tcp:127.0.0.1:1', 500)).rejects.toMatchObject({ code: 'ERR_CREDENTIALS_UNAVAILABLE' });
+  });
+});
+
+describe('nitro-parent-proxy, the command', () => {
+  it('prints one ready line with bound addresses, logs connections as JSON lines, and stops cleanly on SIGTERM', async () => {
+    const upstream = await tcpServer((s) => s.end('hi'));
+    const proxy = await spawnProxy(['--route', `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`, '--allow', `127.0.0.1:${upstream.port}`]);
+    expect(proxy.ready.routes[0]?.listen).toMatch(/^tcp:127\.0\.0\.1:[1-9]\d*$/);
+    const { connectTo } = await import('@nitro-datakey/enclave');
+    const c = await connectTo(proxy.ready.routes[0]?.listen as string);
+    c.end();
+    await new Promise((r) => c.once('end', r).resume());
+    await new Promise((r) => setTimeout(r, 100));
+    const exit = new Promise<number | null>((r) => proxy.child.once('exit', r));
+    proxy.child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    const lines = proxy.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l['msg'] === 'connection closed')).toMatchObject({ id: 1, bytesUp: 0, bytesDown: 2, reason: 'done', durationMs: expect.any(Number) });
+    await upstream.close();
+  });
+
+  it('refuses at start, with exit 2, a route to an upstream off the allowlist', async () => {
+    const r = await run(process.execPath, [proxyBinPath(), '--route', 'tcp:127.0.0.1:0=example.com:443']).catch((e: { code: number; stderr: string }) => e);
+    expect((r as { code: number }).code).toBe(2);
+    expect((r as { stderr: string }).stderr).toMatch(/not on the allowlist/);
+  });
+
+  it.each([[[]], [['--route', 'nope']], [['--config', 'x.yaml', '--route', 'a=b:1']], [['--bogus']], [['--connect-timeout-ms', 'soon', '--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443']]])('exits 2 on %j', async (args) => {
+    let err = '';
+    const code = await nitroParentProxy(args, { stdout: () => undefined, stderr: (t) => { err += t; }, readStdin: async () => new Uint8Array(0) });
+    expect(code).toBe(2);
+    expect(err).toMatch(/^nitro-parent-proxy: /);
+  });
+});
