@@ -1,12 +1,14 @@
 import { cpus } from 'node:os';
 import { cmsBenchmarks } from './cms.bench.js';
 import { kmsBenchmarks } from './kms.bench.js';
+import { proxyBenchmarks } from './proxy.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
 
 const SUITES: Record<string, () => void | Promise<void>> = {
   verify: verifyBenchmarks,
   cms: cmsBenchmarks,
   kms: kmsBenchmarks,
+  proxy: proxyBenchmarks,
 };
 
 // `make bench` runs every suite; `make bench BENCH=verify` one of them.

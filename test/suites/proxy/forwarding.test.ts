@@ -144,3 +144,22 @@ describe('graceful shutdown', () => {
     await upstream.close();
   });
 });
+
+describe('the overall connection limit', () => {
+  it('refuses connections beyond limits.maxConnections across routes, logging the reason', async () => {
+    const upstream = await tcpServer((s) => s.on('error', () => undefined));
+    const logs: Array<Record<string, unknown>> = [];
+    const route = (n: number) => ({ listen: 'tcp:127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}`, maxConnections: 10 + n });
+    const proxy = await startProxy(configFromValues({ routes: [route(0), route(1)], allow: [`127.0.0.1:${upstream.port}`], limits: { maxConnections: 2 } }), { log: (level, msg, fields) => logs.push({ level, msg, ...fields }) });
+    const a = await connectTo(proxy.routes[0]?.listen as string);
+    const b = await connectTo(proxy.routes[1]?.listen as string);
+    await new Promise((r) => setTimeout(r, 50));
+    const c = await connectTo(proxy.routes[1]?.listen as string);
+    c.on('error', () => undefined);
+    c.resume();
+    await waitClose(c);
+    expect(logs.find((l) => l['msg'] === 'connection refused')).toMatchObject({ reason: 'global-limit' });
+    for (const s of [a, b]) s.destroy();
+    await Promise.all([proxy.close(), upstream.close()]);
+  });
+});
