@@ -3,3 +3,9 @@ export { loadNativeAddon, type NativeAddon, type NativeError } from './native.js
 export { NsmDeviceTransport, openNsmDevice, NSM_DEVICE_PATH } from './nsm/device.js';
 export * from './transport/index.js';
 export { parentCredentialsProvider, fetchParentCredentials, CredentialsError, type AwsCredentials, type ParentCredentialsOptions } from './credentials.js';
+export { AttestedKmsClient, type AttestedKmsClientOptions, type CallTiming, type DataKey, type DataKeyPair } from './kms/attested-client.js';
+export { AttestedKmsError, type AttestedKmsErrorCode } from './kms/errors.js';
+export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
+export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
+export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
+export { sealSecret, openSecret, parseSealedSecret, SealedSecretError, SEALED_SECRET_FORMAT, type SealedSecret, type SealedSecretErrorCode } from './sealed-secret.js';

@@ -7,3 +7,4 @@ export * from './x509/index.js';
 export * from './attestation/index.js';
 export * from './cms/index.js';
 export * from './nsm/index.js';
+export { canonicalEncryptionContext } from './encryption-context.js';

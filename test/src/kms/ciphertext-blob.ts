@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { canonicalEncryptionContext } from '@nitro-datakey/shared';
 
 /*
  * Our ciphertext blob: versioned and authenticated, never confused with AWS's own.
@@ -17,18 +18,6 @@ export interface ParsedBlob {
   readonly iv: Buffer;
   readonly ciphertext: Buffer;
   readonly tag: Buffer;
-}
-
-/**
- * Unambiguous, order-independent encoding of an encryption context: entries sorted by the UTF-8 bytes
- * of their keys, each key and value length-prefixed (u32 big-endian), the whole prefixed by the count.
- */
-export function canonicalEncryptionContext(context: Readonly<Record<string, string>>): Buffer {
-  const entries = Object.entries(context).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
-  entries.sort(([a], [b]) => Buffer.compare(a, b));
-  const parts: Buffer[] = [u32(entries.length)];
-  for (const [k, v] of entries) parts.push(u32(k.length), k, u32(v.length), v);
-  return Buffer.concat(parts);
 }
 
 export function sealBlob(keyId: string, material: Uint8Array, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
@@ -69,10 +58,4 @@ export function openBlob(blob: ParsedBlob, material: Uint8Array, context: Readon
   } catch {
     return undefined;
   }
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
 }

@@ -1,0 +1,126 @@
+import { generateKeyPair, type KeyObject } from 'node:crypto';
+
+export interface KeyManagerOptions {
+  /** Calls one key pair may serve. Default 1: a new key pair for every call. */
+  readonly maxUses?: number;
+  /** Oldest a key pair may be when handed out. Default: no limit. */
+  readonly maxAgeMs?: number;
+  /** Fresh key pairs kept ready. Default 4. */
+  readonly poolSize?: number;
+  readonly modulusLength?: number;
+  readonly now?: () => number;
+}
+
+/** An RSA key pair for one attested call; its public key goes into the attestation document. */
+export interface RecipientKey {
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  /** DER SubjectPublicKeyInfo, what the NSM embeds in the document. */
+  readonly spki: Uint8Array;
+}
+
+interface Entry extends RecipientKey {
+  readonly createdAt: number;
+  uses: number;
+}
+
+export interface KeyManagerStats {
+  readonly generated: number;
+  /** Calls that had to wait for a key pair (only while cold, or when the pool cannot keep up). */
+  readonly waits: number;
+  readonly ready: number;
+}
+
+/**
+ * RSA-2048 key pairs for attested calls, generated in the background on libuv's thread pool
+ * (a quarter of a second each here) and rotated by policy. Once warm, a call takes a ready pair
+ * without waiting; pairs past their uses or age are discarded, never reused.
+ */
+export class KeyManager {
+  readonly #maxUses: number;
+  readonly #maxAgeMs: number;
+  readonly #poolSize: number;
+  readonly #modulusLength: number;
+  readonly #now: () => number;
+  readonly #ready: Entry[] = [];
+  readonly #waiting: Array<(entry: Entry) => void> = [];
+  #current: Entry | undefined;
+  #generating = 0;
+  #generated = 0;
+  #waits = 0;
+  #closed = false;
+
+  constructor(options: KeyManagerOptions = {}) {
+    this.#maxUses = options.maxUses ?? 1;
+    this.#maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
+    this.#poolSize = Math.max(1, options.poolSize ?? 4);
+    this.#modulusLength = options.modulusLength ?? 2048;
+    this.#now = options.now ?? Date.now;
+    if (this.#maxUses < 1) throw new RangeError('maxUses must be at least 1');
+    this.#refill();
+  }
+
+  /** Resolves once `count` key pairs are ready (a warm start before serving). */
+  async warm(count = this.#poolSize): Promise<void> {
+    const target = Math.min(count, this.#poolSize);
+    while (this.#ready.length < target && !this.#closed) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** A key pair for one call, following the rotation policy. */
+  async acquire(): Promise<RecipientKey> {
+    const current = this.#current;
+    if (current && current.uses < this.#maxUses && this.#now() - current.createdAt <= this.#maxAgeMs) {
+      current.uses++;
+      return current;
+    }
+    this.#current = undefined;
+    let entry = this.#takeFresh();
+    if (!entry) {
+      this.#waits++;
+      entry = await new Promise<Entry>((resolve) => this.#waiting.push(resolve));
+    }
+    entry.uses = 1;
+    if (this.#maxUses > 1) this.#current = entry;
+    this.#refill();
+    return entry;
+  }
+
+  stats(): KeyManagerStats {
+    return { generated: this.#generated, waits: this.#waits, ready: this.#ready.length };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#ready.length = 0;
+    this.#current = undefined;
+  }
+
+  #takeFresh(): Entry | undefined {
+    while (this.#ready.length > 0) {
+      const entry = this.#ready.shift() as Entry;
+      if (this.#now() - entry.createdAt <= this.#maxAgeMs) return entry;
+    }
+    return undefined;
+  }
+
+  #refill(): void {
+    while (!this.#closed && this.#ready.length + this.#generating < this.#poolSize + this.#waiting.length) {
+      this.#generating++;
+      generateKeyPair('rsa', { modulusLength: this.#modulusLength }, (error, publicKey, privateKey) => {
+        this.#generating--;
+        if (this.#closed) return;
+        if (error) {
+          // Generation does not fail in practice; retry later rather than leave waiters hanging.
+          setTimeout(() => this.#refill(), 100).unref();
+          return;
+        }
+        this.#generated++;
+        const entry: Entry = { privateKey, publicKey, spki: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })), createdAt: this.#now(), uses: 0 };
+        const waiter = this.#waiting.shift();
+        if (waiter) waiter(entry);
+        else this.#ready.push(entry);
+        this.#refill();
+      });
+    }
+  }
+}

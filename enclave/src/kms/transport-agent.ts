@@ -1,0 +1,47 @@
+import { Agent, type AgentOptions } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, rootCertificates, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connectTo } from '../transport/net.js';
+import type { TransportAddress } from '../transport/address.js';
+
+export interface TransportAgentOptions {
+  /** Where bytes go: the parent proxy's route (`vsock:3:8000`; tcp or unix in tests). */
+  readonly transport: string | TransportAddress;
+  /** TLS server name and certificate identity: the KMS hostname (or a VPC endpoint's). */
+  readonly serverName: string;
+  /** Extra trusted CA certificates (PEM), e.g. the local KMS's; the system roots stay trusted. */
+  readonly ca?: string | readonly string[];
+  readonly connectTimeoutMs?: number;
+  readonly keepAlive?: boolean;
+}
+
+/**
+ * An https.Agent whose connections dial the transport instead of the request's host. TLS is set up
+ * here, inside the enclave, over the raw transport stream: the parent forwarding the bytes sees only
+ * TLS records and cannot read or forge a response.
+ */
+export function transportAgent(options: TransportAgentOptions): Agent {
+  const agentOptions: AgentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: 64 };
+  const agent = new Agent(agentOptions);
+  const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string];
+  (agent as unknown as { createConnection: (o: unknown, cb: (err: Error | null, s?: Duplex) => void) => undefined }).createConnection = (_requestOptions, callback) => {
+    connectTo(options.transport, options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }).then(
+      (raw) => {
+        const tlsOptions: ConnectionOptions = {
+          socket: raw,
+          servername: options.serverName,
+          // Extra CAs add to Node's roots rather than replacing them.
+          ...(ca ? { ca: [...rootCertificates, ...ca] } : {}),
+          ALPNProtocols: ['http/1.1'],
+          minVersion: 'TLSv1.2',
+        };
+        const secure: TLSSocket = tlsConnect(tlsOptions);
+        raw.once('error', (e) => secure.destroy(e));
+        callback(null, secure);
+      },
+      (e: Error) => callback(e),
+    );
+    return undefined;
+  };
+  return agent;
+}

@@ -1,0 +1,125 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { canonicalEncryptionContext, NitroDatakeyError } from '@nitro-datakey/shared';
+import type { AttestedKmsClient } from './kms/attested-client.js';
+import { AttestedKmsError } from './kms/errors.js';
+
+export const SEALED_SECRET_FORMAT = 'nitro-datakey/sealed-secret';
+
+/**
+ * A self-describing envelope: the KMS key that wraps the data key, the wrapped data key, AES-256-GCM
+ * with its IV and tag, and the encryption context, which both KMS (for the data key) and GCM (as AAD,
+ * with the header) bind. Safe to store anywhere: only an attested enclave that KMS's policy admits
+ * can open it.
+ */
+export interface SealedSecret {
+  readonly format: typeof SEALED_SECRET_FORMAT;
+  readonly version: 1;
+  readonly keyId: string;
+  readonly algorithm: 'AES-256-GCM';
+  readonly encryptedDataKey: string;
+  readonly iv: string;
+  readonly encryptionContext: Readonly<Record<string, string>>;
+  readonly ciphertext: string;
+  readonly tag: string;
+}
+
+export type SealedSecretErrorCode = 'ERR_SEALED_SECRET_MALFORMED' | 'ERR_SEALED_SECRET_CONTEXT' | 'ERR_SEALED_SECRET_INTEGRITY' | 'ERR_SEALED_SECRET_KEY';
+
+export class SealedSecretError extends NitroDatakeyError {
+  declare readonly code: SealedSecretErrorCode;
+
+  constructor(code: SealedSecretErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+const MAX_SECRET_BYTES = 1024 * 1024;
+
+/** Seals `plaintext` under a fresh data key from KMS (an attested GenerateDataKey). */
+export async function sealSecret(client: AttestedKmsClient, plaintext: Uint8Array, options: { keyId: string; encryptionContext?: Readonly<Record<string, string>> }): Promise<SealedSecret> {
+  if (!(plaintext instanceof Uint8Array) || plaintext.byteLength > MAX_SECRET_BYTES) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `a secret must be a Uint8Array of at most ${MAX_SECRET_BYTES} bytes`);
+  const encryptionContext = { ...(options.encryptionContext ?? {}) };
+  const dataKey = await client.generateDataKey({ KeyId: options.keyId, KeySpec: 'AES_256', EncryptionContext: encryptionContext });
+  try {
+    const iv = randomBytes(12);
+    const header = { format: SEALED_SECRET_FORMAT, version: 1, keyId: dataKey.keyId, algorithm: 'AES-256-GCM', encryptionContext } as const;
+    const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
+    cipher.setAAD(aad(header));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return {
+      ...header,
+      encryptedDataKey: Buffer.from(dataKey.ciphertextBlob).toString('base64'),
+      iv: iv.toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+    };
+  } finally {
+    dataKey.plaintext.fill(0);
+  }
+}
+
+/**
+ * Opens an envelope: KMS unwraps the data key (attested Decrypt, bound to the envelope's context),
+ * then AES-GCM checks everything. With `expectedContext`, the envelope must carry exactly that context.
+ */
+export async function openSecret(client: AttestedKmsClient, envelope: SealedSecret | string | Uint8Array, options: { expectedContext?: Readonly<Record<string, string>> } = {}): Promise<Uint8Array> {
+  const sealed = parseSealedSecret(envelope);
+  if (options.expectedContext && Buffer.compare(canonicalEncryptionContext(options.expectedContext), canonicalEncryptionContext(sealed.encryptionContext)) !== 0) {
+    throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', 'the sealed secret carries another encryption context than the one expected');
+  }
+  let dataKey: Uint8Array;
+  try {
+    dataKey = (await client.decrypt({ CiphertextBlob: b64(sealed.encryptedDataKey, 'encryptedDataKey'), EncryptionContext: sealed.encryptionContext, KeyId: sealed.keyId })).plaintext;
+  } catch (e) {
+    if (e instanceof AttestedKmsError && e.kmsErrorName === 'InvalidCiphertextException') {
+      throw new SealedSecretError('ERR_SEALED_SECRET_KEY', 'KMS cannot unwrap the data key: the envelope was altered (its key or encryption context) or belongs to another KMS key', { cause: e });
+    }
+    throw e;
+  }
+  try {
+    if (dataKey.byteLength !== 32) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the data key is not 32 bytes');
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, b64(sealed.iv, 'iv'));
+    decipher.setAAD(aad(sealed));
+    decipher.setAuthTag(b64(sealed.tag, 'tag'));
+    try {
+      return new Uint8Array(Buffer.concat([decipher.update(b64(sealed.ciphertext, 'ciphertext')), decipher.final()]));
+    } catch (cause) {
+      throw new SealedSecretError('ERR_SEALED_SECRET_INTEGRITY', 'the sealed secret fails its integrity check: the ciphertext, IV, tag or header was altered', { cause });
+    }
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/** Strict reading of an envelope (object, JSON text or bytes). */
+export function parseSealedSecret(input: SealedSecret | string | Uint8Array): SealedSecret {
+  let value: unknown = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    try {
+      value = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+    } catch {
+      throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the sealed secret is not JSON');
+    }
+  }
+  const v = value as Record<string, unknown>;
+  if (v === null || typeof v !== 'object' || v['format'] !== SEALED_SECRET_FORMAT) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `not a ${SEALED_SECRET_FORMAT} envelope`);
+  if (v['version'] !== 1) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `unsupported sealed secret version ${String(v['version'])}`);
+  if (v['algorithm'] !== 'AES-256-GCM') throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `unsupported algorithm ${String(v['algorithm'])}`);
+  const known = new Set(['format', 'version', 'keyId', 'algorithm', 'encryptedDataKey', 'iv', 'encryptionContext', 'ciphertext', 'tag']);
+  for (const k of Object.keys(v)) if (!known.has(k)) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `unknown field ${k}`);
+  for (const k of ['keyId', 'encryptedDataKey', 'iv', 'ciphertext', 'tag']) if (typeof v[k] !== 'string') throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${k} must be a string`);
+  const ec = v['encryptionContext'];
+  if (ec === null || typeof ec !== 'object' || Array.isArray(ec) || Object.values(ec).some((x) => typeof x !== 'string')) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'encryptionContext must be a map of strings');
+  if (b64(v['iv'] as string, 'iv').byteLength !== 12 || b64(v['tag'] as string, 'tag').byteLength !== 16) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the IV must be 12 bytes and the tag 16');
+  return v as unknown as SealedSecret;
+}
+
+/** The header, canonically: format, version, key ARN, algorithm and encryption context. */
+function aad(h: Pick<SealedSecret, 'format' | 'version' | 'keyId' | 'algorithm' | 'encryptionContext'>): Buffer {
+  return Buffer.concat([Buffer.from(`${h.format}\u0000v${h.version}\u0000${h.keyId}\u0000${h.algorithm}\u0000`, 'utf8'), canonicalEncryptionContext(h.encryptionContext)]);
+}
+
+function b64(text: string, field: string): Buffer {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${field} is not base64`);
+  return Buffer.from(text, 'base64');
+}

@@ -1,0 +1,18 @@
+/**
+ * Unambiguous, order-independent encoding of an encryption context (string -> string): entries sorted
+ * by the UTF-8 bytes of their keys, each key and value prefixed by its length (u32 big-endian), the
+ * whole prefixed by the entry count. Two contexts encode equally exactly when they are equal.
+ */
+export function canonicalEncryptionContext(context: Readonly<Record<string, string>>): Uint8Array {
+  const entries = Object.entries(context).map(([k, v]) => [Buffer.from(k, 'utf8'), Buffer.from(v, 'utf8')] as const);
+  entries.sort(([a], [b]) => Buffer.compare(a, b));
+  const parts: Buffer[] = [u32(entries.length)];
+  for (const [k, v] of entries) parts.push(u32(k.length), k, u32(v.length), v);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
