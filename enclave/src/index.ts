@@ -9,3 +9,7 @@ export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type Recipien
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
 export { sealSecret, openSecret, parseSealedSecret, SealedSecretError, SEALED_SECRET_FORMAT, type SealedSecret, type SealedSecretErrorCode } from './sealed-secret.js';
+export { parseEnclaveConfig, loadEnclaveConfig, EnclaveConfigError, type EnclaveAppConfig } from './app/config.js';
+export { startEnclaveApp, createClient, openConfiguredNsm, type EnclaveApp } from './app/app.js';
+export { startGateway, type Gateway } from './app/gateway.js';
+export { nitroEnclave } from './app/cli.js';

@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import { isIPv4 } from 'node:net';
+import { NitroDatakeyError } from '@nitro-datakey/shared';
+import { parseAddress, type TransportAddress } from '../transport/address.js';
+
+export class EnclaveConfigError extends NitroDatakeyError {
+  constructor(message: string) {
+    super('ERR_ENCLAVE_CONFIG', message);
+  }
+}
+
+export interface EnclaveAppConfig {
+  readonly region: string;
+  /** "device" (/dev/nsm), or a simulated NSM for development (needs @nitro-datakey/testkit). */
+  readonly nsm: 'device' | { readonly simulator: { readonly pkiDir: string; readonly measurements?: string; readonly debug?: boolean } };
+  readonly kms: {
+    readonly transport: TransportAddress;
+    readonly endpoint?: string;
+    readonly serverName?: string;
+    readonly caFile?: string;
+    readonly requestTimeoutMs?: number;
+  };
+  readonly credentials: { readonly transport: TransportAddress };
+  readonly keys?: { readonly maxUses?: number; readonly maxAgeMs?: number; readonly poolSize?: number };
+  readonly dataKeyCache?: { readonly maxAgeMs: number; readonly maxUses: number; readonly maxBytes: number };
+  readonly secrets?: {
+    /** A tmpfs directory the workload reads; files are written 0600. */
+    readonly dir: string;
+    readonly items: readonly { readonly name: string; readonly envelope: string; readonly encryptionContext?: Readonly<Record<string, string>> }[];
+  };
+  /** The KMS-compatible gateway for workloads inside the enclave: loopback TCP or a Unix socket. */
+  readonly gateway?: { readonly listen: TransportAddress };
+}
+
+const TOP = ['region', 'nsm', 'kms', 'credentials', 'keys', 'dataKeyCache', 'secrets', 'gateway'];
+
+export async function loadEnclaveConfig(path: string): Promise<EnclaveAppConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new EnclaveConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new EnclaveConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseEnclaveConfig(raw, path);
+}
+
+export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppConfig {
+  const fail = (where: string, message: string): never => {
+    throw new EnclaveConfigError(`${source}: ${where}: ${message}`);
+  };
+  const obj = (v: unknown, where: string, keys: readonly string[]): Record<string, unknown> => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(where, 'expected an object');
+    for (const k of Object.keys(v as object)) if (!keys.includes(k)) fail(`${where}.${k}`, `unknown key (known: ${keys.join(', ')})`);
+    return v as Record<string, unknown>;
+  };
+  const str = (v: unknown, where: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(where, 'expected a non-empty string'));
+  const addr = (v: unknown, where: string): TransportAddress => {
+    try {
+      return parseAddress(str(v, where));
+    } catch (e) {
+      return fail(where, (e as Error).message);
+    }
+  };
+  const int = (v: unknown, where: string): number | undefined => (v === undefined ? undefined : typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fail(where, 'expected a positive integer'));
+
+  const root = obj(raw, '(top)', TOP);
+  const region = str(root['region'], 'region');
+  let nsm: EnclaveAppConfig['nsm'] = 'device';
+  if (root['nsm'] !== undefined && root['nsm'] !== 'device') {
+    const n = obj(root['nsm'], 'nsm', ['simulator']);
+    const s = obj(n['simulator'], 'nsm.simulator', ['pkiDir', 'measurements', 'debug']);
+    nsm = { simulator: { pkiDir: str(s['pkiDir'], 'nsm.simulator.pkiDir'), ...(s['measurements'] !== undefined ? { measurements: str(s['measurements'], 'nsm.simulator.measurements') } : {}), ...(s['debug'] === true ? { debug: true } : {}) } };
+  }
+  const k = obj(root['kms'], 'kms', ['transport', 'endpoint', 'serverName', 'caFile', 'requestTimeoutMs']);
+  const kms = {
+    transport: addr(k['transport'], 'kms.transport'),
+    ...(k['endpoint'] !== undefined ? { endpoint: str(k['endpoint'], 'kms.endpoint') } : {}),
+    ...(k['serverName'] !== undefined ? { serverName: str(k['serverName'], 'kms.serverName') } : {}),
+    ...(k['caFile'] !== undefined ? { caFile: str(k['caFile'], 'kms.caFile') } : {}),
+    ...(k['requestTimeoutMs'] !== undefined ? { requestTimeoutMs: int(k['requestTimeoutMs'], 'kms.requestTimeoutMs') as number } : {}),
+  };
+  const c = obj(root['credentials'], 'credentials', ['transport']);
+  const credentials = { transport: addr(c['transport'], 'credentials.transport') };
+  let keys: EnclaveAppConfig['keys'];
+  if (root['keys'] !== undefined) {
+    const kk = obj(root['keys'], 'keys', ['maxUses', 'maxAgeMs', 'poolSize']);
+    keys = Object.fromEntries(['maxUses', 'maxAgeMs', 'poolSize'].filter((x) => kk[x] !== undefined).map((x) => [x, int(kk[x], `keys.${x}`)]));
+  }
+  let dataKeyCache: EnclaveAppConfig['dataKeyCache'];
+  if (root['dataKeyCache'] !== undefined) {
+    const d = obj(root['dataKeyCache'], 'dataKeyCache', ['maxAgeMs', 'maxUses', 'maxBytes']);
+    dataKeyCache = { maxAgeMs: int(d['maxAgeMs'], 'dataKeyCache.maxAgeMs') ?? fail('dataKeyCache.maxAgeMs', 'required'), maxUses: int(d['maxUses'], 'dataKeyCache.maxUses') ?? fail('dataKeyCache.maxUses', 'required'), maxBytes: int(d['maxBytes'], 'dataKeyCache.maxBytes') ?? fail('dataKeyCache.maxBytes', 'required') };
+  }
+  let secrets: EnclaveAppConfig['secrets'];
+  if (root['secrets'] !== undefined) {
+    const s = obj(root['secrets'], 'secrets', ['dir', 'items']);
+    if (!Array.isArray(s['items'])) fail('secrets.items', 'expected a list');
+    const names = new Set<string>();
+    const items = (s['items'] as unknown[]).map((item, i) => {
+      const it = obj(item, `secrets.items[${i}]`, ['name', 'envelope', 'encryptionContext']);
+      const name = str(it['name'], `secrets.items[${i}].name`);
+      if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) fail(`secrets.items[${i}].name`, 'a file name of letters, digits, ".", "_" and "-"');
+      if (names.has(name)) fail(`secrets.items[${i}].name`, `${name} is used twice`);
+      names.add(name);
+      const ec = it['encryptionContext'];
+      if (ec !== undefined && (ec === null || typeof ec !== 'object' || Object.values(ec).some((x) => typeof x !== 'string'))) fail(`secrets.items[${i}].encryptionContext`, 'a map of strings');
+      return { name, envelope: str(it['envelope'], `secrets.items[${i}].envelope`), ...(ec ? { encryptionContext: ec as Record<string, string> } : {}) };
+    });
+    secrets = { dir: str(s['dir'], 'secrets.dir'), items };
+  }
+  let gateway: EnclaveAppConfig['gateway'];
+  if (root['gateway'] !== undefined) {
+    const g = obj(root['gateway'], 'gateway', ['listen']);
+    const listen = addr(g['listen'], 'gateway.listen');
+    // Plaintext keys leave through the gateway: it must never be reachable from outside the enclave.
+    if (listen.kind === 'vsock' || (listen.kind === 'tcp' && !(listen.host === '::1' || listen.host === 'localhost' || (isIPv4(listen.host) && listen.host.startsWith('127.'))))) {
+      fail('gateway.listen', 'the gateway hands out plaintext keys: it listens on loopback TCP or a Unix socket only');
+    }
+    gateway = { listen };
+  }
+  return { region, nsm, kms, credentials, ...(keys ? { keys } : {}), ...(dataKeyCache ? { dataKeyCache } : {}), ...(secrets ? { secrets } : {}), ...(gateway ? { gateway } : {}) };
+}
