@@ -13,3 +13,5 @@ export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms/process.js';
 export { tcpServer, sendRandom, receiveAll } from './proxy-helpers.js';
 export { spawnReady, builtScript, projectRoot, type ReadyProcess } from './process.js';
 export { spawnProxy, proxyBinPath, readMetric, type ProxyReady } from './proxy-process.js';
+export { loadOrCreateTls, type TlsMaterial } from './kms/tls.js';
+export { startStack, type Stack } from './stack.js';
