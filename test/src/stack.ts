@@ -37,7 +37,7 @@ export async function startStack(options: { transport?: 'tcp' | 'unix'; keyPolic
   const dir = mkdtempSync(join(tmpdir(), 'ndk-stack-'));
   const listen = (name: string) => (options.transport === 'unix' ? `unix:${join(dir, `${name}.sock`)}` : 'tcp:127.0.0.1:0');
   const proxy = await startProxy(
-    configFromValues({ routes: [{ listen: listen('kms'), upstream: `127.0.0.1:${kmsPort}` }], allow: [`127.0.0.1:${kmsPort}`], credentials: { listen: listen('credentials') } }),
+    configFromValues({ routes: [{ listen: listen('kms'), upstream: `127.0.0.1:${kmsPort}` }], allow: [`127.0.0.1:${kmsPort}`], credentials: { listen: listen('credentials') }, limits: { shutdownGraceMs: 200 } }),
     { credentialProvider: async () => ({ accessKeyId: 'ASIASTACKTEST', secretAccessKey: 'stack-secret', sessionToken: 'stack-token', expiration: new Date(Date.now() + 3_600_000) }) },
   );
   const nsm = await SimulatedNsm.client({ pki, ...options.nsm });

@@ -34,7 +34,7 @@ export interface AttestedKmsClientOptions {
   readonly keys?: KeyManager | KeyManagerOptions;
   /** Off unless given. */
   readonly dataKeyCache?: DataKeyCacheOptions;
-  /** Per-request timeout. Default 10 s. */
+  /** Deadline for a whole call, retries included. Default 10 s. */
   readonly requestTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
   /** SDK attempts (with its backoff for throttling and 5xx). Default 3. */
@@ -83,6 +83,7 @@ export class AttestedKmsClient {
   readonly #cache: DataKeyCache | undefined;
   readonly #onTiming: ((t: CallTiming) => void) | undefined;
   readonly #ownsKeys: boolean;
+  readonly #timeoutMs: number;
 
   constructor(options: AttestedKmsClientOptions) {
     const endpoint = options.endpoint ?? `https://kms.${options.region}.amazonaws.com`;
@@ -93,6 +94,7 @@ export class AttestedKmsClient {
     this.keys = options.keys instanceof KeyManager ? options.keys : new KeyManager(options.keys);
     this.#cache = options.dataKeyCache ? new DataKeyCache(options.dataKeyCache) : undefined;
     this.#onTiming = options.onTiming;
+    this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
     const agent = transportAgent({
       transport: options.transport,
       serverName: options.serverName ?? url.hostname,
@@ -111,13 +113,13 @@ export class AttestedKmsClient {
   async generateDataKey(input: { KeyId: string; KeySpec?: DataKeySpec; NumberOfBytes?: number; EncryptionContext?: EncryptionContext }): Promise<DataKey> {
     const cached = this.#cache?.get(input);
     if (cached) return cached;
-    const result = await this.#attested('GenerateDataKey', async (Recipient) => this.sdk.send(new GenerateDataKeyCommand({ ...input, Recipient })));
+    const result = await this.#attested('GenerateDataKey', async (Recipient, abortSignal) => this.sdk.send(new GenerateDataKeyCommand({ ...input, Recipient }), { abortSignal }));
     const dataKey = { keyId: result.response.KeyId as string, plaintext: result.plaintext, ciphertextBlob: required(result.response.CiphertextBlob, 'CiphertextBlob') };
     return this.#cache ? this.#cache.put(input, dataKey) : dataKey;
   }
 
   async generateDataKeyPair(input: { KeyId: string; KeyPairSpec: DataKeyPairSpec; EncryptionContext?: EncryptionContext }): Promise<DataKeyPair> {
-    const result = await this.#attested('GenerateDataKeyPair', async (Recipient) => this.sdk.send(new GenerateDataKeyPairCommand({ ...input, Recipient })));
+    const result = await this.#attested('GenerateDataKeyPair', async (Recipient, abortSignal) => this.sdk.send(new GenerateDataKeyPairCommand({ ...input, Recipient }), { abortSignal }));
     return {
       keyId: result.response.KeyId as string,
       keyPairSpec: String(result.response.KeyPairSpec),
@@ -128,12 +130,12 @@ export class AttestedKmsClient {
   }
 
   async decrypt(input: { CiphertextBlob: Uint8Array; EncryptionContext?: EncryptionContext; KeyId?: string }): Promise<{ keyId: string; plaintext: Uint8Array }> {
-    const result = await this.#attested('Decrypt', async (Recipient) => this.sdk.send(new DecryptCommand({ ...input, Recipient })));
+    const result = await this.#attested('Decrypt', async (Recipient, abortSignal) => this.sdk.send(new DecryptCommand({ ...input, Recipient }), { abortSignal }));
     return { keyId: result.response.KeyId as string, plaintext: result.plaintext };
   }
 
   async generateRandom(input: { NumberOfBytes: number }): Promise<Uint8Array> {
-    return (await this.#attested('GenerateRandom', async (Recipient) => this.sdk.send(new GenerateRandomCommand({ ...input, Recipient })))).plaintext;
+    return (await this.#attested('GenerateRandom', async (Recipient, abortSignal) => this.sdk.send(new GenerateRandomCommand({ ...input, Recipient }), { abortSignal }))).plaintext;
   }
 
   close(): void {
@@ -142,17 +144,23 @@ export class AttestedKmsClient {
     this.sdk.destroy();
   }
 
-  async #attested<R extends object>(operation: string, send: (recipient: RecipientInfo) => Promise<R>): Promise<{ response: R; plaintext: Uint8Array }> {
+  async #attested<R extends object>(operation: string, send: (recipient: RecipientInfo, signal: AbortSignal) => Promise<R>): Promise<{ response: R; plaintext: Uint8Array }> {
     const t0 = performance.now();
     const key: RecipientKey = await this.keys.acquire();
     const t1 = performance.now();
     const document = await this.#nsm.attest({ publicKey: key.spki, nonce: new Uint8Array(randomBytes(32)) });
     const t2 = performance.now();
     let response: R;
+    // Our own deadline over the whole call (retries included): it holds whatever the socket does.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
     try {
-      response = await send({ KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document });
+      response = await send({ KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document }, deadline.signal);
     } catch (e) {
+      if (deadline.signal.aborted) throw new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} within ${this.#timeoutMs} ms`, { cause: e });
       throw mapSdkError(operation, e);
+    } finally {
+      clearTimeout(timer);
     }
     const t3 = performance.now();
     const fields = response as Record<string, unknown>;
