@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { cmsBenchmarks } from './cms.bench.js';
+import { enclaveBenchmarks } from './enclave.bench.js';
 import { kmsBenchmarks } from './kms.bench.js';
 import { proxyBenchmarks } from './proxy.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
@@ -9,6 +10,7 @@ const SUITES: Record<string, () => void | Promise<void>> = {
   cms: cmsBenchmarks,
   kms: kmsBenchmarks,
   proxy: proxyBenchmarks,
+  enclave: enclaveBenchmarks,
 };
 
 // `make bench` runs every suite; `make bench BENCH=verify` one of them.

@@ -176,7 +176,7 @@ export class AttestedKmsClient {
     }
     let plaintext: Uint8Array;
     try {
-      plaintext = decryptCiphertextForRecipient(forRecipient, key.privateKey, { publicKey: key.publicKey });
+      plaintext = decryptCiphertextForRecipient(forRecipient, key.privateKey, { publicKey: key.spki });
     } catch (e) {
       if (e instanceof CmsError) throw new AttestedKmsError('ERR_KMS_RECIPIENT_MISMATCH', `CiphertextForRecipient of ${operation} cannot be opened with this call's key (${e.code})`, { cause: e });
       throw e;

@@ -25,7 +25,9 @@ export function transportAgent(options: TransportAgentOptions): Agent {
   const agent = new Agent(agentOptions);
   const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string];
   (agent as unknown as { createConnection: (o: unknown, cb: (err: Error | null, s?: Duplex) => void) => undefined }).createConnection = (_requestOptions, callback) => {
-    connectTo(options.transport, options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }).then(
+    // Not half-open: when KMS (or the proxy) closes an idle keep-alive connection, the TLS socket above
+    // must close too, or the agent would reuse a dead connection and the next request would hang.
+    connectTo(options.transport, { allowHalfOpen: false, ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }) }).then(
       (raw) => {
         const tlsOptions: ConnectionOptions = {
           socket: raw,

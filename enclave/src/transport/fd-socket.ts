@@ -19,8 +19,9 @@ export class FdSocket extends Duplex {
   #bytesRead = 0;
   #bytesWritten = 0;
 
-  constructor(fd: number, addon: NativeAddon = loadNativeAddon()) {
-    super({ allowHalfOpen: true, readableHighWaterMark: READ_CHUNK, writableHighWaterMark: READ_CHUNK });
+  /** `allowHalfOpen: false` ends our writes when the peer ends its (what a request/response client wants). */
+  constructor(fd: number, addon: NativeAddon = loadNativeAddon(), options: { allowHalfOpen?: boolean } = {}) {
+    super({ allowHalfOpen: options.allowHalfOpen ?? true, readableHighWaterMark: READ_CHUNK, writableHighWaterMark: READ_CHUNK });
     this.#addon = addon;
     this.#fd = fd;
     this.#poller = new addon.Poller(fd, (status, readable, writable) => this.#onReady(status, readable, writable));

@@ -7,12 +7,16 @@ import { connectVsock, VsockServer } from './vsock.js';
 /** A connected stream on any transport. TCP and Unix sockets are Node's own; vsock is FdSocket. */
 export type TransportSocket = Duplex;
 
-/** Connects to `vsock:CID:PORT`, `tcp:HOST:PORT` or `unix:PATH`. */
-export async function connectTo(address: string | TransportAddress, options: { timeoutMs?: number } = {}): Promise<TransportSocket> {
+/**
+ * Connects to `vsock:CID:PORT`, `tcp:HOST:PORT` or `unix:PATH`. Half-open by default (a proxy needs
+ * it); a request/response client passes `allowHalfOpen: false` so a peer's close closes the stream.
+ */
+export async function connectTo(address: string | TransportAddress, options: { timeoutMs?: number; allowHalfOpen?: boolean } = {}): Promise<TransportSocket> {
   const a = typeof address === 'string' ? parseAddress(address) : address;
-  if (a.kind === 'vsock') return connectVsock(a.cid, a.port, options);
+  const allowHalfOpen = options.allowHalfOpen ?? true;
+  if (a.kind === 'vsock') return connectVsock(a.cid, a.port, { ...options, allowHalfOpen });
   return new Promise<Socket>((resolve, reject) => {
-    const socket = a.kind === 'tcp' ? netConnect({ host: a.host, port: a.port, allowHalfOpen: true }) : netConnect({ path: a.path, allowHalfOpen: true });
+    const socket = a.kind === 'tcp' ? netConnect({ host: a.host, port: a.port, allowHalfOpen }) : netConnect({ path: a.path, allowHalfOpen });
     const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
       socket.destroy(Object.assign(new Error(`connect ETIMEDOUT ${formatAddress(a)}`), { code: 'ETIMEDOUT' }));
     }, options.timeoutMs);

@@ -17,14 +17,14 @@ export interface VsockAddress {
 export class VsockSocket extends FdSocket {
   readonly remoteAddress: VsockAddress;
 
-  constructor(fd: number, remote: VsockAddress, addon: NativeAddon = loadNativeAddon()) {
-    super(fd, addon);
+  constructor(fd: number, remote: VsockAddress, addon: NativeAddon = loadNativeAddon(), options: { allowHalfOpen?: boolean } = {}) {
+    super(fd, addon, options);
     this.remoteAddress = remote;
   }
 }
 
 /** Connects to `cid:port` without blocking the loop; rejects with a Node-style error (ECONNREFUSED, ETIMEDOUT, ...). */
-export function connectVsock(cid: number, port: number, options: { timeoutMs?: number } = {}): Promise<VsockSocket> {
+export function connectVsock(cid: number, port: number, options: { timeoutMs?: number; allowHalfOpen?: boolean } = {}): Promise<VsockSocket> {
   const addon = loadNativeAddon();
   checkU32(cid, 'cid');
   checkU32(port, 'port');
@@ -45,7 +45,7 @@ export function connectVsock(cid: number, port: number, options: { timeoutMs?: n
     const done = () => {
       if (timer) clearTimeout(timer);
       poller?.close();
-      resolve(new VsockSocket(fd, { cid, port }, addon));
+      resolve(new VsockSocket(fd, { cid, port }, addon, options.allowHalfOpen === undefined ? {} : { allowHalfOpen: options.allowHalfOpen }));
     };
     try {
       if (addon.vsockConnect(fd, cid, port)) return done();

@@ -16,8 +16,8 @@ import { CmsError } from './errors.js';
 
 export interface DecryptOptions extends ParseOptions {
   /**
-   * The recipient's public key (KeyObject or SubjectPublicKeyInfo DER). The rid must equal SHA-256 of
-   * its SPKI. Default: derived from the private key, so a message for another key is always refused.
+   * The recipient's public key (KeyObject or DER SubjectPublicKeyInfo, cheapest). The rid must equal
+   * SHA-256 of its SPKI. Default: derived from the private key, so a message for another key is always refused.
    */
   readonly publicKey?: KeyObject | Uint8Array;
 }
@@ -99,7 +99,8 @@ export function subjectKeyIdentifier(key: KeyObject | Uint8Array): Uint8Array {
     }
     return identifier.slice();
   }
-  return spkiSha256(toRsaPublicKey(key));
+  // DER SubjectPublicKeyInfo bytes: their hash is the identifier; no need to parse and re-export them.
+  return new Uint8Array(createHash('sha256').update(key).digest());
 }
 
 function spkiSha256(publicKey: KeyObject): Uint8Array {
