@@ -8,3 +8,4 @@ export * from './attestation/index.js';
 export * from './cms/index.js';
 export * from './nsm/index.js';
 export { canonicalEncryptionContext } from './encryption-context.js';
+export { enclaveKeyPolicy, enclaveIamPolicy, measurementsFromJson, ATTESTED_OPERATIONS, MANAGEMENT_ACTIONS, type EnclavePolicyInput, type PolicyDocument, type AttestedOperation } from './policy/key-policy.js';

@@ -1,5 +1,6 @@
 import { EXIT, processIo, UsageError, type CliIo } from './io.js';
 import { cmsDecryptCommand, cmsEncryptCommand } from './cms-commands.js';
+import { policyCommand } from './policy-command.js';
 import { inspectCommand, verifyCommand } from './verify-command.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
@@ -9,6 +10,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   inspect: { run: inspectCommand, summary: 'decode an attestation document without verifying it' },
   'cms-decrypt': { run: cmsDecryptCommand, summary: 'decrypt a KMS CiphertextForRecipient with an RSA private key' },
   'cms-encrypt': { run: cmsEncryptCommand, summary: 'encrypt to an RSA public key in the CiphertextForRecipient layout' },
+  policy: { run: policyCommand, summary: 'print a KMS key policy that releases a key to one enclave image' },
 };
 
 export function usage(): string {

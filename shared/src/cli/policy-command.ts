@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '../errors.js';
+import { ATTESTED_OPERATIONS, enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '../policy/key-policy.js';
+import { EXIT, UsageError, type CliIo } from './io.js';
+
+export const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE --account ID --role-arn ARN [options]
+
+Prints a KMS key policy that releases the key to one enclave image: the account keeps management rights
+but no cryptographic operation; the enclave's role may call Decrypt, GenerateDataKey and
+GenerateDataKeyPair only with a Recipient whose PCRs match (ImageSha384 = PCR0, and PCR1, PCR2, PCR8
+when present); and a Deny refuses every such call without an attestation document.
+
+Options:
+  --measurements FILE     the JSON "nitro-cli build-enclave" prints (PCR0, PCR1, PCR2, and PCR8 if signed)
+  --account ID            the 12-digit AWS account that owns the key
+  --role-arn ARN          the parent instance's IAM role (the enclave calls KMS with its credentials)
+  --pcr N=HEX             require PCR N too, or override it (repeatable), e.g. PCR3 for the role, PCR4 for the instance
+  --operations LIST       comma-separated subset of ${ATTESTED_OPERATIONS.join(',')}
+  --iam-policy            print the IAM policy for the role instead (GenerateRandom, attested)
+  --json                  print {"keyPolicy": ..., "iamPolicy": ...}
+  -h, --help              show this help
+
+Exit status: 0 ok, 2 usage error or unreadable input.
+`;
+
+export async function policyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      measurements: { type: 'string' },
+      account: { type: 'string' },
+      'role-arn': { type: 'string' },
+      pcr: { type: 'string', multiple: true },
+      operations: { type: 'string' },
+      'iam-policy': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(POLICY_HELP);
+    return EXIT.ok;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (!values.measurements || !values.account || !values['role-arn']) throw new UsageError('--measurements, --account and --role-arn are required (see --help)');
+  let pcrs: Map<number, string>;
+  try {
+    pcrs = measurementsFromJson(JSON.parse(await readFile(values.measurements, 'utf8')));
+  } catch (e) {
+    throw new UsageError(`--measurements ${values.measurements}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  for (const item of values.pcr ?? []) {
+    const m = /^(\d{1,2})=([0-9a-fA-F]+)$/.exec(item);
+    if (!m) throw new UsageError(`--pcr takes N=HEX, got ${JSON.stringify(item)}`);
+    pcrs.set(Number(m[1]), (m[2] as string).toLowerCase());
+  }
+  const operations = values.operations?.split(',').map((s) => s.trim()) as AttestedOperation[] | undefined;
+  const input = { account: values.account, roleArn: values['role-arn'], pcrs, ...(operations ? { operations } : {}) };
+  try {
+    const keyPolicy = enclaveKeyPolicy(input);
+    const iamPolicy = enclaveIamPolicy(input);
+    const out = values.json ? { keyPolicy, iamPolicy } : values['iam-policy'] ? iamPolicy : keyPolicy;
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,113 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/** Cryptographic operations an enclave may be granted; all take a Recipient. */
+export const ATTESTED_OPERATIONS = ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair'] as const;
+export type AttestedOperation = (typeof ATTESTED_OPERATIONS)[number];
+
+/**
+ * What the account keeps: managing the key, never using it. Listed one by one on purpose: a wildcard
+ * such as kms:Create* would include CreateGrant, and a grant can hand out cryptographic rights.
+ */
+export const MANAGEMENT_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:PutKeyPolicy',
+  'kms:ListAliases',
+  'kms:ListKeyPolicies',
+  'kms:ListResourceTags',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:UpdateKeyDescription',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+  'kms:GetKeyRotationStatus',
+  'kms:EnableKeyRotation',
+  'kms:DisableKeyRotation',
+] as const;
+
+export interface EnclavePolicyInput {
+  readonly account: string;
+  readonly roleArn: string;
+  /** PCR index -> lower-case hex (PCR0 required). PCR0 becomes kms:RecipientAttestation:ImageSha384. */
+  readonly pcrs: ReadonlyMap<number, string>;
+  readonly operations?: readonly AttestedOperation[];
+}
+
+interface Statement {
+  Sid: string;
+  Effect: 'Allow' | 'Deny';
+  Principal?: { AWS: string };
+  Action: string | string[];
+  Resource: string;
+  Condition?: Record<string, Record<string, string>>;
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Statement[];
+}
+
+/**
+ * A key policy that releases the key's cryptographic operations to one role, only with a Recipient
+ * whose PCRs match the enclave image, and denies every such call without an attestation document.
+ */
+export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
+  const { account, roleArn, pcrs } = check(input);
+  const operations = (input.operations ?? ATTESTED_OPERATIONS).map((op) => `kms:${op}`);
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Sid: 'AccountManagesButDoesNotUseTheKey', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: [...MANAGEMENT_ACTIONS], Resource: '*' },
+      { Sid: 'EnclaveUsesTheKeyWithMatchingAttestation', Effect: 'Allow', Principal: { AWS: roleArn }, Action: operations, Resource: '*', Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) } },
+      // Without a Recipient there is no attestation key in the request: refuse, whoever asks.
+      { Sid: 'NoCryptographicCallWithoutAttestation', Effect: 'Deny', Principal: { AWS: '*' }, Action: operations, Resource: '*', Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } } },
+    ],
+  };
+}
+
+/** GenerateRandom has no key, so no key policy: the role gets it through IAM, with the same PCR conditions. */
+export function enclaveIamPolicy(input: EnclavePolicyInput): PolicyDocument {
+  const { pcrs } = check(input);
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'AttestedGenerateRandom', Effect: 'Allow', Action: 'kms:GenerateRandom', Resource: '*', Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) } }],
+  };
+}
+
+function attestationConditions(pcrs: ReadonlyMap<number, string>): Record<string, string> {
+  const out: Record<string, string> = { 'kms:RecipientAttestation:ImageSha384': pcrs.get(0) as string };
+  for (const [index, value] of [...pcrs].sort(([a], [b]) => a - b)) if (index !== 0) out[`kms:RecipientAttestation:PCR${index}`] = value;
+  return out;
+}
+
+function check(input: EnclavePolicyInput): EnclavePolicyInput {
+  if (!/^\d{12}$/.test(input.account)) throw new InvalidArgumentError('account must be a 12-digit AWS account id');
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(input.roleArn)) throw new InvalidArgumentError(`role ARN ${JSON.stringify(input.roleArn)} is not arn:aws:iam::ACCOUNT:role/NAME`);
+  if (!input.pcrs.has(0)) throw new InvalidArgumentError('PCR0 (the enclave image measurement) is required');
+  for (const [i, v] of input.pcrs) {
+    if (!Number.isInteger(i) || i < 0 || i > 31) throw new InvalidArgumentError(`PCR index ${i} is outside 0..31`);
+    if (!/^[0-9a-f]{96}$/.test(v)) throw new InvalidArgumentError(`PCR${i} must be 96 lower-case hex digits (SHA-384)`);
+    if (/^0+$/.test(v) && i <= 2) throw new InvalidArgumentError(`PCR${i} is all zeros: that is a debug-mode enclave, whose measurements mean nothing`);
+  }
+  for (const op of input.operations ?? []) if (!(ATTESTED_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`operation ${op} is not one of ${ATTESTED_OPERATIONS.join(', ')}`);
+  return input;
+}
+
+/** PCRs from `nitro-cli build-enclave` output (`{"Measurements": {"PCR0": ...}}`) or a flat `{"PCR0": ...}`. */
+export function measurementsFromJson(json: unknown): Map<number, string> {
+  const root = json !== null && typeof json === 'object' && 'Measurements' in json ? (json as { Measurements: unknown }).Measurements : json;
+  if (root === null || typeof root !== 'object' || Array.isArray(root)) throw new InvalidArgumentError('measurements must be an object of PCRn values');
+  const pcrs = new Map<number, string>();
+  for (const [key, value] of Object.entries(root)) {
+    if (key === 'HashAlgorithm') continue;
+    const m = /^PCR(\d{1,2})$/.exec(key);
+    if (!m || typeof value !== 'string') throw new InvalidArgumentError(`unexpected measurements entry ${JSON.stringify(key)}`);
+    pcrs.set(Number(m[1]), value.toLowerCase());
+  }
+  return pcrs;
+}
