@@ -1,7 +1,7 @@
 # nitro-datakey: `make test` on a new machine installs, builds and runs every suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
-.PHONY: install build test bench demo clean distclean
+.PHONY: install build test bench demo eif clean distclean
 
 # npm ci writes node_modules/.package-lock.json: reinstall only when the lockfile or a manifest changes.
 INSTALL_STAMP := node_modules/.package-lock.json
@@ -28,6 +28,10 @@ bench: build
 # in place of vsock) -> enclave app on a simulated NSM. Prints a report, cleans up, exits 0.
 demo: build
 	@node test/dist/src/demo/main.js 2> >(grep -v -e NodeVersionSupportWarning -e 'node >=22' -e 'January 2027' -e 'upgrade to node' -e 'continue receiving' -e 'a.co/' -e 'trace-warnings' -e '^$$' >&2)
+
+# Builds the enclave image on a host with docker and nitro-cli (see eif/README.md).
+eif:
+	eif/build.sh
 
 clean:
 	npx tsc -b --clean 2>/dev/null || true
