@@ -8,6 +8,12 @@ import { formatAddress, type TransportAddress } from '../transport/address.js';
 type Handler = (body: Record<string, unknown>, client: AttestedKmsClient) => Promise<Record<string, unknown>>;
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+/** Encodes key material for the caller and zeroes our copy. */
+const b64Wipe = (bytes: Uint8Array): string => {
+  const text = b64(bytes);
+  bytes.fill(0);
+  return text;
+};
 const blob = (v: unknown, name: string): Uint8Array => {
   if (typeof v !== 'string') throw new GatewayError('ValidationException', `${name} is required (base64)`);
   return new Uint8Array(Buffer.from(v, 'base64'));
@@ -37,21 +43,21 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
       ...(typeof body['NumberOfBytes'] === 'number' ? { NumberOfBytes: body['NumberOfBytes'] } : {}),
       ...(ec ? { EncryptionContext: ec } : {}),
     });
-    return { KeyId: dk.keyId, CiphertextBlob: b64(dk.ciphertextBlob), Plaintext: b64(dk.plaintext) };
+    return { KeyId: dk.keyId, CiphertextBlob: b64(dk.ciphertextBlob), Plaintext: b64Wipe(dk.plaintext) };
   },
   async Decrypt(body, client) {
     const ec = context(body['EncryptionContext']);
     const r = await client.decrypt({ CiphertextBlob: blob(body['CiphertextBlob'], 'CiphertextBlob'), ...(ec ? { EncryptionContext: ec } : {}), ...(typeof body['KeyId'] === 'string' ? { KeyId: body['KeyId'] } : {}) });
-    return { KeyId: r.keyId, Plaintext: b64(r.plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+    return { KeyId: r.keyId, Plaintext: b64Wipe(r.plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
   async GenerateDataKeyPair(body, client) {
     const ec = context(body['EncryptionContext']);
     const p = await client.generateDataKeyPair({ KeyId: str(body['KeyId'], 'KeyId'), KeyPairSpec: str(body['KeyPairSpec'], 'KeyPairSpec') as 'RSA_2048', ...(ec ? { EncryptionContext: ec } : {}) });
-    return { KeyId: p.keyId, KeyPairSpec: p.keyPairSpec, PublicKey: b64(p.publicKey), PrivateKeyPlaintext: b64(p.privateKey), PrivateKeyCiphertextBlob: b64(p.privateKeyCiphertextBlob) };
+    return { KeyId: p.keyId, KeyPairSpec: p.keyPairSpec, PublicKey: b64(p.publicKey), PrivateKeyPlaintext: b64Wipe(p.privateKey), PrivateKeyCiphertextBlob: b64(p.privateKeyCiphertextBlob) };
   },
   async GenerateRandom(body, client) {
     if (typeof body['NumberOfBytes'] !== 'number') throw new GatewayError('ValidationException', 'NumberOfBytes is required');
-    return { Plaintext: b64(await client.generateRandom({ NumberOfBytes: body['NumberOfBytes'] })) };
+    return { Plaintext: b64Wipe(await client.generateRandom({ NumberOfBytes: body['NumberOfBytes'] })) };
   },
 };
 
