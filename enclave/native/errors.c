@@ -23,3 +23,13 @@ napi_value throw_errno(napi_env env, int err, const char *syscall) {
   if (error != NULL) napi_throw(env, error);
   return NULL;
 }
+
+bool get_fd_arg(napi_env env, napi_value value, int *fd) {
+  int32_t v = -1;
+  if (napi_get_value_int32(env, value, &v) != napi_ok || v < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fd must be a non-negative integer");
+    return false;
+  }
+  *fd = v;
+  return true;
+}

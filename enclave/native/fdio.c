@@ -8,16 +8,6 @@
 
 #include "errors.h"
 
-static bool get_fd(napi_env env, napi_value value, int *fd) {
-  int32_t v = -1;
-  if (napi_get_value_int32(env, value, &v) != napi_ok || v < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fd must be a non-negative integer");
-    return false;
-  }
-  *fd = v;
-  return true;
-}
-
 static bool get_bytes(napi_env env, napi_value value, uint8_t **data, size_t *length) {
   bool is_typed = false;
   napi_typedarray_type type;
@@ -43,7 +33,7 @@ static napi_value fd_read(napi_env env, napi_callback_info info) {
   int fd;
   uint8_t *data;
   size_t length;
-  if (argc < 2 || !get_fd(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &length)) return NULL;
+  if (argc < 2 || !get_fd_arg(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &length)) return NULL;
   ssize_t n;
   do n = read(fd, data, length);
   while (n < 0 && errno == EINTR);
@@ -62,7 +52,7 @@ static napi_value fd_write(napi_env env, napi_callback_info info) {
   int fd;
   uint8_t *data;
   size_t length;
-  if (argc < 2 || !get_fd(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &length)) return NULL;
+  if (argc < 2 || !get_fd_arg(env, argv[0], &fd) || !get_bytes(env, argv[1], &data, &length)) return NULL;
   ssize_t n;
   do n = send(fd, data, length, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
@@ -78,7 +68,7 @@ static napi_value fd_shutdown_write(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   if (shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN) return throw_errno(env, errno, "shutdown");
   return NULL;
 }
@@ -88,7 +78,7 @@ static napi_value fd_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   if (close(fd) < 0) return throw_errno(env, errno, "close");
   return NULL;
 }
@@ -99,7 +89,7 @@ static napi_value socket_error(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   int err = 0;
   socklen_t len = sizeof err;
   if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return throw_errno(env, errno, "getsockopt");
@@ -190,7 +180,7 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   int fd;
   napi_valuetype type;
-  if (argc < 2 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 2 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   if (napi_typeof(env, argv[1], &type) != napi_ok || type != napi_function) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "Poller(fd, callback): callback must be a function");
     return NULL;

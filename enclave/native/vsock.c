@@ -24,16 +24,6 @@ static bool get_u32(napi_env env, napi_value value, uint32_t *out, const char *w
   return true;
 }
 
-static bool get_fd(napi_env env, napi_value value, int *fd) {
-  int32_t v = -1;
-  if (napi_get_value_int32(env, value, &v) != napi_ok || v < 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fd must be a non-negative integer");
-    return false;
-  }
-  *fd = v;
-  return true;
-}
-
 static napi_value address_object(napi_env env, const struct sockaddr_vm *addr) {
   napi_value obj, cid, port;
   if (napi_create_object(env, &obj) != napi_ok || napi_create_uint32(env, addr->svm_cid, &cid) != napi_ok ||
@@ -68,7 +58,7 @@ static napi_value vsock_bind(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   uint32_t cid, port;
-  if (argc < 3 || !get_fd(env, argv[0], &fd) || !get_u32(env, argv[1], &cid, "cid") || !get_u32(env, argv[2], &port, "port")) return NULL;
+  if (argc < 3 || !get_fd_arg(env, argv[0], &fd) || !get_u32(env, argv[1], &cid, "cid") || !get_u32(env, argv[2], &port, "port")) return NULL;
   struct sockaddr_vm addr;
   fill(&addr, cid, port);
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) return throw_errno(env, errno, "bind");
@@ -82,7 +72,7 @@ static napi_value vsock_listen(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   int32_t backlog = 511;
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   if (argc > 1) napi_get_value_int32(env, argv[1], &backlog);
   if (listen(fd, backlog) < 0) return throw_errno(env, errno, "listen");
   return NULL;
@@ -94,7 +84,7 @@ static napi_value vsock_accept(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   struct sockaddr_vm addr;
   socklen_t len = sizeof addr;
   int client;
@@ -123,7 +113,7 @@ static napi_value vsock_connect(napi_env env, napi_callback_info info) {
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
   uint32_t cid, port;
-  if (argc < 3 || !get_fd(env, argv[0], &fd) || !get_u32(env, argv[1], &cid, "cid") || !get_u32(env, argv[2], &port, "port")) return NULL;
+  if (argc < 3 || !get_fd_arg(env, argv[0], &fd) || !get_u32(env, argv[1], &cid, "cid") || !get_u32(env, argv[2], &port, "port")) return NULL;
   struct sockaddr_vm addr;
   fill(&addr, cid, port);
   int rc;
@@ -146,7 +136,7 @@ static napi_value name_of(napi_env env, napi_callback_info info, bool peer) {
   napi_value argv[1];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int fd;
-  if (argc < 1 || !get_fd(env, argv[0], &fd)) return NULL;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
   struct sockaddr_vm addr;
   socklen_t len = sizeof addr;
   int rc = peer ? getpeername(fd, (struct sockaddr *)&addr, &len) : getsockname(fd, (struct sockaddr *)&addr, &len);

@@ -2,27 +2,7 @@ import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { transportAgent, type CallTiming } from '@nitro-datakey/enclave';
 import { startStack } from '../src/index.js';
-import { median } from './harness.js';
-
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
-
-async function load(concurrency: number, seconds: number, call: () => Promise<unknown>): Promise<{ rps: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        await call();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
-}
+import { closedLoop as load, median, percentile } from './harness.js';
 
 /** `rate` calls per second, one at a time, for `seconds`: a load the key generator can sustain. */
 async function paced(rate: number, seconds: number, call: () => Promise<unknown>): Promise<{ p50: number; p99: number; calls: number }> {

@@ -48,3 +48,24 @@ export function printTable(title: string, rows: readonly BenchResult[], baseline
 export function target(label: string, ok: boolean): void {
   console.log(`- target ${label}: ${ok ? 'MET' : 'MISSED'}`);
 }
+
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+/** Closed-loop load: `concurrency` callers for `seconds`; requests per second and latency percentiles (ms). */
+export async function closedLoop(concurrency: number, seconds: number, call: () => Promise<unknown>): Promise<{ rps: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        await call();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+}

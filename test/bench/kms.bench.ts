@@ -3,24 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, spawnLocalKms } from '../src/index.js';
-
-/** Requests per second over `seconds` with `concurrency` callers in flight. */
-async function throughput(concurrency: number, seconds: number, call: () => Promise<unknown>): Promise<{ rps: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        await call();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rps: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
-}
+import { closedLoop as throughput } from './harness.js';
 
 /** GenerateDataKey through the AWS SDK against nitro-kms-local running as its own process (TLS), plain and attested. */
 export async function kmsBenchmarks(): Promise<void> {

@@ -1,39 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FdSocket, loadNativeAddon } from '@nitro-datakey/enclave';
+import { receiveAll as receive, sendRandom as send } from '@nitro-datakey/testkit';
 
 /** Two FdSockets over an AF_UNIX socketpair: the same code path vsock uses, minus the address family. */
 function pair(): [FdSocket, FdSocket] {
   const [a, b] = loadNativeAddon().unixSocketPair();
   return [new FdSocket(a), new FdSocket(b)];
-}
-
-/** Writes `total` pseudo-random bytes in chunks, honouring backpressure; resolves with their SHA-256. */
-async function send(stream: Duplex, total: number, end = true): Promise<string> {
-  const hash = createHash('sha256');
-  const chunk = randomBytes(256 * 1024);
-  for (let sent = 0; sent < total; ) {
-    const piece = chunk.subarray(0, Math.min(chunk.length, total - sent));
-    hash.update(piece);
-    sent += piece.length;
-    if (!stream.write(piece)) await new Promise((r) => stream.once('drain', r));
-  }
-  if (end) stream.end();
-  return hash.digest('hex');
-}
-
-function receive(stream: Duplex): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  return new Promise((resolve, reject) => {
-    stream.on('data', (d: Buffer) => {
-      bytes += d.length;
-      hash.update(d);
-    });
-    stream.once('end', () => resolve({ bytes, sha256: hash.digest('hex') }));
-    stream.once('error', reject);
-  });
 }
 
 describe('FdSocket: the Duplex under vsock, driven over an AF_UNIX socketpair', () => {
