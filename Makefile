@@ -27,7 +27,7 @@ bench: build
 # The attested data-key path end to end on this machine: local KMS (TLS) -> parent proxy (loopback TCP
 # in place of vsock) -> enclave app on a simulated NSM. Prints a report, cleans up, exits 0.
 demo: build
-	@node test/dist/src/demo/main.js 2> >(grep -v -e NodeVersionSupportWarning -e 'node >=22' -e 'January 2027' -e 'upgrade to node' -e 'continue receiving' -e 'a.co/' -e 'trace-warnings' -e '^$$' >&2)
+	@node test/dist/src/demo/main.js
 
 # Builds the enclave image on a host with docker and nitro-cli (see eif/README.md).
 eif:

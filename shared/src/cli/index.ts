@@ -1,2 +1,3 @@
 export { main, usage } from './main.js';
 export { EXIT, UsageError, processIo, readBinaryInput, parseHexArg, parseTimeArg, type CliIo } from './io.js';
+export { logWarningsAsJson } from './warnings.js';

@@ -20,6 +20,11 @@ import { builtScript, spawnReady } from '../process.js';
  * of vsock, and the enclave app on the simulated NSM. Prints a short report and cleans up.
  */
 const run = promisify(execFile);
+// The report stays readable: drop the AWS SDK's notice about Node versions, keep every other warning.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'NodeVersionSupportWarning') console.error(`warning: ${w.name}: ${w.message}`);
+});
 const dir = mkdtempSync(join(tmpdir(), 'nitro-datakey-demo-'));
 const children: ChildProcess[] = [];
 const steps: string[] = [];
