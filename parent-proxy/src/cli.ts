@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { EXIT, processIo, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { EXIT, processIo, stopSignals, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
 import { configFromValues, loadConfigFile, type ProxyConfig } from './config.js';
 import { ProxyConfigError } from './errors.js';
 import { jsonLogger, type Logger } from './log.js';
@@ -31,17 +31,7 @@ connections then exits 0 on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1
 `;
 
 export async function nitroParentProxy(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, options: ProxyOptions = {}): Promise<number> {
-  let stopRequested: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    stopRequested = resolve;
-  });
-  // Listen for stop signals before announcing readiness (a supervisor may stop us at once).
-  signals.once('SIGINT', stopRequested);
-  signals.once('SIGTERM', stopRequested);
-  const unlisten = () => {
-    signals.off('SIGINT', stopRequested);
-    signals.off('SIGTERM', stopRequested);
-  };
+  const { stopped, release: unlisten } = stopSignals(signals);
   const log: Logger = options.log ?? jsonLogger((line) => io.stderr(line));
   let proxy;
   try {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { LineCounter, parseDocument, isMap, type Document, type Node } from 'yaml';
-import { parseAddress, type TransportAddress } from '@nitro-datakey/enclave';
+import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/enclave';
 import { ProxyConfigError } from './errors.js';
 
 export interface Upstream {
@@ -150,7 +150,7 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
     unknownKeys(m, ['listen'], ['metrics'], keyLine);
     const listen = address(m['listen'], ['metrics', 'listen'], at);
     // Metrics reveal traffic patterns: loopback only.
-    if (listen.kind !== 'tcp' || !isLoopback(listen.host)) fail(at(['metrics', 'listen']), 'metrics must listen on a loopback TCP address (tcp:127.0.0.1:PORT or tcp:[::1]:PORT)');
+    if (listen.kind !== 'tcp' || !isLoopbackHost(listen.host)) fail(at(['metrics', 'listen']), 'metrics must listen on a loopback TCP address (tcp:127.0.0.1:PORT or tcp:[::1]:PORT)');
     metrics = { listen };
     claim(listen, ['metrics', 'listen']);
   }
@@ -159,10 +159,6 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
 
 export function formatUpstream(u: Upstream): string {
   return `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 function upstream(value: unknown, path: (string | number)[], at: Locate): Upstream {

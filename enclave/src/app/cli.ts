@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXIT, processIo, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { EXIT, processIo, stopSignals, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
 import { NitroDatakeyError } from '@nitro-datakey/shared';
 import { sealSecret } from '../sealed-secret.js';
 import { createClient, openConfiguredNsm, startEnclaveApp } from './app.js';
@@ -21,16 +21,7 @@ Exit status: 0 ok, 1 failed, 2 usage or configuration error.
 `;
 
 export async function nitroEnclave(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process): Promise<number> {
-  let stopRequested: () => void = () => undefined;
-  const stopped = new Promise<void>((r) => {
-    stopRequested = r;
-  });
-  signals.once('SIGINT', stopRequested);
-  signals.once('SIGTERM', stopRequested);
-  const unlisten = () => {
-    signals.off('SIGINT', stopRequested);
-    signals.off('SIGTERM', stopRequested);
-  };
+  const { stopped, release: unlisten } = stopSignals(signals);
   const log = (entry: Record<string, unknown>) => io.stderr(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
   try {
     if (argv[0] === 'seal') {

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { isIPv4 } from 'node:net';
 import { NitroDatakeyError } from '@nitro-datakey/shared';
-import { parseAddress, type TransportAddress } from '../transport/address.js';
+import { isLoopbackHost, parseAddress, type TransportAddress } from '../transport/address.js';
 
 export class EnclaveConfigError extends NitroDatakeyError {
   constructor(message: string) {
@@ -119,7 +118,7 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
     const g = obj(root['gateway'], 'gateway', ['listen']);
     const listen = addr(g['listen'], 'gateway.listen');
     // Plaintext keys leave through the gateway: it must never be reachable from outside the enclave.
-    if (listen.kind === 'vsock' || (listen.kind === 'tcp' && !(listen.host === '::1' || listen.host === 'localhost' || (isIPv4(listen.host) && listen.host.startsWith('127.'))))) {
+    if (listen.kind === 'vsock' || (listen.kind === 'tcp' && !isLoopbackHost(listen.host))) {
       fail('gateway.listen', 'the gateway hands out plaintext keys: it listens on loopback TCP or a Unix socket only');
     }
     gateway = { listen };

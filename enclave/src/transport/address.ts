@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { NitroDatakeyError } from '@nitro-datakey/shared';
 
 /** One address syntax for both sides: `vsock:CID:PORT`, `tcp:HOST:PORT`, `unix:PATH`. */
@@ -37,6 +38,11 @@ export function parseAddress(text: string): TransportAddress {
     default:
       throw new AddressError(`invalid address ${JSON.stringify(text)}: expected vsock:CID:PORT, tcp:HOST:PORT or unix:PATH`);
   }
+}
+
+/** A TCP host that only this machine (or this enclave) can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 export function formatAddress(address: TransportAddress): string {

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildCiphertextForRecipient, CmsError, decryptCiphertextForRecipient } from '../cms/index.js';
-import { EXIT, readBinaryInput, UsageError, type CliIo } from './io.js';
+import { EXIT, onePositional, readBinaryInput, UsageError, type CliIo } from './io.js';
 
 export const CMS_DECRYPT_HELP = `Usage: nitro-datakey cms-decrypt --key KEY.pem FILE [--hex]
 
@@ -108,9 +108,4 @@ async function loadKey(path: string, kind: 'private' | 'public'): Promise<KeyObj
   }
   if (key.asymmetricKeyType !== 'rsa') throw new UsageError(`${path} holds a ${key.asymmetricKeyType} key; an RSA key is required`);
   return key;
-}
-
-function onePositional(positionals: readonly string[]): string {
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE argument (or "-" for stdin), got ${positionals.length}`);
-  return positionals[0] as string;
 }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { AttestationError, AttestationVerifier, decodeAttestation, normalizeFingerprint, type AttestationExpectations } from '../attestation/index.js';
 import { NitroDatakeyError } from '../errors.js';
 import { attestationToJson, attestationToText } from './attestation-json.js';
-import { EXIT, parseHexArg, parseTimeArg, readBinaryInput, UsageError, type CliIo } from './io.js';
+import { EXIT, onePositional, parseHexArg, parseTimeArg, readBinaryInput, UsageError, type CliIo } from './io.js';
 
 export const VERIFY_HELP = `Usage: nitro-datakey verify FILE [options]
 
@@ -132,9 +132,4 @@ export async function inspectCommand(argv: readonly string[], io: CliIo): Promis
     else io.stderr(`MALFORMED ${e.code}: ${e.message}\n`);
     return EXIT.rejected;
   }
-}
-
-function onePositional(positionals: readonly string[]): string {
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE argument (or "-" for stdin), got ${positionals.length}`);
-  return positionals[0] as string;
 }

@@ -170,7 +170,7 @@ function readAlgorithm(node: Asn1Node | undefined, label: string): string {
 }
 
 function checkEcP384(spki: Asn1Node): void {
-  const [alg, key] = expectChildren2(spki);
+  const [alg, key] = readSequence(spki, 'subjectPublicKeyInfo', 2, 2);
   const algFields = readSequence(alg, 'subjectPublicKeyInfo.algorithm', 2, 2);
   const keyType = readOid(algFields[0], 'subjectPublicKeyInfo.algorithm');
   const curve = algFields[1]?.tagNumber === Tag.Oid ? readOid(algFields[1], 'namedCurve') : 'explicit parameters';
@@ -178,11 +178,6 @@ function checkEcP384(spki: Asn1Node): void {
     throw new CertificateError('ERR_CERTIFICATE_UNSUPPORTED', `unsupported certificate key ${keyType} / ${curve} (only EC P-384)`);
   }
   readBitStringBytes(key, 'subjectPublicKey');
-}
-
-function expectChildren2(node: Asn1Node): [Asn1Node, Asn1Node] {
-  const [a, b] = readSequence(node, 'subjectPublicKeyInfo', 2, 2);
-  return [a!, b!];
 }
 
 function readExtensions(wrapper: Asn1Node): Map<string, Uint8Array> {

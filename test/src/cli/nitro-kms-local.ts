@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { normalizeFingerprint } from '@nitro-datakey/shared';
-import { EXIT, processIo, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { EXIT, processIo, stopSignals, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
 import { readSeedFile } from '../kms/seed.js';
 import { startLocalKms, type LocalKms } from '../kms/server.js';
 
@@ -31,13 +31,7 @@ It stops cleanly on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed,
 
 export async function nitroKmsLocal(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process): Promise<number> {
   let kms: LocalKms;
-  // Listen for the stop signals before announcing readiness: a supervisor may stop us the moment it reads the line.
-  let stopRequested: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    stopRequested = resolve;
-  });
-  signals.once('SIGINT', stopRequested);
-  signals.once('SIGTERM', stopRequested);
+  const { stopped, release } = stopSignals(signals);
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
@@ -58,8 +52,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
     });
     if (values.help) {
       io.stdout(USAGE);
-      signals.off('SIGINT', stopRequested);
-      signals.off('SIGTERM', stopRequested);
+      release();
       return EXIT.ok;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -110,8 +103,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
     io.stderr(`nitro-kms-local: ${(e as Error).message}\n`);
-    signals.off('SIGINT', stopRequested);
-    signals.off('SIGTERM', stopRequested);
+    release();
     return usage ? EXIT.usage : EXIT.rejected;
   }
   await stopped;

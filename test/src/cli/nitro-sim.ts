@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT, parseHexArg, parseTimeArg, processIo, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { EXIT, onePositional, parseHexArg, parseTimeArg, processIo, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
 import { readMeasurements } from '../nsm/measurements.js';
 import { NitroPki } from '../nsm/pki.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
@@ -126,9 +126,4 @@ async function readPublicKey(path: string): Promise<Uint8Array> {
   } catch {
     throw new UsageError(`${path} is not a public key (PEM or DER SubjectPublicKeyInfo)`);
   }
-}
-
-function onePositional(positionals: readonly string[], name: string): string {
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one ${name}`);
-  return positionals[0] as string;
 }

@@ -4,7 +4,7 @@ import { buildCiphertextForRecipient, type AttestationVerifier } from '@nitro-da
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import { kmsError, KmsException } from './errors.js';
 import type { KeyStore, StoredAlias, StoredKey } from './keystore.js';
-import { defaultKeyPolicy, evaluatePolicy, parsePolicy } from './policy.js';
+import { defaultKeyPolicy, evaluatePolicy, parsedPolicy } from './policy.js';
 import { readRecipient, verifyRecipient, type VerifiedRecipient } from './recipient.js';
 import {
   encryptionContext,
@@ -68,7 +68,7 @@ function missingKey(ctx: OperationContext, keyId: string): never {
 
 /** Key policy check: explicit deny wins, no allow is a denial. */
 function authorize(ctx: OperationContext, key: StoredKey, action: string, conditions: ReadonlyMap<string, string> = new Map()): void {
-  const decision = evaluatePolicy(parsePolicy(key.policy), { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: keyArn(ctx, key.keyId), conditions });
+  const decision = evaluatePolicy(parsedPolicy(key.policy), { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: keyArn(ctx, key.keyId), conditions });
   if (decision !== 'Allow') {
     const why = decision === 'ExplicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the';
     throw kmsError.accessDenied(`User: ${ctx.principalArn} is not authorized to perform: kms:${action} on resource: ${keyArn(ctx, key.keyId)} ${why}${decision === 'ExplicitDeny' ? '' : ` kms:${action} action`}`);
@@ -155,7 +155,7 @@ function aliasTarget(ctx: OperationContext, body: Body): StoredKey {
 function policyParam(body: Body, account: string, required: boolean): string {
   const policy = required ? requireString(body, 'Policy', 1, 131072) : optionalString(body, 'Policy', 1, 131072);
   if (policy === undefined) return defaultKeyPolicy(account);
-  parsePolicy(policy);
+  parsedPolicy(policy);
   return policy;
 }
 

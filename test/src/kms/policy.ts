@@ -88,6 +88,20 @@ function parseStatement(s: unknown, i: number): Statement {
   };
 }
 
+// Policies change rarely and are evaluated on every request: keep each text's parse (bounded).
+const parsedPolicies = new Map<string, Statement[]>();
+
+/** `parsePolicy`, remembered by policy text; only policies that parsed (and so were accepted) are kept. */
+export function parsedPolicy(text: string): Statement[] {
+  let statements = parsedPolicies.get(text);
+  if (!statements) {
+    statements = parsePolicy(text);
+    if (parsedPolicies.size >= 256) parsedPolicies.clear();
+    parsedPolicies.set(text, statements);
+  }
+  return statements;
+}
+
 /** Explicit deny wins; otherwise any matching allow; otherwise implicit deny. */
 export function evaluatePolicy(statements: readonly Statement[], request: PolicyRequest): PolicyDecision {
   let allowed = false;

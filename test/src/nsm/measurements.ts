@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { measurementsFromJson } from '@nitro-datakey/shared';
 
 /** PCR index -> value (48 bytes for SHA-384). */
 export type PcrValues = ReadonlyMap<number, Uint8Array>;
@@ -10,15 +11,17 @@ export type PcrValues = ReadonlyMap<number, Uint8Array>;
  * Only PCR0-15 may be given: they are the ones the NSM sets at boot and locks.
  */
 export function parseMeasurements(json: unknown, source = 'measurements'): PcrValues {
-  const root = json !== null && typeof json === 'object' && 'Measurements' in json ? (json as { Measurements: unknown }).Measurements : json;
-  if (root === null || typeof root !== 'object' || Array.isArray(root)) throw new Error(`${source}: expected an object of PCRn values`);
+  let hex: Map<number, string>;
+  try {
+    hex = measurementsFromJson(json);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
   const pcrs = new Map<number, Uint8Array>();
-  for (const [key, value] of Object.entries(root)) {
-    if (key === 'HashAlgorithm') continue;
-    const m = /^PCR(\d{1,2})$/.exec(key);
-    if (!m || Number(m[1]) > 15) throw new Error(`${source}: unexpected key ${JSON.stringify(key)} (expected PCR0 to PCR15)`);
-    if (typeof value !== 'string' || !/^[0-9a-fA-F]{96}$/.test(value)) throw new Error(`${source}: ${key} must be 96 hex digits (SHA-384)`);
-    pcrs.set(Number(m[1]), new Uint8Array(Buffer.from(value, 'hex')));
+  for (const [index, value] of hex) {
+    if (index > 15) throw new Error(`${source}: unexpected key "PCR${index}" (expected PCR0 to PCR15)`);
+    if (!/^[0-9a-f]{96}$/.test(value)) throw new Error(`${source}: PCR${index} must be 96 hex digits (SHA-384)`);
+    pcrs.set(index, new Uint8Array(Buffer.from(value, 'hex')));
   }
   return pcrs;
 }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateToPem, issueCertificate, KeyUsageFlags, pemToDer, type CertificateSpec, type IssuedCertificate } from './certificates.js';
@@ -65,7 +65,6 @@ export class NitroPki {
     const der = pemToDer(await readFile(join(dir, 'root.pem'), 'utf8'));
     const privateKey = createPrivateKey(await readFile(join(dir, 'root-key.pem'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
-    const { X509Certificate } = await import('node:crypto');
     const cert = new X509Certificate(der);
     if (!cert.checkPrivateKey(privateKey)) throw new Error(`${dir}: root-key.pem does not belong to root.pem`);
     return new NitroPki(
