@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 # npm ci writes node_modules/.package-lock.json: reinstall only when the lockfile or a manifest changes.
 INSTALL_STAMP := node_modules/.package-lock.json
-MANIFESTS := package.json package-lock.json $(wildcard */package.json)
+MANIFESTS := package.json package-lock.json $(wildcard */package.json */*/package.json)
 
 install: $(INSTALL_STAMP)
 
@@ -27,7 +27,7 @@ bench: build
 # The attested data-key path end to end on this machine: local KMS (TLS) -> parent proxy (loopback TCP
 # in place of vsock) -> enclave app on a simulated NSM. Prints a report, cleans up, exits 0.
 demo: build
-	@node test/dist/src/demo/main.js
+	@node test/devkit/dist/demo/main.js
 
 # Builds the enclave image on a host with docker and nitro-cli (see eif/README.md).
 eif:
@@ -35,7 +35,7 @@ eif:
 
 clean:
 	npx tsc -b --clean 2>/dev/null || true
-	rm -rf shared/dist enclave/dist parent-proxy/dist test/dist
+	rm -rf shared/dist shared/native/dist enclave/dist parent-proxy/dist test/dist test/devkit/dist
 
 distclean: clean
-	rm -rf node_modules enclave/build
+	rm -rf node_modules shared/native/build

@@ -1,12 +1,53 @@
-import { NitroDatakeyError } from '@nitro-datakey/shared';
+import { InvalidArgumentError, NitroDatakeyError } from '@nitro-datakey/shared';
 
-export type EnclaveErrorCode = 'ERR_NATIVE_ADDON_UNAVAILABLE';
+/*
+ * The enclave package's errors, all under NitroDatakeyError. Credentials errors come from the shared
+ * credentials protocol (CredentialsError), transport errors from @nitro-datakey/native.
+ */
 
-/** Errors of the enclave package that no shared error class covers. */
-export class EnclaveError extends NitroDatakeyError {
-  declare readonly code: EnclaveErrorCode;
+export type AttestedKmsErrorCode =
+  /** KMS answered an attested call with a plaintext field: refused and discarded, whatever else it said. */
+  | 'ERR_KMS_PLAINTEXT_IN_RESPONSE'
+  /** The answer has no CiphertextForRecipient. */
+  | 'ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT'
+  /** CiphertextForRecipient is addressed to another key, or cannot be opened with ours. */
+  | 'ERR_KMS_RECIPIENT_MISMATCH'
+  /** KMS refused the call (the cause carries KMS's exception name, e.g. AccessDeniedException). */
+  | 'ERR_KMS_REQUEST_FAILED'
+  /** Still throttled after the retries. */
+  | 'ERR_KMS_THROTTLED'
+  /** No answer in time. */
+  | 'ERR_KMS_TIMEOUT'
+  /** The connection or TLS failed (a parent tampering with bytes ends here). */
+  | 'ERR_KMS_TRANSPORT';
 
-  constructor(code: EnclaveErrorCode, message: string, options?: { cause?: unknown }) {
+export class AttestedKmsError extends NitroDatakeyError {
+  declare readonly code: AttestedKmsErrorCode;
+  /** KMS's exception name when KMS answered with an error. */
+  readonly kmsErrorName: string | undefined;
+
+  constructor(code: AttestedKmsErrorCode, message: string, options?: { cause?: unknown; kmsErrorName?: string }) {
     super(code, message, options);
+    this.kmsErrorName = options?.kmsErrorName;
+  }
+}
+
+export type SealedSecretErrorCode = 'ERR_SEALED_SECRET_MALFORMED' | 'ERR_SEALED_SECRET_CONTEXT' | 'ERR_SEALED_SECRET_INTEGRITY' | 'ERR_SEALED_SECRET_KEY';
+
+/** A sealed-secret envelope that cannot be opened; the code says why. */
+export class SealedSecretError extends NitroDatakeyError {
+  declare readonly code: SealedSecretErrorCode;
+
+  constructor(code: SealedSecretErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The enclave app's configuration is invalid; the message names the key. Commands exit 2. */
+export class EnclaveConfigError extends InvalidArgumentError {
+  declare readonly code: 'ERR_ENCLAVE_CONFIG';
+
+  constructor(message: string) {
+    super(message, undefined, 'ERR_ENCLAVE_CONFIG');
   }
 }

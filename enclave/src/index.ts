@@ -1,15 +1,29 @@
-export { EnclaveError, type EnclaveErrorCode } from './errors.js';
-export { loadNativeAddon, type NativeAddon, type NativeError } from './native.js';
-export { NsmDeviceTransport, openNsmDevice, NSM_DEVICE_PATH } from './nsm/device.js';
-export * from './transport/index.js';
-export { parentCredentialsProvider, fetchParentCredentials, CredentialsError, type AwsCredentials, type ParentCredentialsOptions } from './credentials.js';
+/**
+ * `@nitro-datakey/enclave`: what runs inside a Nitro Enclave. The attested KMS client (every call
+ * carries a fresh attestation document as Recipient; plaintext never crosses the parent), sealed
+ * secrets, the credentials client of the parent's route, and the enclave app with its gateway.
+ *
+ * @example
+ * ```ts
+ * import { openNsmDevice } from '@nitro-datakey/native';
+ * import { AttestedKmsClient, parentCredentialsProvider } from '@nitro-datakey/enclave';
+ * const kms = new AttestedKmsClient({
+ *   nsm: openNsmDevice(),
+ *   region: 'us-east-1',
+ *   transport: 'vsock:3:8000',
+ *   credentials: parentCredentialsProvider({ address: 'vsock:3:8002' }),
+ * });
+ * const { plaintext, ciphertextBlob } = await kms.generateDataKey({ KeyId: keyArn, KeySpec: 'AES_256' });
+ * ```
+ */
+export { AttestedKmsError, SealedSecretError, EnclaveConfigError, type AttestedKmsErrorCode, type SealedSecretErrorCode } from './errors.js';
+export { parentCredentialsProvider, fetchParentCredentials, type ParentCredentialsOptions } from './credentials.js';
 export { AttestedKmsClient, type AttestedKmsClientOptions, type CallTiming, type DataKey, type DataKeyPair } from './kms/attested-client.js';
-export { AttestedKmsError, type AttestedKmsErrorCode } from './kms/errors.js';
 export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
-export { sealSecret, openSecret, parseSealedSecret, SealedSecretError, SEALED_SECRET_FORMAT, type SealedSecret, type SealedSecretErrorCode } from './sealed-secret.js';
-export { parseEnclaveConfig, loadEnclaveConfig, EnclaveConfigError, type EnclaveAppConfig } from './app/config.js';
-export { startEnclaveApp, createClient, openConfiguredNsm, type EnclaveApp } from './app/app.js';
+export { sealSecret, openSecret, parseSealedSecret, SEALED_SECRET_FORMAT, type SealedSecret } from './sealed-secret.js';
+export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig } from './app/config.js';
+export { startEnclaveApp, createClient, type EnclaveApp, type EnclaveAppOptions } from './app/app.js';
 export { startGateway, type Gateway } from './app/gateway.js';
-export { nitroEnclave } from './app/cli.js';
+export { nitroEnclave, type NitroEnclaveOptions } from './app/cli.js';

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { canonicalEncryptionContext, NitroDatakeyError } from '@nitro-datakey/shared';
+import { canonicalEncryptionContext, fromBase64, toBase64 } from '@nitro-datakey/shared';
 import type { AttestedKmsClient } from './kms/attested-client.js';
-import { AttestedKmsError } from './kms/errors.js';
+import { AttestedKmsError, SealedSecretError } from './errors.js';
 
 export const SEALED_SECRET_FORMAT = 'nitro-datakey/sealed-secret';
 
@@ -23,16 +23,6 @@ export interface SealedSecret {
   readonly tag: string;
 }
 
-export type SealedSecretErrorCode = 'ERR_SEALED_SECRET_MALFORMED' | 'ERR_SEALED_SECRET_CONTEXT' | 'ERR_SEALED_SECRET_INTEGRITY' | 'ERR_SEALED_SECRET_KEY';
-
-export class SealedSecretError extends NitroDatakeyError {
-  declare readonly code: SealedSecretErrorCode;
-
-  constructor(code: SealedSecretErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
 const MAX_SECRET_BYTES = 1024 * 1024;
 
 /** Seals `plaintext` under a fresh data key from KMS (an attested GenerateDataKey). */
@@ -48,7 +38,7 @@ export async function sealSecret(client: AttestedKmsClient, plaintext: Uint8Arra
     const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
     return {
       ...header,
-      encryptedDataKey: Buffer.from(dataKey.ciphertextBlob).toString('base64'),
+      encryptedDataKey: toBase64(dataKey.ciphertextBlob),
       iv: iv.toString('base64'),
       ciphertext: ciphertext.toString('base64'),
       tag: cipher.getAuthTag().toString('base64'),
@@ -69,7 +59,7 @@ export async function openSecret(client: AttestedKmsClient, envelope: SealedSecr
   }
   let dataKey: Uint8Array;
   try {
-    dataKey = (await client.decrypt({ CiphertextBlob: b64(sealed.encryptedDataKey, 'encryptedDataKey'), EncryptionContext: sealed.encryptionContext, KeyId: sealed.keyId })).plaintext;
+    dataKey = (await client.decrypt({ CiphertextBlob: decodeField(sealed.encryptedDataKey, 'encryptedDataKey'), EncryptionContext: sealed.encryptionContext, KeyId: sealed.keyId })).plaintext;
   } catch (e) {
     if (e instanceof AttestedKmsError && e.kmsErrorName === 'InvalidCiphertextException') {
       throw new SealedSecretError('ERR_SEALED_SECRET_KEY', 'KMS cannot unwrap the data key: the envelope was altered (its key or encryption context) or belongs to another KMS key', { cause: e });
@@ -78,11 +68,11 @@ export async function openSecret(client: AttestedKmsClient, envelope: SealedSecr
   }
   try {
     if (dataKey.byteLength !== 32) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the data key is not 32 bytes');
-    const decipher = createDecipheriv('aes-256-gcm', dataKey, b64(sealed.iv, 'iv'));
+    const decipher = createDecipheriv('aes-256-gcm', dataKey, decodeField(sealed.iv, 'iv'));
     decipher.setAAD(aad(sealed));
-    decipher.setAuthTag(b64(sealed.tag, 'tag'));
+    decipher.setAuthTag(decodeField(sealed.tag, 'tag'));
     try {
-      return new Uint8Array(Buffer.concat([decipher.update(b64(sealed.ciphertext, 'ciphertext')), decipher.final()]));
+      return new Uint8Array(Buffer.concat([decipher.update(decodeField(sealed.ciphertext, 'ciphertext')), decipher.final()]));
     } catch (cause) {
       throw new SealedSecretError('ERR_SEALED_SECRET_INTEGRITY', 'the sealed secret fails its integrity check: the ciphertext, IV, tag or header was altered', { cause });
     }
@@ -110,7 +100,7 @@ export function parseSealedSecret(input: SealedSecret | string | Uint8Array): Se
   for (const k of ['keyId', 'encryptedDataKey', 'iv', 'ciphertext', 'tag']) if (typeof v[k] !== 'string') throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${k} must be a string`);
   const ec = v['encryptionContext'];
   if (ec === null || typeof ec !== 'object' || Array.isArray(ec) || Object.values(ec).some((x) => typeof x !== 'string')) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'encryptionContext must be a map of strings');
-  if (b64(v['iv'] as string, 'iv').byteLength !== 12 || b64(v['tag'] as string, 'tag').byteLength !== 16) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the IV must be 12 bytes and the tag 16');
+  if (decodeField(v['iv'] as string, 'iv').byteLength !== 12 || decodeField(v['tag'] as string, 'tag').byteLength !== 16) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the IV must be 12 bytes and the tag 16');
   return v as unknown as SealedSecret;
 }
 
@@ -119,7 +109,11 @@ function aad(h: Pick<SealedSecret, 'format' | 'version' | 'keyId' | 'algorithm' 
   return Buffer.concat([Buffer.from(`${h.format}\u0000v${h.version}\u0000${h.keyId}\u0000${h.algorithm}\u0000`, 'utf8'), canonicalEncryptionContext(h.encryptionContext)]);
 }
 
-function b64(text: string, field: string): Buffer {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${field} is not base64`);
-  return Buffer.from(text, 'base64');
+/** A base64 field of the envelope; anything else is a malformed envelope, not an InvalidArgumentError. */
+function decodeField(text: string, field: string): Uint8Array {
+  try {
+    return fromBase64(text, field);
+  } catch {
+    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${field} is not base64`);
+  }
 }

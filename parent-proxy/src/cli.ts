@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import { EXIT, processIo, stopSignals, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
 import { configFromValues, loadConfigFile, type ProxyConfig } from './config.js';
-import { ProxyConfigError } from './errors.js';
-import { jsonLogger, type Logger } from './log.js';
 import { startProxy, type ProxyOptions } from './proxy.js';
 
 const USAGE = `Usage: nitro-parent-proxy --config FILE
@@ -30,27 +28,27 @@ Prints one JSON line on stdout when every listener is up, logs JSON lines on std
 connections then exits 0 on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed, 2 bad config.
 `;
 
+/** The `nitro-parent-proxy` command; returns its exit status and never throws. */
 export async function nitroParentProxy(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, options: ProxyOptions = {}): Promise<number> {
-  const { stopped, release: unlisten } = stopSignals(signals);
   const log: Logger = options.log ?? jsonLogger((line) => io.stderr(line));
-  let proxy;
+  let config: ProxyConfig | undefined;
   try {
-    const config = await readConfig(argv, io);
-    if (config === undefined) {
-      unlisten();
-      return EXIT.ok;
-    }
-    proxy = await startProxy(config, { ...options, log });
+    config = await readConfig(argv, io);
   } catch (e) {
-    unlisten();
-    const usage = e instanceof UsageError || e instanceof ProxyConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    io.stderr(`nitro-parent-proxy: ${(e as Error).message}\n`);
-    return usage ? EXIT.usage : EXIT.rejected;
+    io.stderr(errorLine('nitro-parent-proxy', e));
+    return exitCodeFor(e);
   }
-  io.stdout(`${JSON.stringify({ ready: true, routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid })}\n`);
-  await stopped;
-  await proxy.close();
-  return EXIT.ok;
+  if (config === undefined) return EXIT.ok;
+  const ready = config;
+  return runService(
+    'nitro-parent-proxy',
+    async () => {
+      const proxy = await startProxy(ready, { ...options, log });
+      return { ready: { routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid }, close: () => proxy.close() };
+    },
+    io,
+    signals,
+  );
 }
 
 async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConfig | undefined> {

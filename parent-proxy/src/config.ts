@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { LineCounter, parseDocument, isMap, type Document, type Node } from 'yaml';
-import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/enclave';
+import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native';
 import { ProxyConfigError } from './errors.js';
 
 export interface Upstream {

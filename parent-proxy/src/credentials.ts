@@ -1,51 +1,28 @@
 import type { Duplex } from 'node:stream';
-import type { Logger } from './log.js';
+import { type AwsCredentials, cachedCredentialsProvider, encodeCredentialsResponse, encodeCredentialsUnavailable } from '@nitro-datakey/shared';
+import type { Logger } from '@nitro-datakey/shared/cli';
 
-/** What the instance's credential chain yields (the AWS SDK's AwsCredentialIdentity shape). */
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-  readonly expiration?: Date;
-}
-
-export type CredentialProvider = () => Promise<Credentials>;
-
-/** Refresh this long before expiry, so the enclave never receives credentials about to lapse. */
-export const REFRESH_MARGIN_MS = 5 * 60_000;
+export type CredentialProvider = () => Promise<AwsCredentials>;
 
 /**
- * Hands the enclave short-lived credentials from the parent's default provider chain: one JSON
- * object per connection (`{"AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}`), then
- * close. Credentials are cached and refreshed before they expire; concurrent requests share one
- * refresh. Nothing about them is ever logged.
+ * Hands the enclave short-lived credentials from the parent's default provider chain, in the shared
+ * credentials format: one JSON line per connection, then close. Credentials are cached and refreshed
+ * before they expire; concurrent requests share one refresh. Nothing secret is ever logged.
  */
 export class CredentialsService {
-  readonly #provider: CredentialProvider;
+  readonly #current: () => Promise<AwsCredentials>;
   readonly #log: Logger;
-  readonly #now: () => number;
-  #cached: Credentials | undefined;
-  #refreshing: Promise<Credentials> | undefined;
 
-  constructor(provider: CredentialProvider, log: Logger, now: () => number = Date.now) {
-    this.#provider = provider;
+  constructor(provider: CredentialProvider, log: Logger, clock: () => Date = () => new Date()) {
     this.#log = log;
-    this.#now = now;
+    this.#current = cachedCredentialsProvider(provider, {
+      clock,
+      onRefresh: (c) => log('info', 'credentials refreshed', { expiration: c.expiration?.toISOString() ?? null }),
+    });
   }
 
-  async current(): Promise<Credentials> {
-    const cached = this.#cached;
-    if (cached && (cached.expiration === undefined || cached.expiration.getTime() - REFRESH_MARGIN_MS > this.#now())) return cached;
-    this.#refreshing ??= this.#provider()
-      .then((c) => {
-        this.#cached = c;
-        this.#log('info', 'credentials refreshed', { expiration: c.expiration?.toISOString() ?? null });
-        return c;
-      })
-      .finally(() => {
-        this.#refreshing = undefined;
-      });
-    return this.#refreshing;
+  current(): Promise<AwsCredentials> {
+    return this.#current();
   }
 
   /** Answers one enclave connection. */
@@ -53,18 +30,10 @@ export class CredentialsService {
     socket.on('error', () => undefined);
     socket.resume(); // the request carries nothing; drain whatever the client sends
     try {
-      const c = await this.current();
-      socket.end(
-        `${JSON.stringify({
-          AccessKeyId: c.accessKeyId,
-          SecretAccessKey: c.secretAccessKey,
-          ...(c.sessionToken ? { SessionToken: c.sessionToken } : {}),
-          Expiration: c.expiration?.toISOString() ?? null,
-        })}\n`,
-      );
+      socket.end(encodeCredentialsResponse(await this.current()));
     } catch (e) {
       this.#log('error', 'credentials unavailable', { error: (e as Error).name });
-      socket.end(`${JSON.stringify({ Error: 'CredentialsUnavailable', Message: 'the parent instance has no AWS credentials to hand out' })}\n`);
+      socket.end(encodeCredentialsUnavailable());
     }
   }
 }

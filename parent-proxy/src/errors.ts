@@ -1,8 +1,13 @@
-import { NitroDatakeyError } from '@nitro-datakey/shared';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
 
-/** A configuration the proxy refuses to start with. The message names the key and, from a file, the line. */
-export class ProxyConfigError extends NitroDatakeyError {
+/**
+ * A configuration the proxy refuses to start with; the message names the key and, from a file, the
+ * line. The proxy's only error of its own: transport errors come from @nitro-datakey/native.
+ */
+export class ProxyConfigError extends InvalidArgumentError {
+  declare readonly code: 'ERR_PROXY_CONFIG';
+
   constructor(message: string) {
-    super('ERR_PROXY_CONFIG', message);
+    super(message, undefined, 'ERR_PROXY_CONFIG');
   }
 }

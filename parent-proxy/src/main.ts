@@ -1,5 +1,6 @@
-import { logWarningsAsJson } from '@nitro-datakey/shared/cli';
+import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
 import { nitroParentProxy } from './cli.js';
 
-logWarningsAsJson();
-process.exitCode = await nitroParentProxy(process.argv.slice(2));
+const log = jsonLogger();
+routeProcessWarnings(log);
+process.exitCode = await nitroParentProxy(process.argv.slice(2), undefined, undefined, { log });

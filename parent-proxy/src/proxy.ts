@@ -1,10 +1,10 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { formatAddress, listenOn, type TransportListener } from '@nitro-datakey/enclave';
+import { formatAddress, listenOn, type TransportListener } from '@nitro-datakey/native';
+import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
 import { CredentialsService, type CredentialProvider } from './credentials.js';
 import { forward, type ForwardResult } from './forward.js';
-import { silentLogger, type Logger } from './log.js';
 import { Metrics, serveMetrics } from './metrics.js';
 
 export interface ProxyOptions {

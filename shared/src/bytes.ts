@@ -38,3 +38,16 @@ export function assertBytes(value: unknown, label: string): asserts value is Uin
     throw new InvalidArgumentError(`${label} must be a Uint8Array`);
   }
 }
+
+/** Standard base64 of `bytes` (what KMS's JSON protocol carries). */
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** Strict standard base64 decoding (padding optional); anything else is an InvalidArgumentError naming `label`. */
+export function fromBase64(text: string, label = 'base64'): Uint8Array {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) {
+    throw new InvalidArgumentError(`${label} must be base64`);
+  }
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}

@@ -13,9 +13,13 @@ export class NitroDatakeyError extends Error {
   }
 }
 
-/** A caller passed an argument of the wrong shape or size (a programming or usage error). */
+/**
+ * A caller passed an argument, option or configuration of the wrong shape or size. Subclasses name
+ * where it came from with their own code (`ERR_USAGE` for a command line, `ERR_PROXY_CONFIG`, ...);
+ * a command exits 2 for any of them.
+ */
 export class InvalidArgumentError extends NitroDatakeyError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_INVALID_ARGUMENT', message, options);
+  constructor(message: string, options?: { cause?: unknown }, code = 'ERR_INVALID_ARGUMENT') {
+    super(code, message, options);
   }
 }

@@ -1,5 +1,6 @@
 import { constants, generateKeyPairSync, privateDecrypt } from 'node:crypto';
-import { buildCiphertextForRecipient, decryptCiphertextForRecipient, parseCiphertextForRecipient } from '@nitro-datakey/shared';
+import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { decryptCiphertextForRecipient, parseCiphertextForRecipient } from '@nitro-datakey/shared';
 import { benchInterleaved, printTable, type BenchResult } from './harness.js';
 
 /** decryptCiphertextForRecipient per message beside the one RSA-2048 OAEP decrypt it cannot avoid. */

@@ -1,7 +1,7 @@
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { transportAgent, type CallTiming } from '@nitro-datakey/enclave';
-import { startStack } from '../src/index.js';
+import { startStack } from '@nitro-datakey/devkit';
 import { closedLoop as load, median, percentile } from './harness.js';
 
 /** `rate` calls per second, one at a time, for `seconds`: a load the key generator can sustain. */

@@ -2,7 +2,7 @@ import { CreateKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-s
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, spawnLocalKms } from '../src/index.js';
+import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, spawnLocalKms } from '@nitro-datakey/devkit';
 import { closedLoop as throughput } from './harness.js';
 
 /** GenerateDataKey through the AWS SDK against nitro-kms-local running as its own process (TLS), plain and attested. */

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { spawnProxy } from '../src/index.js';
+import { spawnProxy } from '../support/index.js';
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { AttestationVerifier, decodeAttestation, parseCertificate, sigStructure1 } from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable } from '../src/index.js';
+import { readVector, vectorsAvailable } from '../support/index.js';
 import { benchInterleaved, printTable, target, type BenchResult } from './harness.js';
 
 /** Cold and warm attestation verification of a real AWS document beside one bare P-384 verify. */

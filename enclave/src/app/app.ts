@@ -1,12 +1,12 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
+import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { parentCredentialsProvider } from '../credentials.js';
 import { AttestedKmsClient } from '../kms/attested-client.js';
-import { openNsmDevice } from '../nsm/device.js';
 import { openSecret } from '../sealed-secret.js';
 import type { EnclaveAppConfig } from './config.js';
-import { EnclaveConfigError } from './config.js';
 import { startGateway, type Gateway } from './gateway.js';
 
 export interface EnclaveApp {
@@ -17,34 +17,6 @@ export interface EnclaveApp {
   readonly secrets: readonly string[];
   readonly moduleId: string;
   close(): Promise<void>;
-}
-
-export type Log = (entry: Record<string, unknown>) => void;
-
-/** The part of @nitro-datakey/testkit the simulator option uses (declared here: no build-time dependency). */
-interface SimulatorModule {
-  SimulatedNsm: { client(options: { pki: unknown; measurements?: unknown; debug?: boolean }): Promise<Nsm> };
-  NitroPki: { load(dir: string): Promise<unknown> };
-  readMeasurements(path: string): Promise<unknown>;
-}
-
-/** Opens the NSM the config names: the device, or (for development) a simulator from the testkit. */
-export async function openConfiguredNsm(config: EnclaveAppConfig): Promise<Nsm> {
-  if (config.nsm === 'device') return openNsmDevice();
-  const sim = config.nsm.simulator;
-  let testkit: SimulatorModule;
-  try {
-    // A variable specifier: the enclave package must build (and ship) without the testkit.
-    const specifier = '@nitro-datakey/testkit';
-    testkit = (await import(specifier)) as SimulatorModule;
-  } catch (cause) {
-    throw new EnclaveConfigError(`nsm.simulator needs @nitro-datakey/testkit, which is not installed here (an enclave image uses "nsm": "device"): ${(cause as Error).message}`);
-  }
-  return testkit.SimulatedNsm.client({
-    pki: await testkit.NitroPki.load(sim.pkiDir),
-    ...(sim.measurements ? { measurements: await testkit.readMeasurements(sim.measurements) } : {}),
-    ...(sim.debug ? { debug: true } : {}),
-  });
 }
 
 /** Builds the attested client the config describes (credentials from the parent's route). */
@@ -64,13 +36,26 @@ export async function createClient(config: EnclaveAppConfig, nsm: Nsm): Promise<
   });
 }
 
+export interface EnclaveAppOptions {
+  /** The NSM to attest with. Default: the device, /dev/nsm. The dev kit passes its simulator here. */
+  readonly nsm?: Nsm;
+  readonly log?: Logger;
+}
+
 /**
  * Boots the enclave app: opens every configured sealed secret into the secrets directory (0600
  * files, written atomically) and serves the KMS-compatible gateway on loopback.
+ *
+ * @example
+ * ```ts
+ * const app = await startEnclaveApp(await loadEnclaveConfig('/app/config/enclave.json'));
+ * // ... on shutdown
+ * await app.close();
+ * ```
  */
-export async function startEnclaveApp(config: EnclaveAppConfig, options: { nsm?: Nsm; log?: Log } = {}): Promise<EnclaveApp> {
-  const log = options.log ?? (() => undefined);
-  const nsm = options.nsm ?? (await openConfiguredNsm(config));
+export async function startEnclaveApp(config: EnclaveAppConfig, options: EnclaveAppOptions = {}): Promise<EnclaveApp> {
+  const log = options.log ?? silentLogger;
+  const nsm = options.nsm ?? openNsmDevice();
   const description = await nsm.describe();
   const client = await createClient(config, nsm);
   await client.keys.warm(1);
@@ -92,7 +77,7 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: { nsm?:
           plaintext.fill(0);
         }
         opened.push(item.name);
-        log({ level: 'info', msg: 'secret opened', name: item.name });
+        log('info', 'secret opened', { name: item.name });
       }
     }
     if (config.gateway) gateway = await startGateway(config.gateway.listen, client, log);

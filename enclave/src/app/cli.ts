@@ -1,9 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { EXIT, processIo, stopSignals, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
-import { NitroDatakeyError } from '@nitro-datakey/shared';
+import { openNsmDevice } from '@nitro-datakey/native';
+import type { Nsm } from '@nitro-datakey/shared';
+import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
 import { sealSecret } from '../sealed-secret.js';
-import { createClient, openConfiguredNsm, startEnclaveApp } from './app.js';
+import { createClient, startEnclaveApp } from './app.js';
 import { loadEnclaveConfig } from './config.js';
 
 const USAGE = `Usage: nitro-enclave --config FILE
@@ -14,43 +15,58 @@ directory and serves a KMS-compatible gateway on loopback: workloads point their
 receive plaintext, while every call to KMS goes out attested with CiphertextForRecipient.
 
 "seal" makes a sealed-secret envelope with an attested GenerateDataKey under KEY (run it in the
-enclave, or with a simulated NSM for development); --context binds an encryption context.
+enclave, or through the dev kit's simulator: "nitro-sim enclave ..."); --context binds an encryption
+context.
 
-Prints one JSON line on stdout when ready; stops on SIGINT/SIGTERM.
+Prints one JSON line on stdout when ready; logs JSON lines on stderr; stops on SIGINT/SIGTERM.
 Exit status: 0 ok, 1 failed, 2 usage or configuration error.
 `;
 
-export async function nitroEnclave(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process): Promise<number> {
-  const { stopped, release: unlisten } = stopSignals(signals);
-  const log = (entry: Record<string, unknown>) => io.stderr(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+/** What a launcher may inject: the dev kit passes a simulated NSM; production uses /dev/nsm. */
+export interface NitroEnclaveOptions {
+  readonly openNsm?: () => Promise<Nsm> | Nsm;
+  readonly log?: Logger;
+}
+
+/** The `nitro-enclave` command; returns its exit status and never throws. */
+export async function nitroEnclave(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, options: NitroEnclaveOptions = {}): Promise<number> {
+  const log = options.log ?? jsonLogger((line) => io.stderr(line));
+  const openNsm = options.openNsm ?? (() => openNsmDevice());
+  let configPath: string;
   try {
-    if (argv[0] === 'seal') {
-      unlisten();
-      return await seal(argv.slice(1), io);
-    }
+    if (argv[0] === 'seal') return await seal(argv.slice(1), io, openNsm);
     const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) {
-      unlisten();
       io.stdout(USAGE);
       return EXIT.ok;
     }
     if (positionals.length > 0 || values.config === undefined) throw new UsageError('give --config FILE (see --help)');
-    const app = await startEnclaveApp(await loadEnclaveConfig(values.config), { log });
-    io.stdout(`${JSON.stringify({ ready: true, moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets })}\n`);
-    await stopped;
-    await app.close();
-    return EXIT.ok;
+    configPath = values.config;
   } catch (e) {
-    unlisten();
-    const usage = e instanceof UsageError || (e as { code?: string }).code === 'ERR_ENCLAVE_CONFIG' || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    io.stderr(`nitro-enclave: ${e instanceof NitroDatakeyError ? `${e.code}: ` : ''}${(e as Error).message}\n`);
-    return usage ? EXIT.usage : EXIT.rejected;
+    io.stderr(errorLine('nitro-enclave', e));
+    return exitCodeFor(e);
   }
+  return runService(
+    'nitro-enclave',
+    async () => {
+      const config = await loadEnclaveConfig(configPath);
+      const app = await startEnclaveApp(config, { nsm: await openNsm(), log });
+      return { ready: { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets }, close: () => app.close() };
+    },
+    io,
+    signals,
+  );
 }
 
-async function seal(argv: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { config: { type: 'string' }, 'key-id': { type: 'string' }, context: { type: 'string', multiple: true }, out: { type: 'string' } } });
-  if (values.config === undefined || values['key-id'] === undefined || positionals.length !== 1) throw new UsageError('seal needs --config FILE, --key-id KEY and one SECRET_FILE (or -)');
+async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<Nsm> | Nsm): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { config: { type: 'string' }, 'key-id': { type: 'string' }, context: { type: 'string', multiple: true }, out: { type: 'string' } },
+  });
+  if (values.config === undefined || values['key-id'] === undefined || positionals.length !== 1) {
+    throw new UsageError('seal needs --config FILE, --key-id KEY and one SECRET_FILE (or -)');
+  }
   const encryptionContext: Record<string, string> = {};
   for (const pair of values.context ?? []) {
     const eq = pair.indexOf('=');
@@ -60,7 +76,7 @@ async function seal(argv: readonly string[], io: CliIo): Promise<number> {
   const file = positionals[0] as string;
   const secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
   const config = await loadEnclaveConfig(values.config);
-  const client = await createClient(config, await openConfiguredNsm(config));
+  const client = await createClient(config, await openNsm());
   try {
     const envelope = `${JSON.stringify(await sealSecret(client, secret, { keyId: values['key-id'], encryptionContext }), null, 2)}\n`;
     if (values.out) await writeFile(values.out, envelope, { mode: 0o644 });

@@ -1,17 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { NitroDatakeyError } from '@nitro-datakey/shared';
-import { isLoopbackHost, parseAddress, type TransportAddress } from '../transport/address.js';
-
-export class EnclaveConfigError extends NitroDatakeyError {
-  constructor(message: string) {
-    super('ERR_ENCLAVE_CONFIG', message);
-  }
-}
+import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native';
+import { EnclaveConfigError } from '../errors.js';
 
 export interface EnclaveAppConfig {
   readonly region: string;
-  /** "device" (/dev/nsm), or a simulated NSM for development (needs @nitro-datakey/testkit). */
-  readonly nsm: 'device' | { readonly simulator: { readonly pkiDir: string; readonly measurements?: string; readonly debug?: boolean } };
   readonly kms: {
     readonly transport: TransportAddress;
     readonly endpoint?: string;
@@ -31,7 +23,8 @@ export interface EnclaveAppConfig {
   readonly gateway?: { readonly listen: TransportAddress };
 }
 
-const TOP = ['region', 'nsm', 'kms', 'credentials', 'keys', 'dataKeyCache', 'secrets', 'gateway'];
+/** The NSM is not configured: it is /dev/nsm, or whatever the launcher passes (the dev kit passes a simulator). */
+const TOP = ['region', 'kms', 'credentials', 'keys', 'dataKeyCache', 'secrets', 'gateway'];
 
 export async function loadEnclaveConfig(path: string): Promise<EnclaveAppConfig> {
   let text: string;
@@ -70,12 +63,6 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
 
   const root = obj(raw, '(top)', TOP);
   const region = str(root['region'], 'region');
-  let nsm: EnclaveAppConfig['nsm'] = 'device';
-  if (root['nsm'] !== undefined && root['nsm'] !== 'device') {
-    const n = obj(root['nsm'], 'nsm', ['simulator']);
-    const s = obj(n['simulator'], 'nsm.simulator', ['pkiDir', 'measurements', 'debug']);
-    nsm = { simulator: { pkiDir: str(s['pkiDir'], 'nsm.simulator.pkiDir'), ...(s['measurements'] !== undefined ? { measurements: str(s['measurements'], 'nsm.simulator.measurements') } : {}), ...(s['debug'] === true ? { debug: true } : {}) } };
-  }
   const k = obj(root['kms'], 'kms', ['transport', 'endpoint', 'serverName', 'caFile', 'requestTimeoutMs']);
   const kms = {
     transport: addr(k['transport'], 'kms.transport'),
@@ -123,5 +110,5 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
     }
     gateway = { listen };
   }
-  return { region, nsm, kms, credentials, ...(keys ? { keys } : {}), ...(dataKeyCache ? { dataKeyCache } : {}), ...(secrets ? { secrets } : {}), ...(gateway ? { gateway } : {}) };
+  return { region, kms, credentials, ...(keys ? { keys } : {}), ...(dataKeyCache ? { dataKeyCache } : {}), ...(secrets ? { secrets } : {}), ...(gateway ? { gateway } : {}) };
 }

@@ -1,63 +1,82 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NitroDatakeyError } from '@nitro-datakey/shared';
+import { formatAddress, type TransportAddress } from '@nitro-datakey/native';
+import {
+  InvalidArgumentError,
+  kmsError,
+  kmsOperationFromTarget,
+  KmsServiceException,
+  type KmsRequestBody,
+  NitroDatakeyError,
+  parseDecryptRequest,
+  parseGenerateDataKeyPairRequest,
+  parseGenerateDataKeyRequest,
+  parseGenerateRandomRequest,
+  readKmsRequestBody,
+  toBase64,
+  writeKmsError,
+  writeKmsResponse,
+} from '@nitro-datakey/shared';
+import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { AttestedKmsError } from '../errors.js';
 import type { AttestedKmsClient } from '../kms/attested-client.js';
-import { AttestedKmsError } from '../kms/errors.js';
-import { formatAddress, type TransportAddress } from '../transport/address.js';
 
-type Handler = (body: Record<string, unknown>, client: AttestedKmsClient) => Promise<Record<string, unknown>>;
+type Handler = (body: KmsRequestBody, client: AttestedKmsClient) => Promise<Record<string, unknown>>;
 
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 /** Encodes key material for the caller and zeroes our copy. */
-const b64Wipe = (bytes: Uint8Array): string => {
-  const text = b64(bytes);
+const toBase64Wiping = (bytes: Uint8Array): string => {
+  const text = toBase64(bytes);
   bytes.fill(0);
   return text;
 };
-const blob = (v: unknown, name: string): Uint8Array => {
-  if (typeof v !== 'string') throw new GatewayError('ValidationException', `${name} is required (base64)`);
-  return new Uint8Array(Buffer.from(v, 'base64'));
-};
-const str = (v: unknown, name: string): string => {
-  if (typeof v !== 'string' || v.length === 0) throw new GatewayError('ValidationException', `${name} is required`);
-  return v;
-};
-const context = (v: unknown): Record<string, string> | undefined => (v && typeof v === 'object' ? (v as Record<string, string>) : undefined);
 
-class GatewayError extends Error {
-  constructor(readonly type: string, message: string) {
-    super(message);
-  }
+/**
+ * The gateway attests every call itself: a workload that sends Recipient or DryRun gets a
+ * ValidationException rather than a silently different call.
+ */
+function refuseClientOnlyFields(request: { recipient?: unknown; dryRun?: boolean }): void {
+  if (request.recipient !== undefined) throw kmsError.validation('The enclave gateway attests every call itself: do not send Recipient.');
+  if (request.dryRun) throw kmsError.validation('The enclave gateway does not support DryRun.');
 }
 
 /**
- * What a workload's SDK sees: KMS's JSON protocol, answered with plaintext, for callers inside the
- * enclave only. Every call goes out attested; the plaintext never crosses the parent.
+ * What a workload's SDK sees: KMS's JSON protocol, read with the same strict request readers as the
+ * local KMS, answered with plaintext, for callers inside the enclave only. Every call goes out
+ * attested; the plaintext never crosses the parent.
  */
 const HANDLERS: Readonly<Record<string, Handler>> = {
   async GenerateDataKey(body, client) {
-    const ec = context(body['EncryptionContext']);
+    const r = parseGenerateDataKeyRequest(body);
+    refuseClientOnlyFields(r);
     const dk = await client.generateDataKey({
-      KeyId: str(body['KeyId'], 'KeyId'),
-      ...(typeof body['KeySpec'] === 'string' ? { KeySpec: body['KeySpec'] as 'AES_256' } : {}),
-      ...(typeof body['NumberOfBytes'] === 'number' ? { NumberOfBytes: body['NumberOfBytes'] } : {}),
-      ...(ec ? { EncryptionContext: ec } : {}),
+      KeyId: r.keyId,
+      ...(r.keySpec ? { KeySpec: r.keySpec } : { NumberOfBytes: r.numberOfBytes }),
+      EncryptionContext: r.encryptionContext,
     });
-    return { KeyId: dk.keyId, CiphertextBlob: b64(dk.ciphertextBlob), Plaintext: b64Wipe(dk.plaintext) };
+    return { KeyId: dk.keyId, CiphertextBlob: toBase64(dk.ciphertextBlob), Plaintext: toBase64Wiping(dk.plaintext) };
   },
   async Decrypt(body, client) {
-    const ec = context(body['EncryptionContext']);
-    const r = await client.decrypt({ CiphertextBlob: blob(body['CiphertextBlob'], 'CiphertextBlob'), ...(ec ? { EncryptionContext: ec } : {}), ...(typeof body['KeyId'] === 'string' ? { KeyId: body['KeyId'] } : {}) });
-    return { KeyId: r.keyId, Plaintext: b64Wipe(r.plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+    const r = parseDecryptRequest(body);
+    refuseClientOnlyFields(r);
+    const out = await client.decrypt({ CiphertextBlob: r.ciphertextBlob, EncryptionContext: r.encryptionContext, ...(r.keyId !== undefined ? { KeyId: r.keyId } : {}) });
+    return { KeyId: out.keyId, Plaintext: toBase64Wiping(out.plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
   async GenerateDataKeyPair(body, client) {
-    const ec = context(body['EncryptionContext']);
-    const p = await client.generateDataKeyPair({ KeyId: str(body['KeyId'], 'KeyId'), KeyPairSpec: str(body['KeyPairSpec'], 'KeyPairSpec') as 'RSA_2048', ...(ec ? { EncryptionContext: ec } : {}) });
-    return { KeyId: p.keyId, KeyPairSpec: p.keyPairSpec, PublicKey: b64(p.publicKey), PrivateKeyPlaintext: b64Wipe(p.privateKey), PrivateKeyCiphertextBlob: b64(p.privateKeyCiphertextBlob) };
+    const r = parseGenerateDataKeyPairRequest(body);
+    refuseClientOnlyFields(r);
+    const p = await client.generateDataKeyPair({ KeyId: r.keyId, KeyPairSpec: r.keyPairSpec, EncryptionContext: r.encryptionContext });
+    return {
+      KeyId: p.keyId,
+      KeyPairSpec: p.keyPairSpec,
+      PublicKey: toBase64(p.publicKey),
+      PrivateKeyPlaintext: toBase64Wiping(p.privateKey),
+      PrivateKeyCiphertextBlob: toBase64(p.privateKeyCiphertextBlob),
+    };
   },
   async GenerateRandom(body, client) {
-    if (typeof body['NumberOfBytes'] !== 'number') throw new GatewayError('ValidationException', 'NumberOfBytes is required');
-    return { Plaintext: b64Wipe(await client.generateRandom({ NumberOfBytes: body['NumberOfBytes'] })) };
+    const r = parseGenerateRandomRequest(body);
+    refuseClientOnlyFields(r);
+    return { Plaintext: toBase64Wiping(await client.generateRandom({ NumberOfBytes: r.numberOfBytes })) };
   },
 };
 
@@ -66,14 +85,15 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(listen: TransportAddress, client: AttestedKmsClient, log: (entry: Record<string, unknown>) => void = () => undefined): Promise<Gateway> {
+/** Serves the gateway on loopback TCP or a Unix socket (the config refuses anything else). */
+export async function startGateway(listen: TransportAddress, client: AttestedKmsClient, log: Logger = silentLogger): Promise<Gateway> {
+  if (listen.kind === 'vsock') throw new InvalidArgumentError('the gateway listens on loopback TCP or a Unix socket, never on vsock');
   const server: Server = createServer((req, res) => void handle(req, res, client, log));
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (listen.kind === 'tcp') server.listen(listen.port, listen.host, () => resolve());
-    else if (listen.kind === 'unix') server.listen(listen.path, () => resolve());
-    else reject(new Error('the gateway listens on loopback TCP or a Unix socket'));
+    else server.listen(listen.path, () => resolve());
   });
   const bound = server.address();
   const address = listen.kind === 'tcp' ? formatAddress({ ...listen, port: (bound as AddressInfo).port }) : formatAddress(listen);
@@ -87,43 +107,33 @@ export async function startGateway(listen: TransportAddress, client: AttestedKms
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, client: AttestedKmsClient, log: (entry: Record<string, unknown>) => void): Promise<void> {
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const operation = target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : '';
+async function handle(req: IncomingMessage, res: ServerResponse, client: AttestedKmsClient, log: Logger): Promise<void> {
+  const operation = kmsOperationFromTarget(req.headers['x-amz-target']);
   const started = performance.now();
   let status = 200;
-  let payload: unknown;
   try {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > 1024 * 1024) throw new GatewayError('SerializationException', 'request body too large');
-      chunks.push(c as Buffer);
+    const body = await readKmsRequestBody(req);
+    const handler = operation !== undefined && Object.hasOwn(HANDLERS, operation) ? HANDLERS[operation] : undefined;
+    if (!handler) {
+      throw new KmsServiceException(
+        'UnsupportedOperationException',
+        `the enclave gateway serves GenerateDataKey, Decrypt, GenerateDataKeyPair and GenerateRandom, not ${operation ?? '(no TrentService target)'}`,
+      );
     }
-    const handler = Object.hasOwn(HANDLERS, operation) ? HANDLERS[operation] : undefined;
-    if (!handler) throw new GatewayError('UnsupportedOperationException', `the enclave gateway serves GenerateDataKey, Decrypt, GenerateDataKeyPair and GenerateRandom, not ${operation || target || '(no target)'}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-    } catch {
-      throw new GatewayError('SerializationException', 'the request body is not JSON');
-    }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('SerializationException', 'the request body must be a JSON object');
-    payload = await handler(body as Record<string, unknown>, client);
+    writeKmsResponse(res, 200, await handler(body, client));
   } catch (e) {
-    status = 400;
-    if (e instanceof GatewayError) payload = { __type: e.type, message: e.message };
-    else if (e instanceof AttestedKmsError) payload = { __type: e.kmsErrorName ?? 'KMSInternalException', message: `${e.code}: ${e.message}` };
-    else if (e instanceof NitroDatakeyError) payload = { __type: 'KMSInternalException', message: `${e.code}: ${e.message}` };
-    else {
-      status = 500;
-      payload = { __type: 'KMSInternalException', message: 'internal error in the enclave gateway' };
-    }
+    const error = toKmsException(e);
+    status = error.status;
+    writeKmsError(res, error);
   }
-  const text = JSON.stringify(payload);
-  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
   // Never the body: it holds plaintext keys.
-  log({ level: status === 200 ? 'info' : 'warn', msg: 'gateway request', operation, status, ms: Math.round((performance.now() - started) * 100) / 100 });
+  log(status === 200 ? 'info' : 'warn', 'gateway request', { operation: operation ?? null, status, ms: Math.round((performance.now() - started) * 100) / 100 });
+}
+
+/** KMS's answer passes through by name; our own refusals keep their code in the message. */
+function toKmsException(e: unknown): KmsServiceException {
+  if (e instanceof KmsServiceException) return e;
+  if (e instanceof AttestedKmsError) return new KmsServiceException(e.kmsErrorName ?? 'KMSInternalException', `${e.code}: ${e.message}`);
+  if (e instanceof NitroDatakeyError) return new KmsServiceException('KMSInternalException', `${e.code}: ${e.message}`);
+  return new KmsServiceException('KMSInternalException', 'internal error in the enclave gateway', 500);
 }

@@ -10,11 +10,10 @@ import {
   type RecipientInfo,
 } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { CmsError, decryptCiphertextForRecipient, InvalidArgumentError, type Nsm } from '@nitro-datakey/shared';
-import type { AwsCredentials } from '../credentials.js';
-import type { TransportAddress } from '../transport/address.js';
+import { type AwsCredentials, CmsError, decryptCiphertextForRecipient, InvalidArgumentError, type Nsm } from '@nitro-datakey/shared';
+import type { TransportAddress } from '@nitro-datakey/native';
 import { DataKeyCache, type DataKeyCacheOptions } from './data-key-cache.js';
-import { AttestedKmsError } from './errors.js';
+import { AttestedKmsError } from '../errors.js';
 import { KeyManager, type KeyManagerOptions, type RecipientKey } from './key-manager.js';
 import { transportAgent } from './transport-agent.js';
 

@@ -1,4 +1,4 @@
-import { canonicalEncryptionContext, toHex } from '@nitro-datakey/shared';
+import { canonicalEncryptionContext, InvalidArgumentError, toHex } from '@nitro-datakey/shared';
 import type { DataKey } from './attested-client.js';
 
 export interface DataKeyCacheOptions {
@@ -8,7 +8,7 @@ export interface DataKeyCacheOptions {
   readonly maxUses: number;
   /** Total plaintext bytes held. */
   readonly maxBytes: number;
-  readonly now?: () => number;
+  readonly clock?: () => Date;
 }
 
 interface Entry {
@@ -28,7 +28,10 @@ export class DataKeyCache {
   #bytes = 0;
 
   constructor(options: DataKeyCacheOptions) {
-    if (!(options.maxAgeMs > 0) || !(options.maxUses >= 1) || !(options.maxBytes > 0)) throw new RangeError('dataKeyCache needs positive maxAgeMs, maxUses and maxBytes');
+    for (const name of ['maxAgeMs', 'maxUses', 'maxBytes'] as const) {
+      const value = options[name];
+      if (!(Number.isSafeInteger(value) && value >= 1)) throw new InvalidArgumentError(`dataKeyCache.${name} must be a positive integer, got ${String(value)}`);
+    }
     this.#options = options;
   }
 
@@ -72,7 +75,7 @@ export class DataKeyCache {
   }
 
   #now(): number {
-    return (this.#options.now ?? Date.now)();
+    return this.#options.clock ? this.#options.clock().getTime() : Date.now();
   }
 }
 

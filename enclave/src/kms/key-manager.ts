@@ -1,4 +1,5 @@
 import { constants, generateKeyPair, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
 
 export interface KeyManagerOptions {
   /** Calls one key pair may serve. Default 1: a new key pair for every call. */
@@ -8,7 +9,9 @@ export interface KeyManagerOptions {
   /** Fresh key pairs kept ready: the burst served without waiting. Default 8. */
   readonly poolSize?: number;
   readonly modulusLength?: number;
-  readonly now?: () => number;
+  readonly clock?: () => Date;
+  /** Makes one RSA key pair. Default: Node's generateKeyPair on libuv's thread pool. Tests inject a fake. */
+  readonly generateKeyPair?: (modulusLength: number) => Promise<{ readonly publicKey: KeyObject; readonly privateKey: KeyObject }>;
 }
 
 /** An RSA key pair for one attested call; its public key goes into the attestation document. */
@@ -42,6 +45,7 @@ export class KeyManager {
   readonly #poolSize: number;
   readonly #modulusLength: number;
   readonly #now: () => number;
+  readonly #generate: (modulusLength: number) => Promise<{ readonly publicKey: KeyObject; readonly privateKey: KeyObject }>;
   readonly #ready: Entry[] = [];
   readonly #waiting: Array<(entry: Entry) => void> = [];
   #current: Entry | undefined;
@@ -51,12 +55,19 @@ export class KeyManager {
   #closed = false;
 
   constructor(options: KeyManagerOptions = {}) {
+    positiveInteger(options.maxUses, 'keys.maxUses');
+    positiveInteger(options.maxAgeMs, 'keys.maxAgeMs');
+    positiveInteger(options.poolSize, 'keys.poolSize');
+    if (options.modulusLength !== undefined && ![2048, 3072, 4096].includes(options.modulusLength)) {
+      throw new InvalidArgumentError('keys.modulusLength must be 2048, 3072 or 4096 (what KMS accepts for RSAES_OAEP_SHA_256)');
+    }
     this.#maxUses = options.maxUses ?? 1;
     this.#maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
-    this.#poolSize = Math.max(1, options.poolSize ?? 8);
+    this.#poolSize = options.poolSize ?? 8;
     this.#modulusLength = options.modulusLength ?? 2048;
-    this.#now = options.now ?? Date.now;
-    if (this.#maxUses < 1) throw new RangeError('maxUses must be at least 1');
+    const clock = options.clock;
+    this.#now = clock ? () => clock().getTime() : Date.now;
+    this.#generate = options.generateKeyPair ?? generateRsaKeyPair;
     this.#refill();
   }
 
@@ -106,24 +117,36 @@ export class KeyManager {
   #refill(): void {
     while (!this.#closed && this.#ready.length + this.#generating < this.#poolSize + this.#waiting.length) {
       this.#generating++;
-      generateKeyPair('rsa', { modulusLength: this.#modulusLength }, (error, publicKey, privateKey) => {
-        this.#generating--;
-        if (this.#closed) return;
-        if (error) {
+      this.#generate(this.#modulusLength).then(
+        ({ publicKey, privateKey }) => {
+          this.#generating--;
+          if (this.#closed) return;
+          this.#generated++;
+          warmUp(privateKey, publicKey);
+          const entry: Entry = { privateKey, publicKey, spki: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })), createdAt: this.#now(), uses: 0 };
+          const waiter = this.#waiting.shift();
+          if (waiter) waiter(entry);
+          else this.#ready.push(entry);
+          this.#refill();
+        },
+        () => {
+          this.#generating--;
           // Generation does not fail in practice; retry later rather than leave waiters hanging.
-          setTimeout(() => this.#refill(), 100).unref();
-          return;
-        }
-        this.#generated++;
-        warmUp(privateKey, publicKey);
-        const entry: Entry = { privateKey, publicKey, spki: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })), createdAt: this.#now(), uses: 0 };
-        const waiter = this.#waiting.shift();
-        if (waiter) waiter(entry);
-        else this.#ready.push(entry);
-        this.#refill();
-      });
+          if (!this.#closed) setTimeout(() => this.#refill(), 100).unref();
+        },
+      );
     }
   }
+}
+
+function generateRsaKeyPair(modulusLength: number): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {
+  return new Promise((resolve, reject) => {
+    generateKeyPair('rsa', { modulusLength }, (error, publicKey, privateKey) => (error ? reject(error) : resolve({ publicKey, privateKey })));
+  });
+}
+
+function positiveInteger(value: number | undefined, name: string): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
 }
 
 /**

@@ -1,8 +1,7 @@
 import { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, rootCertificates, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { connectTo } from '../transport/net.js';
-import type { TransportAddress } from '../transport/address.js';
+import { connectTo, type TransportAddress } from '@nitro-datakey/native';
 
 export interface TransportAgentOptions {
   /** Where bytes go: the parent proxy's route (`vsock:3:8000`; tcp or unix in tests). */

@@ -1,3 +1,19 @@
-export { parseAsn1, Asn1Error, TagClass, type Asn1Node, type Asn1ParseOptions } from './reader.js';
-export * from './read.js';
+export { parseAsn1, Asn1Error, TagClass, type Asn1Node, type Asn1ParseOptions } from './parser.js';
+export {
+  UniversalTag,
+  expectUniversal,
+  expectContext,
+  isContext,
+  expectChildren,
+  readSequence,
+  readOid,
+  readSmallInteger,
+  readIntegerBytes,
+  readBoolean,
+  readNull,
+  readBitStringBytes,
+  readNamedBits,
+  readOctetString,
+  readTime,
+} from './fields.js';
 export { derTlv, berIndefinite, derSmallInteger, derOid, DER_NULL, TagByte, concatDer } from './writer.js';

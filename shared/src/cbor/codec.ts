@@ -2,7 +2,7 @@ import { Decoder, Encoder, Tag, type Options } from 'cbor-x';
 import { CborError } from './errors.js';
 import { scanCbor, type CborScanOptions } from './scan.js';
 
-export { Tag };
+export { Tag as CborTag };
 
 export interface CborDecodeOptions extends CborScanOptions {
   /** Largest input accepted, checked before anything else. Default 1 MiB. */

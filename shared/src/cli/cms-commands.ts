@@ -2,7 +2,8 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildCiphertextForRecipient, CmsError, decryptCiphertextForRecipient } from '../cms/index.js';
-import { EXIT, onePositional, readBinaryInput, UsageError, type CliIo } from './io.js';
+import { EXIT, UsageError } from './exit.js';
+import { onePositional, readBinaryInput, type CliIo } from './io.js';
 
 export const CMS_DECRYPT_HELP = `Usage: nitro-datakey cms-decrypt --key KEY.pem FILE [--hex]
 

@@ -1,3 +1,16 @@
-export { main, usage } from './main.js';
-export { EXIT, UsageError, onePositional, stopSignals, processIo, readBinaryInput, parseHexArg, parseTimeArg, type CliIo } from './io.js';
-export { logWarningsAsJson } from './warnings.js';
+/**
+ * `@nitro-datakey/shared/cli`: the kit every nitro-datakey command is built with (one logger, one
+ * exit-code mapping, one service life cycle), and the `nitro-datakey` command itself.
+ *
+ * @example
+ * ```ts
+ * import { jsonLogger, processIo, runService } from '@nitro-datakey/shared/cli';
+ * const log = jsonLogger();
+ * process.exitCode = await runService('my-service', async () => ({ ready: { port: 8000 }, close: async () => {} }), processIo);
+ * ```
+ */
+export { EXIT, UsageError, exitCodeFor, errorLine, type ExitCode } from './exit.js';
+export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLevel, type JsonLoggerOptions } from './log.js';
+export { runService, stopSignals, type RunningService } from './service.js';
+export { processIo, onePositional, readBinaryInput, parseHexArg, parseTimeArg, type CliIo } from './io.js';
+export { nitroDatakey, usage } from './main.js';

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { UsageError } from './exit.js';
 
 /** Where a command writes; injectable so tests run commands in-process. */
 export interface CliIo {
@@ -18,37 +19,10 @@ export const processIo: CliIo = {
   },
 };
 
-/** Exit codes shared by every command. */
-export const EXIT = { ok: 0, rejected: 1, usage: 2 } as const;
-
-/** A usage or input problem: exit 2 with the message. */
-export class UsageError extends Error {}
-
 /** The one positional argument a command takes. */
 export function onePositional(positionals: readonly string[], what = 'FILE argument (or "-" for stdin)'): string {
   if (positionals.length !== 1) throw new UsageError(`expected exactly one ${what}, got ${positionals.length}`);
   return positionals[0] as string;
-}
-
-/**
- * SIGINT/SIGTERM listeners for a service, installed before it announces readiness (a supervisor may
- * stop it the moment it reads the ready line). `stopped` resolves on the first signal; `release()`
- * removes the listeners when the service exits without waiting for one.
- */
-export function stopSignals(signals: NodeJS.Process = process): { stopped: Promise<void>; release: () => void } {
-  let stop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    stop = resolve;
-  });
-  signals.once('SIGINT', stop);
-  signals.once('SIGTERM', stop);
-  return {
-    stopped,
-    release: () => {
-      signals.off('SIGINT', stop);
-      signals.off('SIGTERM', stop);
-    },
-  };
 }
 
 const MAX_INPUT_BYTES = 4 * 1024 * 1024;

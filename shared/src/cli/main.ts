@@ -1,4 +1,5 @@
-import { EXIT, processIo, UsageError, type CliIo } from './io.js';
+import { errorLine, EXIT, exitCodeFor } from './exit.js';
+import { processIo, type CliIo } from './io.js';
 import { cmsDecryptCommand, cmsEncryptCommand } from './cms-commands.js';
 import { policyCommand } from './policy-command.js';
 import { inspectCommand, verifyCommand } from './verify-command.js';
@@ -26,7 +27,7 @@ Exit status: 0 ok, 1 rejected or failed, 2 usage error.
 }
 
 /** Runs the CLI and returns its exit status; never throws. */
-export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+export async function nitroDatakey(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout)(usage());
@@ -40,8 +41,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     return await command.run(rest, io);
   } catch (e) {
-    const isUsage = e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    io.stderr(`nitro-datakey ${name}: ${(e as Error).message}\n`);
-    return isUsage ? EXIT.usage : EXIT.rejected;
+    io.stderr(errorLine(`nitro-datakey ${name}`, e));
+    return exitCodeFor(e);
   }
 }

@@ -1,3 +1,5 @@
-import { main } from './main.js';
+import { jsonLogger, routeProcessWarnings } from './log.js';
+import { nitroDatakey } from './main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+routeProcessWarnings(jsonLogger());
+process.exitCode = await nitroDatakey(process.argv.slice(2));

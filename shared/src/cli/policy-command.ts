@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 import { ATTESTED_OPERATIONS, enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '../policy/key-policy.js';
-import { EXIT, UsageError, type CliIo } from './io.js';
+import { EXIT, UsageError } from './exit.js';
+import type { CliIo } from './io.js';
 
 export const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE --account ID --role-arn ARN [options]
 

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { AttestationError, AttestationVerifier, decodeAttestation, normalizeFingerprint, type AttestationExpectations } from '../attestation/index.js';
 import { NitroDatakeyError } from '../errors.js';
 import { attestationToJson, attestationToText } from './attestation-json.js';
-import { EXIT, onePositional, parseHexArg, parseTimeArg, readBinaryInput, UsageError, type CliIo } from './io.js';
+import { EXIT, UsageError } from './exit.js';
+import { onePositional, parseHexArg, parseTimeArg, readBinaryInput, type CliIo } from './io.js';
 
 export const VERIFY_HELP = `Usage: nitro-datakey verify FILE [options]
 

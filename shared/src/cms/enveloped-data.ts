@@ -12,7 +12,7 @@ import {
   readOid,
   readSequence,
   readSmallInteger,
-  Tag,
+  UniversalTag,
   TagByte,
   TagClass,
   type Asn1Node,
@@ -80,7 +80,7 @@ function parseContentInfo(root: Asn1Node, options: ParseOptions): EnvelopedDataP
   let i = 0;
   const version = readSmallInteger(fields[i++], 'EnvelopedData.version');
   if (isContext(fields[i], 0)) unsupported('originatorInfo is not used by KMS');
-  const recipientInfos = expectUniversal(fields[i++], Tag.Set, 'EnvelopedData.recipientInfos');
+  const recipientInfos = expectUniversal(fields[i++], UniversalTag.Set, 'EnvelopedData.recipientInfos');
   if (recipientInfos.children.length !== 1) unsupported(`expected exactly one recipient, found ${recipientInfos.children.length}`);
   const recipient = parseKeyTransRecipientInfo(recipientInfos.children[0] as Asn1Node, options);
   const content = parseEncryptedContentInfo(fields[i++]);
@@ -93,7 +93,7 @@ function parseContentInfo(root: Asn1Node, options: ParseOptions): EnvelopedDataP
 }
 
 function parseKeyTransRecipientInfo(node: Asn1Node, options: ParseOptions): EnvelopedDataParts['recipient'] {
-  if (node.tagClass !== TagClass.Universal || node.tagNumber !== Tag.Sequence) {
+  if (node.tagClass !== TagClass.Universal || node.tagNumber !== UniversalTag.Sequence) {
     unsupported('only key transport recipients (KeyTransRecipientInfo) are supported');
   }
   const [versionNode, ridNode, algNode, keyNode] = readSequence(node, 'KeyTransRecipientInfo', 4, 4);
@@ -103,7 +103,7 @@ function parseKeyTransRecipientInfo(node: Asn1Node, options: ParseOptions): Enve
     if (version !== 2) unsupported(`KeyTransRecipientInfo version ${version} with a subjectKeyIdentifier (expected 2)`);
     if (ridNode.content.byteLength < 1 || ridNode.content.byteLength > 64) throw malformed('subjectKeyIdentifier must be 1 to 64 bytes');
     rid = { type: 'subjectKeyIdentifier', keyIdentifier: ridNode.content };
-  } else if (ridNode?.tagClass === TagClass.Universal && ridNode.tagNumber === Tag.Sequence) {
+  } else if (ridNode?.tagClass === TagClass.Universal && ridNode.tagNumber === UniversalTag.Sequence) {
     if (!options.allowIssuerAndSerialNumber) {
       unsupported('the recipient is identified by issuer and serial number; KMS uses a subjectKeyIdentifier (pass allowIssuerAndSerialNumber to accept it)');
     }
@@ -111,8 +111,8 @@ function parseKeyTransRecipientInfo(node: Asn1Node, options: ParseOptions): Enve
     const [issuer, serial] = readSequence(ridNode, 'IssuerAndSerialNumber', 2, 2);
     rid = {
       type: 'issuerAndSerialNumber',
-      issuer: expectUniversal(issuer, Tag.Sequence, 'issuer').raw,
-      serialNumber: expectUniversal(serial, Tag.Integer, 'serialNumber').content,
+      issuer: expectUniversal(issuer, UniversalTag.Sequence, 'issuer').raw,
+      serialNumber: expectUniversal(serial, UniversalTag.Integer, 'serialNumber').content,
     };
   } else {
     throw malformed('unknown RecipientIdentifier');
@@ -155,7 +155,7 @@ function checkSha256(node: Asn1Node | undefined, label: string): void {
   if (oid !== CMS_OID.sha256) unsupported(`${label} ${oid} is not SHA-256`);
   if (fields.length === 2) {
     const p = fields[1] as Asn1Node;
-    if (p.tagClass !== TagClass.Universal || p.tagNumber !== Tag.Null || p.content.byteLength !== 0) throw malformed(`${label} parameters must be NULL or absent`);
+    if (p.tagClass !== TagClass.Universal || p.tagNumber !== UniversalTag.Null || p.content.byteLength !== 0) throw malformed(`${label} parameters must be NULL or absent`);
   }
 }
 
@@ -176,7 +176,7 @@ function parseEncryptedContentInfo(node: Asn1Node | undefined): Pick<EnvelopedDa
   } else {
     // [0] IMPLICIT OCTET STRING in its constructed BER form: a run of primitive OCTET STRING chunks.
     const chunks = contentNode.children.map((chunk) => {
-      if (chunk.tagClass !== TagClass.Universal || chunk.tagNumber !== Tag.OctetString || chunk.constructed) {
+      if (chunk.tagClass !== TagClass.Universal || chunk.tagNumber !== UniversalTag.OctetString || chunk.constructed) {
         throw malformed('encryptedContent chunks must be primitive OCTET STRINGs');
       }
       return chunk.content;

@@ -1,1 +1,16 @@
-export * from './sign1.js';
+export {
+  CoseError,
+  decodeCoseSign1,
+  encodeCoseSign1,
+  verifyCoseSign1Es384,
+  signCoseSign1Es384,
+  assertEs384,
+  sigStructure1,
+  ES384_PROTECTED_HEADER,
+  HEADER_ALG,
+  ALG_ES384,
+  COSE_SIGN1_TAG,
+  type CoseErrorCode,
+  type CoseSign1,
+  type CoseDecodeOptions,
+} from './sign1.js';

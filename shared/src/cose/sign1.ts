@@ -1,6 +1,6 @@
 import { sign as signDigest, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { NitroDatakeyError } from '../errors.js';
-import { decodeCbor, encodeCbor, Tag } from '../cbor/index.js';
+import { CborTag, decodeCbor, encodeCbor } from '../cbor/index.js';
 
 export type CoseErrorCode = 'ERR_COSE_MALFORMED' | 'ERR_COSE_UNSUPPORTED_ALGORITHM';
 
@@ -39,7 +39,7 @@ export function decodeCoseSign1(bytes: Uint8Array, options: CoseDecodeOptions = 
   } catch (cause) {
     throw malformed(cause instanceof Error ? cause.message : 'undecodable', cause);
   }
-  if (value instanceof Tag) value = value.value;
+  if (value instanceof CborTag) value = value.value;
   if (!Array.isArray(value) || value.length !== 4) throw malformed('a COSE_Sign1 must be an array of 4 items');
   const [protectedBytes, unprotectedHeader, payload, signature] = value as unknown[];
   if (!(protectedBytes instanceof Uint8Array)) throw malformed('protected header must be a byte string');
@@ -56,7 +56,7 @@ export function decodeCoseSign1(bytes: Uint8Array, options: CoseDecodeOptions = 
 /** Encodes a COSE_Sign1, untagged by default as the NSM sends it. */
 export function encodeCoseSign1(sign1: Omit<CoseSign1, 'protectedHeader'>, options: { tagged?: boolean } = {}): Uint8Array {
   const array = [sign1.protectedBytes, sign1.unprotectedHeader, sign1.payload, sign1.signature];
-  return encodeCbor(options.tagged ? new Tag(array, COSE_SIGN1_TAG) : array);
+  return encodeCbor(options.tagged ? new CborTag(array, COSE_SIGN1_TAG) : array);
 }
 
 /** The `Sig_structure` for COSE_Sign1 (RFC 9052 4.4): `["Signature1", protected, external_aad, payload]`. */
@@ -118,7 +118,7 @@ function decodeProtectedHeader(bytes: Uint8Array): ReadonlyMap<number, unknown> 
 }
 
 function containsTag(value: unknown): boolean {
-  if (value instanceof Tag) return true;
+  if (value instanceof CborTag) return true;
   if (Array.isArray(value)) return value.some(containsTag);
   if (value instanceof Map) for (const [k, v] of value) if (containsTag(k) || containsTag(v)) return true;
   return false;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey } from './condition-keys.js';
 
 /** Cryptographic operations an enclave may be granted; all take a Recipient. */
 export const ATTESTED_OPERATIONS = ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair'] as const;
@@ -65,7 +66,7 @@ export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
       { Sid: 'AccountManagesButDoesNotUseTheKey', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: [...MANAGEMENT_ACTIONS], Resource: '*' },
       { Sid: 'EnclaveUsesTheKeyWithMatchingAttestation', Effect: 'Allow', Principal: { AWS: roleArn }, Action: operations, Resource: '*', Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) } },
       // Without a Recipient there is no attestation key in the request: refuse, whoever asks.
-      { Sid: 'NoCryptographicCallWithoutAttestation', Effect: 'Deny', Principal: { AWS: '*' }, Action: operations, Resource: '*', Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } } },
+      { Sid: 'NoCryptographicCallWithoutAttestation', Effect: 'Deny', Principal: { AWS: '*' }, Action: operations, Resource: '*', Condition: { Null: { [RECIPIENT_ATTESTATION_IMAGE_SHA384]: 'true' } } },
     ],
   };
 }
@@ -80,8 +81,8 @@ export function enclaveIamPolicy(input: EnclavePolicyInput): PolicyDocument {
 }
 
 function attestationConditions(pcrs: ReadonlyMap<number, string>): Record<string, string> {
-  const out: Record<string, string> = { 'kms:RecipientAttestation:ImageSha384': pcrs.get(0) as string };
-  for (const [index, value] of [...pcrs].sort(([a], [b]) => a - b)) if (index !== 0) out[`kms:RecipientAttestation:PCR${index}`] = value;
+  const out: Record<string, string> = { [RECIPIENT_ATTESTATION_IMAGE_SHA384]: pcrs.get(0) as string };
+  for (const [index, value] of [...pcrs].sort(([a], [b]) => a - b)) if (index !== 0) out[recipientAttestationPcrKey(index)] = value;
   return out;
 }
 

@@ -15,7 +15,7 @@ import {
   readSequence,
   readSmallInteger,
   readTime,
-  Tag,
+  UniversalTag,
   type Asn1Node,
 } from '../asn1/index.js';
 import { toHex } from '../bytes.js';
@@ -111,10 +111,10 @@ function parse(der: Uint8Array): Certificate {
   if (version !== 2 || versionNode.children.length !== 1) throw new Asn1Error('only X.509 v3 certificates are accepted');
   const serial = readIntegerBytes(tbsFields[i++], 'serialNumber');
   const innerAlg = readAlgorithm(tbsFields[i++], 'tbsCertificate.signature');
-  const issuer = expectUniversal(tbsFields[i++], Tag.Sequence, 'issuer');
+  const issuer = expectUniversal(tbsFields[i++], UniversalTag.Sequence, 'issuer');
   const [notBeforeNode, notAfterNode] = readSequence(tbsFields[i++], 'validity', 2, 2);
-  const subject = expectUniversal(tbsFields[i++], Tag.Sequence, 'subject');
-  const spki = expectUniversal(tbsFields[i++], Tag.Sequence, 'subjectPublicKeyInfo');
+  const subject = expectUniversal(tbsFields[i++], UniversalTag.Sequence, 'subject');
+  const spki = expectUniversal(tbsFields[i++], UniversalTag.Sequence, 'subjectPublicKeyInfo');
   if (isContext(tbsFields[i], 1)) i++; // issuerUniqueID: obsolete, carries nothing we use
   if (isContext(tbsFields[i], 2)) i++; // subjectUniqueID
   const extensionsNode = isContext(tbsFields[i], 3) ? tbsFields[i++] : undefined;
@@ -173,7 +173,7 @@ function checkEcP384(spki: Asn1Node): void {
   const [alg, key] = readSequence(spki, 'subjectPublicKeyInfo', 2, 2);
   const algFields = readSequence(alg, 'subjectPublicKeyInfo.algorithm', 2, 2);
   const keyType = readOid(algFields[0], 'subjectPublicKeyInfo.algorithm');
-  const curve = algFields[1]?.tagNumber === Tag.Oid ? readOid(algFields[1], 'namedCurve') : 'explicit parameters';
+  const curve = algFields[1]?.tagNumber === UniversalTag.Oid ? readOid(algFields[1], 'namedCurve') : 'explicit parameters';
   if (keyType !== OID.ecPublicKey || curve !== OID.secp384r1) {
     throw new CertificateError('ERR_CERTIFICATE_UNSUPPORTED', `unsupported certificate key ${keyType} / ${curve} (only EC P-384)`);
   }
@@ -207,7 +207,7 @@ function readBasicConstraints(value: Uint8Array): BasicConstraints {
   const fields = readSequence(parseAsn1(value, { encoding: 'der' }), 'basicConstraints', 0, 2);
   let i = 0;
   let ca = false;
-  if (fields[i]?.tagNumber === Tag.Boolean) {
+  if (fields[i]?.tagNumber === UniversalTag.Boolean) {
     ca = readBoolean(fields[i++], 'basicConstraints.cA');
     if (!ca) throw new Asn1Error('basicConstraints: explicit cA=FALSE is not DER');
   }
@@ -221,7 +221,7 @@ function readBasicConstraints(value: Uint8Array): BasicConstraints {
 function formatName(name: Asn1Node): string {
   const parts: string[] = [];
   for (const rdn of name.children) {
-    expectUniversal(rdn, Tag.Set, 'RelativeDistinguishedName');
+    expectUniversal(rdn, UniversalTag.Set, 'RelativeDistinguishedName');
     for (const atv of rdn.children) {
       const [typeNode, valueNode] = readSequence(atv, 'AttributeTypeAndValue', 2, 2);
       const type = readOid(typeNode, 'AttributeType');

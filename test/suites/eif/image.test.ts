@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '@nitro-datakey/testkit';
+import { projectRoot } from '../../support/index.js';
 
 const root = projectRoot();
 const dockerfile = readFileSync(join(root, 'eif', 'Dockerfile'), 'utf8');
@@ -43,9 +43,9 @@ describe('eif/Dockerfile', () => {
     for (const c of copies) expect(c).not.toMatch(/parent-proxy|\/test\/|\stest\//);
     expect(copies.some((c) => c.includes('nitro_datakey_native.node'))).toBe(true);
     const build = stages().find((x) => x.name === 'build') as { lines: string[] };
-    expect(build.lines.some((l) => l.includes('npm rebuild --workspace @nitro-datakey/enclave'))).toBe(true);
+    expect(build.lines.some((l) => l.includes('npm rebuild --workspace @nitro-datakey/native'))).toBe(true);
     // Earlier stages see other workspaces' manifests only (so the lockfile matches), never their sources.
-    for (const l of instructions.filter((x) => x.startsWith('COPY') && /parent-proxy|test\//.test(x))) expect(l).toMatch(/(parent-proxy|test)\/package\.json/);
+    for (const l of instructions.filter((x) => x.startsWith('COPY') && /parent-proxy|test\//.test(x))) expect(l).toMatch(/(parent-proxy|test|test\/devkit)\/package\.json/);
   });
 
   it('uses absolute paths in ENTRYPOINT and CMD (the enclave init ignores WORKDIR), exec form', () => {
@@ -66,8 +66,8 @@ describe('eif/Dockerfile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-image-deps-'));
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
-    for (const w of ['shared', 'enclave', 'parent-proxy', 'test']) {
-      mkdirSync(join(dir, w));
+    for (const w of ['shared', 'shared/native', 'enclave', 'parent-proxy', 'test', 'test/devkit']) {
+      mkdirSync(join(dir, w), { recursive: true });
       cpSync(join(root, w, 'package.json'), join(dir, w, 'package.json'));
     }
     const r = spawnSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', '--workspace', '@nitro-datakey/enclave'], { cwd: dir, encoding: 'utf8' });

@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestedKmsClient, type AttestedKmsClientOptions } from '@nitro-datakey/enclave';
-import { buildCiphertextForRecipient, decodeAttestation, type Nsm } from '@nitro-datakey/shared';
-import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack, tcpServer, type TlsMaterial } from '@nitro-datakey/testkit';
+import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
+import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack, type TlsMaterial } from '@nitro-datakey/devkit';
+import { tcpServer } from '../../support/index.js';
 
 const codeOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code?: string }) => e.code ?? String(e));
 

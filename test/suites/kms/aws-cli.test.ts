@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalKms, type LocalKms } from '@nitro-datakey/testkit';
+import { startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 
 const run = promisify(execFile);
 const hasAws = spawnSync('aws', ['--version']).status === 0;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { kmsBinPath, localKmsClient, spawnLocalKms } from '@nitro-datakey/testkit';
+import { kmsBinPath, localKmsClient, spawnLocalKms } from '@nitro-datakey/devkit';
 import { readFileSync } from 'node:fs';
 
 const run = promisify(execFile);

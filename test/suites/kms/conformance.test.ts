@@ -1,31 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import {
-  CancelKeyDeletionCommand,
-  CreateAliasCommand,
-  CreateKeyCommand,
-  DecryptCommand,
-  DeleteAliasCommand,
-  DescribeKeyCommand,
-  DisableKeyCommand,
-  EnableKeyCommand,
-  EncryptCommand,
-  GenerateDataKeyCommand,
-  GenerateDataKeyPairCommand,
-  GenerateDataKeyPairWithoutPlaintextCommand,
-  GenerateDataKeyWithoutPlaintextCommand,
-  GenerateRandomCommand,
-  GetKeyPolicyCommand,
-  ListAliasesCommand,
-  ListKeysCommand,
-  PutKeyPolicyCommand,
-  ReEncryptCommand,
-  ScheduleKeyDeletionCommand,
-  UpdateAliasCommand,
-  type KMSClient,
-} from '@aws-sdk/client-kms';
+import { CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyPairCommand, GenerateDataKeyPairWithoutPlaintextCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyPolicyCommand, ListAliasesCommand, ListKeysCommand, PutKeyPolicyCommand, ReEncryptCommand, ScheduleKeyDeletionCommand, UpdateAliasCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, type Nsm } from '@nitro-datakey/shared';
-import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/testkit';
+import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 
 let kms: LocalKms;
 let client: KMSClient;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { localKmsClient, spawnLocalKms } from '@nitro-datakey/testkit';
+import { localKmsClient, spawnLocalKms } from '@nitro-datakey/devkit';
 
 const policyFor = (n: number) => JSON.stringify({ Version: '2012-10-17', Id: `crash-${n}`, Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' }] });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeNsmRequest, decodeNsmResponse, encodeNsmRequest, encodeNsmResponse, NsmError, type NsmRequest, type NsmResponse } from '@nitro-datakey/shared';
+import { decodeNsmRequest, encodeNsmResponse } from '@nitro-datakey/shared/testing';
+import { decodeNsmResponse, encodeNsmRequest, NsmError, type NsmRequest, type NsmResponse } from '@nitro-datakey/shared';
 
 // Written out by hand from serde's externally tagged encoding (aws-nitro-enclaves-nsm-api):
 // text keys and variant names, fields in declaration order, None as null (f6), bytes as bstr.

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NsmError } from '@nitro-datakey/shared';
-import { loadNativeAddon, NsmDeviceTransport, openNsmDevice } from '@nitro-datakey/enclave';
+import { loadNativeAddon, NsmDeviceTransport, openNsmDevice } from '@nitro-datakey/native';
 
 describe('the /dev/nsm device transport (native addon)', () => {
   it('the addon is built and exports the NSM calls', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AttestationVerifier } from '@nitro-datakey/shared';
-import { nitroSim } from '@nitro-datakey/testkit';
+import { nitroSim } from '@nitro-datakey/devkit';
 
 let dir: string;
 

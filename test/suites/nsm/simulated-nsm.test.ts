@@ -3,17 +3,9 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  AttestationVerifier,
-  decodeAttestation,
-  decodeCbor,
-  decodeCoseSign1,
-  NsmClient,
-  NsmError,
-  toHex,
-  type NsmTransport,
-} from '@nitro-datakey/shared';
-import { NitroPki, parseMeasurements, readVector, SimulatedNsm, vectorsAvailable } from '@nitro-datakey/testkit';
+import { AttestationVerifier, decodeAttestation, decodeCbor, decodeCoseSign1, NsmClient, NsmError, toHex, type NsmTransport } from '@nitro-datakey/shared';
+import { NitroPki, parseMeasurements, SimulatedNsm } from '@nitro-datakey/devkit';
+import { readVector, vectorsAvailable } from '../../support/index.js';
 
 const BOOT = new Date('2026-05-01T08:00:00Z');
 let pki: NitroPki;

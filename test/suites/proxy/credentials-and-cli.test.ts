@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { fetchParentCredentials, parentCredentialsProvider } from '@nitro-datakey/enclave';
-import { configFromValues, nitroParentProxy, startProxy, type Credentials } from '@nitro-datakey/parent-proxy';
-import { proxyBinPath, spawnProxy, tcpServer } from '@nitro-datakey/testkit';
+import { configFromValues, nitroParentProxy, startProxy } from '@nitro-datakey/parent-proxy';
+import type { AwsCredentials as Credentials } from '@nitro-datakey/shared';
+import { proxyBinPath, spawnProxy, tcpServer } from '../../support/index.js';
 
 const run = promisify(execFile);
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -80,7 +81,7 @@ describe('nitro-parent-proxy, the command', () => {
     const upstream = await tcpServer((s) => s.end('hi'));
     const proxy = await spawnProxy(['--route', `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`, '--allow', `127.0.0.1:${upstream.port}`]);
     expect(proxy.ready.routes[0]?.listen).toMatch(/^tcp:127\.0\.0\.1:[1-9]\d*$/);
-    const { connectTo } = await import('@nitro-datakey/enclave');
+    const { connectTo } = await import('@nitro-datakey/native');
     const c = await connectTo(proxy.ready.routes[0]?.listen as string);
     c.end();
     await new Promise((r) => c.once('end', r).resume());

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { readMetric, spawnProxy, tcpServer } from '@nitro-datakey/testkit';
+import { readMetric, spawnProxy, tcpServer } from '../../support/index.js';
 
 const MiB = 1024 * 1024;
 

@@ -1,28 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  AttestationError,
-  AttestationVerifier,
-  decodeCoseSign1,
-  encodeCbor,
-  encodeCoseSign1,
-  sigStructure1,
-  toHex,
-  verifyAttestation,
-  type AttestationExpectations,
-  type AttestationVerifierOptions,
-} from '@nitro-datakey/shared';
-import {
-  buildAttestationDocument,
-  KeyUsageFlags,
-  makePcrs,
-  NitroPki,
-  rawPayloadFields,
-  signPayload,
-  type DocumentSpec,
-  type NitroChain,
-  X509Extension,
-} from '@nitro-datakey/testkit';
+import { AttestationError, AttestationVerifier, decodeCoseSign1, encodeCbor, sigStructure1, toHex, verifyAttestation, type AttestationExpectations, type AttestationVerifierOptions } from '@nitro-datakey/shared';
+import { encodeCoseSign1 } from '@nitro-datakey/shared/testing';
+import { buildAttestationDocument, KeyUsageFlags, makePcrs, NitroPki, rawPayloadFields, signPayload, type DocumentSpec, type NitroChain, X509Extension } from '@nitro-datakey/devkit';
 import { sign } from 'node:crypto';
 
 const BOOT = new Date('2026-06-01T12:00:00Z');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AttestationError, AttestationVerifier, AWS_NITRO_ROOT_G1_SHA256, toHex } from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable, vectorsDir } from '@nitro-datakey/testkit';
+import { readVector, vectorsAvailable, vectorsDir } from '../../support/index.js';
 
 interface IndexEntry {
   file: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CborError, decodeCbor, encodeCbor, Tag } from '@nitro-datakey/shared';
+import { CborError, decodeCbor, encodeCbor, CborTag as Tag } from '@nitro-datakey/shared';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 

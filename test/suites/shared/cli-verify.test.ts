@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../shared/src/cli/main.js';
+import { nitroDatakey as main } from '@nitro-datakey/shared/cli';
 import { toHex } from '@nitro-datakey/shared';
-import { buildAttestationDocument, makePcrs, NitroPki, type NitroChain } from '@nitro-datakey/testkit';
+import { buildAttestationDocument, makePcrs, NitroPki, type NitroChain } from '@nitro-datakey/devkit';
 
 const BOOT = new Date('2026-03-01T00:00:00Z');
 const AT = String(BOOT.getTime() + 60_000);

@@ -6,20 +6,10 @@ import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildCiphertextForRecipient,
-  CmsError,
-  decryptCiphertextForRecipient,
-  encodeCiphertextForRecipient,
-  parseAsn1,
-  parseCiphertextForRecipient,
-  subjectKeyIdentifier,
-  toHex,
-  type Asn1Node,
-  type EnvelopedDataParts,
-} from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable, vectorsDir } from '@nitro-datakey/testkit';
-import { main } from '../../../shared/src/cli/main.js';
+import { buildCiphertextForRecipient, encodeCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { CmsError, decryptCiphertextForRecipient, parseAsn1, parseCiphertextForRecipient, subjectKeyIdentifier, toHex, type Asn1Node, type EnvelopedDataParts } from '@nitro-datakey/shared';
+import { readVector, vectorsAvailable, vectorsDir } from '../../support/index.js';
+import { nitroDatakey as main } from '@nitro-datakey/shared/cli';
 
 const KEYED = ['edgebitio-nitro-enclaves-sdk-go', 'enclaver', 'aws-samples-nitro-enclave-blockchain-wallet-on-eks'];
 const haveVectors = vectorsAvailable();

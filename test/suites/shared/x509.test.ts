@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { describe, expect, it } from 'vitest';
 import { CertificateError, decodeAttestation, KeyUsage, parseCertificate } from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable } from '@nitro-datakey/testkit';
+import { readVector, vectorsAvailable } from '../../support/index.js';
 
 const files = ['nitrite_2021.cbor', 'evervault_ga.cbor', 'signal_svr2_2.cbor', 'base_nitro_validator_2026_repaired.cbor'];
 

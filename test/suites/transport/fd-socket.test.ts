@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FdSocket, loadNativeAddon } from '@nitro-datakey/enclave';
-import { receiveAll as receive, sendRandom as send } from '@nitro-datakey/testkit';
+import { FdSocket, loadNativeAddon } from '@nitro-datakey/native';
+import { receiveAll as receive, sendRandom as send } from '../../support/index.js';
 
 /** Two FdSockets over an AF_UNIX socketpair: the same code path vsock uses, minus the address family. */
 function pair(): [FdSocket, FdSocket] {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadNativeAddon, parseAddress, formatAddress, listenOn, VsockServer, connectVsock, VMADDR_CID_ANY } from '@nitro-datakey/enclave';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
+import { loadNativeAddon, parseAddress, formatAddress, listenOn, VsockServer, connectVsock, VMADDR_CID_ANY } from '@nitro-datakey/native';
 
 // AF_VSOCK is never connected here: there is no loopback transport, so a connect would leave the machine.
 const haveVsock = existsSync('/dev/vsock');
@@ -34,9 +35,9 @@ describe.skipIf(!haveVsock)(`AF_VSOCK on this machine${haveVsock ? '' : ' (SKIPP
     const b = new VsockServer();
     expect(() => b.listen(port)).toThrow(expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind' }));
     a.close();
-    expect(() => new VsockServer().listen(2 ** 32)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => new VsockServer().listen(-1)).toThrow(RangeError);
-    expect(() => connectVsock(3, 2 ** 32)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => new VsockServer().listen(2 ** 32)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new VsockServer().listen(-1)).toThrow(InvalidArgumentError);
+    expect(() => connectVsock(3, 2 ** 32)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
   it('listens through the address syntax and prints the bound address', async () => {

@@ -1,0 +1,16 @@
+import { NitroDatakeyError } from '@nitro-datakey/shared';
+
+export type NativeLayerErrorCode =
+  /** The C addon is not built or cannot be loaded on this platform. */
+  | 'ERR_NATIVE_ADDON_UNAVAILABLE'
+  /** An address is not `vsock:CID:PORT`, `tcp:HOST:PORT` or `unix:PATH`. */
+  | 'ERR_INVALID_ADDRESS';
+
+/** Errors of the native layer itself. OS errors from sockets keep Node's shape (`code` is the errno name). */
+export class NativeLayerError extends NitroDatakeyError {
+  declare readonly code: NativeLayerErrorCode;
+
+  constructor(code: NativeLayerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

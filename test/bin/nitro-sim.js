@@ -1,3 +1,0 @@
-#!/usr/bin/env node
-// Launcher kept in git with its executable bit: npm links bins before `tsc -b` writes dist/.
-import '../dist/src/cli/nitro-sim-main.js';

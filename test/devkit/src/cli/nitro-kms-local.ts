@@ -1,0 +1,119 @@
+import { parseArgs } from 'node:util';
+import { normalizeFingerprint } from '@nitro-datakey/shared';
+import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
+import { readSeedFile } from '../kms/seed.js';
+import { type LocalKmsOptions, startLocalKms } from '../kms/server.js';
+
+const USAGE = `Usage: nitro-kms-local [options]
+
+A local AWS KMS that honours Recipient (attested requests) the way AWS does. Point the AWS SDK or CLI
+at it with an endpoint override. SigV4 signatures are NOT checked: it is a local tool, bound to
+loopback by default.
+
+Options:
+  --host HOST                       listen address (default 127.0.0.1)
+  --port PORT                       listen port (default 0: any free port)
+  --data-dir DIR                    persist keys, aliases and TLS material in DIR (default: in memory)
+  --region REGION                   default us-east-1
+  --account ID                      12-digit account id (default 111122223333)
+  --trust-root-fingerprint HEX      trust this Nitro root for Recipient documents; repeatable
+                                    (default: the AWS Nitro root only)
+  --tls                             serve HTTPS with a locally generated CA; its path is printed
+  --seed FILE                       keys, aliases and key policies to create at start (JSON)
+  --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable
+                                    (other access key ids are the account root)
+  --quiet                           no request log on stderr
+  -h, --help                        show this help
+
+When ready it prints one JSON line on stdout: {"ready": true, "endpoint", "region", "account", "caCertPath"?, ...}.
+It stops cleanly on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed, 2 usage error.
+`;
+
+/** The `nitro-kms-local` command; returns its exit status and never throws. */
+export async function nitroKmsLocal(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, log?: Logger): Promise<number> {
+  let options: LocalKmsOptions;
+  let shownRoots: readonly string[];
+  let dataDir: string | null;
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        region: { type: 'string' },
+        account: { type: 'string' },
+        'trust-root-fingerprint': { type: 'string', multiple: true },
+        tls: { type: 'boolean' },
+        seed: { type: 'string' },
+        principal: { type: 'string', multiple: true },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      io.stdout(USAGE);
+      return EXIT.ok;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    const port = values.port === undefined ? 0 : Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
+    if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError('--account must be 12 digits');
+    if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region)) throw new UsageError(`--region ${values.region} is not a region name`);
+    let roots: string[] | undefined;
+    try {
+      roots = values['trust-root-fingerprint']?.map(normalizeFingerprint);
+    } catch (e) {
+      throw new UsageError(`--trust-root-fingerprint: ${(e as Error).message}`);
+    }
+    const principals: Record<string, string> = {};
+    for (const item of values.principal ?? []) {
+      const m = /^([A-Z0-9]{4,128})=(arn:aws:(?:iam|sts)::\d{12}:.+)$/.exec(item);
+      if (!m) throw new UsageError(`--principal takes ACCESS_KEY_ID=ARN, got ${JSON.stringify(item)}`);
+      principals[m[1] as string] = m[2] as string;
+    }
+    let seed;
+    try {
+      seed = values.seed === undefined ? undefined : await readSeedFile(values.seed);
+    } catch (e) {
+      throw new UsageError(`--seed: ${(e as Error).message}`);
+    }
+    options = {
+      ...(values.host ? { host: values.host } : {}),
+      port,
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(values.region ? { region: values.region } : {}),
+      ...(values.account ? { account: values.account } : {}),
+      ...(roots ? { trustedRootFingerprints: roots } : {}),
+      ...(values.tls ? { tls: true } : {}),
+      ...(seed ? { seed } : {}),
+      principals,
+      ...(values.quiet ? {} : { log: log ?? jsonLogger((line) => io.stderr(line)) }),
+    };
+    shownRoots = roots ?? ['aws-nitro-root-g1'];
+    dataDir = values['data-dir'] ?? null;
+  } catch (e) {
+    io.stderr(errorLine('nitro-kms-local', e));
+    return exitCodeFor(e);
+  }
+  return runService(
+    'nitro-kms-local',
+    async () => {
+      const kms = await startLocalKms(options);
+      return {
+        ready: {
+          endpoint: kms.endpoint,
+          region: kms.region,
+          account: kms.account,
+          ...(kms.caCertPath ? { caCertPath: kms.caCertPath } : {}),
+          trustedRootFingerprints: shownRoots,
+          dataDir,
+        },
+        close: () => kms.close(),
+      };
+    },
+    io,
+    signals,
+  );
+}

@@ -1,0 +1,157 @@
+import { createPublicKey } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { nitroEnclave } from '@nitro-datakey/enclave';
+import { type CliIo, errorLine, EXIT, exitCodeFor, onePositional, parseHexArg, parseTimeArg, processIo, UsageError } from '@nitro-datakey/shared/cli';
+import { readMeasurements } from '../nsm/measurements.js';
+import { NitroPki } from '../nsm/pki.js';
+import { SimulatedNsm } from '../nsm/simulated-nsm.js';
+
+const USAGE = `Usage: nitro-sim COMMAND [options]
+
+A simulated Nitro Secure Module for machines without Nitro hardware. Its documents are laid out and
+signed like real ones, under a root of your own: trust that root by fingerprint.
+
+Commands:
+  pki init DIR [--seed HEX] [--json]
+      Create a simulated Nitro PKI root in DIR (root.pem, root-key.pem mode 0600, root.sha256) and print
+      its SHA-256 fingerprint. Refuses to overwrite an existing root.
+  pki show DIR [--json]
+      Print the fingerprint of the root saved in DIR.
+  attest --pki-dir DIR [--public-key FILE] [--user-data HEX] [--nonce HEX] [--pcrs measurements.json]
+         [--debug] [--at TIME] [--seed HEX] [--format binary|hex|base64]
+      Boot a simulated NSM under DIR's root and write one attestation document to standard output
+      (binary by default). --public-key takes a DER or PEM SubjectPublicKeyInfo; --pcrs takes the JSON
+      "nitro-cli build-enclave" prints; --debug zeroes PCR0-2 as a debug-mode enclave does.
+  enclave --pki-dir DIR [--pcrs measurements.json] [--debug] -- NITRO_ENCLAVE_ARGS...
+      Run the enclave app ("nitro-enclave --config FILE", or "nitro-enclave seal ...") on a simulated
+      NSM under DIR's root instead of /dev/nsm. Everything after "--" goes to nitro-enclave.
+
+Exit status: 0 ok, 1 failed, 2 usage error.
+`;
+
+/** The `nitro-sim` command; returns its exit status and never throws. */
+export async function nitroSim(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process): Promise<number> {
+  try {
+    const [command, sub, ...rest] = argv;
+    if (command === undefined || command === '--help' || command === '-h') {
+      (command === undefined ? io.stderr : io.stdout)(USAGE);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    }
+    if (command === 'pki' && sub === 'init') return await pkiInit(rest, io);
+    if (command === 'pki' && sub === 'show') return await pkiShow(rest, io);
+    if (command === 'attest') return await attest(sub === undefined ? [] : [sub, ...rest], io);
+    if (command === 'enclave') return await enclave(sub === undefined ? [] : [sub, ...rest], io, signals);
+    throw new UsageError(`unknown command ${JSON.stringify([command, sub].filter(Boolean).join(' '))}`);
+  } catch (e) {
+    const code = exitCodeFor(e);
+    io.stderr(`${errorLine('nitro-sim', e)}${code === EXIT.usage ? '\nRun "nitro-sim --help" for usage.\n' : ''}`);
+    return code;
+  }
+}
+
+async function pkiInit(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, json: { type: 'boolean' } } });
+  const dir = onePositional(positionals, 'DIR');
+  if (existsSync(join(dir, 'root.pem')) || existsSync(join(dir, 'root-key.pem'))) {
+    io.stderr(`nitro-sim: ${dir} already holds a root; remove it first or use "nitro-sim pki show ${dir}"\n`);
+    return EXIT.rejected;
+  }
+  const pki = await NitroPki.create(values.seed === undefined ? {} : { seed: parseHexArg(values.seed, '--seed') });
+  await pki.save(dir);
+  io.stdout(values.json ? `${JSON.stringify({ rootFingerprint: pki.rootFingerprint, dir })}\n` : `${pki.rootFingerprint}\n`);
+  return EXIT.ok;
+}
+
+async function pkiShow(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const dir = onePositional(positionals, 'DIR');
+  const pki = await NitroPki.load(dir);
+  io.stdout(values.json ? `${JSON.stringify({ rootFingerprint: pki.rootFingerprint, dir })}\n` : `${pki.rootFingerprint}\n`);
+  return EXIT.ok;
+}
+
+async function attest(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      'pki-dir': { type: 'string' },
+      'public-key': { type: 'string' },
+      'user-data': { type: 'string' },
+      nonce: { type: 'string' },
+      pcrs: { type: 'string' },
+      debug: { type: 'boolean' },
+      at: { type: 'string' },
+      seed: { type: 'string' },
+      format: { type: 'string' },
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values['pki-dir'] === undefined) throw new UsageError('--pki-dir DIR is required (create one with "nitro-sim pki init DIR")');
+  const format = values.format ?? 'binary';
+  if (!['binary', 'hex', 'base64'].includes(format)) throw new UsageError('--format must be binary, hex or base64');
+  const at = values.at === undefined ? undefined : parseTimeArg(values.at, '--at');
+  const userData = values['user-data'] === undefined ? undefined : parseHexArg(values['user-data'], '--user-data');
+  const nonce = values.nonce === undefined ? undefined : parseHexArg(values.nonce, '--nonce');
+  const seed = values.seed === undefined ? undefined : parseHexArg(values.seed, '--seed');
+  const publicKey = values['public-key'] === undefined ? undefined : await readPublicKey(values['public-key']);
+  let measurements;
+  try {
+    measurements = values.pcrs === undefined ? undefined : await readMeasurements(values.pcrs);
+  } catch (e) {
+    throw new UsageError(`--pcrs: ${(e as Error).message}`);
+  }
+
+  const nsm = await SimulatedNsm.client({
+    pki: await NitroPki.load(values['pki-dir']),
+    ...(measurements ? { measurements } : {}),
+    ...(values.debug ? { debug: true } : {}),
+    ...(at ? { clock: () => at } : {}),
+    ...(seed ? { seed } : {}),
+  });
+  const document = await nsm.attest({ ...(publicKey ? { publicKey } : {}), ...(userData ? { userData } : {}), ...(nonce ? { nonce } : {}) });
+  await nsm.close();
+  io.stdout(format === 'binary' ? document : `${Buffer.from(document).toString(format === 'hex' ? 'hex' : 'base64')}\n`);
+  return EXIT.ok;
+}
+
+async function readPublicKey(path: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    const isPem = bytes.subarray(0, 11).toString('latin1') === '-----BEGIN ';
+    const key = isPem ? createPublicKey(bytes.toString('utf8')) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+    return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+  } catch {
+    throw new UsageError(`${path} is not a public key (PEM or DER SubjectPublicKeyInfo)`);
+  }
+}
+
+/** The enclave app on a simulated NSM: the production command, with the NSM injected. */
+async function enclave(argv: readonly string[], io: CliIo, signals: NodeJS.Process): Promise<number> {
+  const split = argv.indexOf('--');
+  if (split < 0) throw new UsageError('enclave needs "--" before the nitro-enclave arguments, e.g. nitro-sim enclave --pki-dir DIR -- --config enclave.json');
+  const { values, positionals } = parseArgs({
+    args: argv.slice(0, split),
+    allowPositionals: true,
+    options: { 'pki-dir': { type: 'string' }, pcrs: { type: 'string' }, debug: { type: 'boolean' } },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values['pki-dir'] === undefined) throw new UsageError('--pki-dir DIR is required (create one with "nitro-sim pki init DIR")');
+  let measurements;
+  try {
+    measurements = values.pcrs === undefined ? undefined : await readMeasurements(values.pcrs);
+  } catch (e) {
+    throw new UsageError(`--pcrs: ${(e as Error).message}`);
+  }
+  const pki = await NitroPki.load(values['pki-dir']);
+  const openNsm = () => SimulatedNsm.client({ pki, ...(measurements ? { measurements } : {}), ...(values.debug ? { debug: true } : {}) });
+  return nitroEnclave(argv.slice(split + 1), io, signals, { openNsm });
+}

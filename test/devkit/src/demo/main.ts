@@ -1,0 +1,183 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
+import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
+import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
+import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { loadOrCreateTls } from '../kms/tls.js';
+import { NitroPki } from '../nsm/pki.js';
+import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
+import { SimulatedNsm } from '../nsm/simulated-nsm.js';
+import { builtScript, spawnReady } from '../process.js';
+
+/*
+ * `make demo`: the attested data-key path end to end on one machine, every part a real process:
+ * the local KMS (TLS, trusting a fresh simulated Nitro PKI), the parent proxy on loopback TCP in place
+ * of vsock, and the enclave app on the simulated NSM. Prints a short report and cleans up.
+ */
+const run = promisify(execFile);
+// Warnings go where every bin sends them, as JSON lines; the report shows warnings and errors only
+// (the SDK's Node-version notice is an info line), so stderr stays empty on success.
+routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel: 'warn' }));
+const dir = mkdtempSync(join(tmpdir(), 'nitro-datakey-demo-'));
+const children: ChildProcess[] = [];
+const steps: string[] = [];
+let failed = false;
+
+async function step<T>(title: string, action: () => Promise<T>, detail?: (result: T) => string): Promise<T> {
+  const started = performance.now();
+  try {
+    const result = await action();
+    steps.push(`  ok    ${title.padEnd(70)} ${(performance.now() - started).toFixed(0).padStart(6)} ms${detail ? `  ${detail(result)}` : ''}`);
+    return result;
+  } catch (e) {
+    steps.push(`  FAIL  ${title}: ${(e as Error).message}`);
+    failed = true;
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`nitro-datakey demo (work directory ${dir})\n`);
+  const enclaveMeasurements = syntheticMeasurements('nitro-datakey demo enclave image');
+
+  const pki = await step('simulated Nitro PKI (P-384 root, regional/zonal/instance CAs)', async () => {
+    const p = await NitroPki.create();
+    await p.save(join(dir, 'pki'));
+    writeFileSync(join(dir, 'measurements.json'), JSON.stringify({ Measurements: Object.fromEntries([...enclaveMeasurements].map(([i, v]) => [`PCR${i}`, toHex(v)])) }));
+    return p;
+  }, (p) => `root ${p.rootFingerprint.slice(0, 16)}...`);
+
+  const role = 'arn:aws:iam::111122223333:role/demo-enclave';
+  // The key policy comes from the same generator operators use ("nitro-datakey policy").
+  const policy = enclaveKeyPolicy({ account: '111122223333', roleArn: role, pcrs: new Map([...enclaveMeasurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)])) });
+  writeFileSync(join(dir, 'seed.json'), JSON.stringify({ keys: [{ alias: 'alias/demo', description: 'releases data keys to the demo enclave image only', policy }] }));
+  const kms = await step('local KMS with TLS, key alias/demo pinned to the enclave PCR0', () =>
+    spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), ['--tls', '--quiet', '--data-dir', join(dir, 'kms'), '--trust-root-fingerprint', pki.rootFingerprint, '--seed', join(dir, 'seed.json'), '--principal', `AKIDDEMOENCLAVE=${role}`]),
+  (k) => k.ready.endpoint);
+  children.push(kms.child);
+  const kmsPort = new URL(kms.ready.endpoint).port;
+
+  process.env['AWS_ACCESS_KEY_ID'] = 'AKIDDEMOENCLAVE'; // what the parent's default credential chain finds
+  process.env['AWS_SECRET_ACCESS_KEY'] = 'demo-secret-not-checked';
+  const proxy = await step('parent proxy on loopback TCP (in place of vsock), credentials route', () =>
+    spawnReady<{ routes: { listen: string }[]; credentials: string }>(builtScript('@nitro-datakey/parent-proxy', 'main.js'), ['--route', `tcp:127.0.0.1:0=127.0.0.1:${kmsPort}`, '--allow', `127.0.0.1:${kmsPort}`, '--credentials', 'tcp:127.0.0.1:0']),
+  (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kmsPort}`);
+  children.push(proxy.child);
+
+  const config = {
+    region: 'us-east-1',
+    kms: { transport: proxy.ready.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile: kms.ready.caCertPath },
+    credentials: { transport: proxy.ready.credentials },
+    secrets: { dir: join(dir, 'run', 'secrets'), items: [{ name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), encryptionContext: { app: 'demo' } }] },
+    gateway: { listen: 'tcp:127.0.0.1:0' },
+  };
+  writeFileSync(join(dir, 'enclave.json'), JSON.stringify({ ...config, secrets: undefined }));
+  writeFileSync(join(dir, 'enclave-with-secrets.json'), JSON.stringify(config));
+  // The production enclave command, on the simulated NSM: nitro-sim enclave ... -- <nitro-enclave args>.
+  const simBin = builtScript('@nitro-datakey/devkit', 'cli/nitro-sim-main.js');
+  const onSimulator = ['enclave', '--pki-dir', join(dir, 'pki'), '--pcrs', join(dir, 'measurements.json'), '--'];
+  const secret = `demo secret ${Date.now()}`;
+  writeFileSync(join(dir, 'api-token.txt'), secret);
+
+  await step('enclave: attested GenerateDataKey, seal a secret (AES-256-GCM)', () =>
+    run(process.execPath, [simBin, ...onSimulator, 'seal', '--config', join(dir, 'enclave.json'), '--key-id', 'alias/demo', '--context', 'app=demo', '--out', join(dir, 'api-token.sealed.json'), join(dir, 'api-token.txt')]),
+  () => 'api-token.sealed.json');
+  rmSync(join(dir, 'api-token.txt'));
+
+  const enclave = await step('enclave restarts: opens the sealed secret, serves the gateway', () => spawnReady<{ moduleId: string; gateway: string; secrets: string[] }>(simBin, [...onSimulator, '--config', join(dir, 'enclave-with-secrets.json')]), (e) => `secrets ${e.ready.secrets.join(', ')}`);
+  children.push(enclave.child);
+  await step('the secret the workload reads equals the one sealed', async () => {
+    const opened = readFileSync(join(dir, 'run', 'secrets', 'api-token'), 'utf8');
+    if (opened !== secret) throw new Error('the opened secret differs');
+  });
+  const [, gwHost, gwPort] = /^tcp:(.+):(\d+)$/.exec(enclave.ready.gateway) ?? [];
+  const workload = new KMSClient({ region: 'us-east-1', endpoint: `http://${gwHost}:${gwPort}`, credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
+  await step('a workload SDK call through the gateway: GenerateDataKey', async () => {
+    const dk = await workload.send(new GenerateDataKeyCommand({ KeyId: 'alias/demo', KeySpec: 'AES_256' }));
+    if (dk.Plaintext?.length !== 32) throw new Error('no data key');
+    return dk;
+  }, (dk) => `32-byte key for ${String(dk.KeyId).split(':').slice(-1)[0]}`);
+  workload.destroy();
+
+  // The attestation an attested call carries, verified the way KMS does.
+  const nsm = await SimulatedNsm.client({ pki, measurements: parseMeasurements(JSON.parse(readFileSync(join(dir, 'measurements.json'), 'utf8'))) });
+  const doc = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint] }).verify(await nsm.attest({ nonce: new Uint8Array(16) }));
+
+  const clientFor = (n: SimulatedNsm | Awaited<ReturnType<typeof SimulatedNsm.client>>, endpointPort: string, transport: string, ca: string) =>
+    new AttestedKmsClient({ nsm: n as never, region: 'us-east-1', transport, endpoint: `https://localhost:${endpointPort}`, ca, credentials: parentCredentialsProvider({ address: proxy.ready.credentials }), keys: { poolSize: 1 }, maxAttempts: 1 });
+
+  await step('refused: an enclave with another PCR0 (AccessDeniedException)', async () => {
+    const other = await SimulatedNsm.client({ pki, measurements: syntheticMeasurements('some other image') });
+    const c = clientFor(other, kmsPort, proxy.ready.routes[0]?.listen as string, readFileSync(kms.ready.caCertPath, 'utf8'));
+    try {
+      await c.generateDataKey({ KeyId: 'alias/demo', KeySpec: 'AES_256' });
+      throw new Error('KMS gave a data key to the wrong enclave');
+    } catch (e) {
+      if (!(e instanceof AttestedKmsError) || e.kmsErrorName !== 'AccessDeniedException') throw e;
+    } finally {
+      c.close();
+    }
+  });
+
+  await step('refused: a KMS that answers with Plaintext (the client discards it)', async () => {
+    const tls = await loadOrCreateTls(join(dir, 'impostor'), new Date());
+    const impostor = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { Recipient: { AttestationDocument: string } };
+        const key = decodeAttestation(new Uint8Array(Buffer.from(body.Recipient.AttestationDocument, 'base64'))).document.publicKey as Uint8Array;
+        const dataKey = new Uint8Array(32).fill(7);
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ KeyId: 'x', CiphertextBlob: 'AAAA', Plaintext: Buffer.from(dataKey).toString('base64'), CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, key)).toString('base64') }));
+      });
+    });
+    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
+    const port = String((impostor.address() as AddressInfo).port);
+    const c = clientFor(nsm, port, `tcp:127.0.0.1:${port}`, tls.caCertPem);
+    try {
+      await c.generateDataKey({ KeyId: 'alias/demo', KeySpec: 'AES_256' });
+      throw new Error('the client accepted a response with Plaintext');
+    } catch (e) {
+      if (!(e instanceof AttestedKmsError) || e.code !== 'ERR_KMS_PLAINTEXT_IN_RESPONSE') throw e;
+    } finally {
+      c.close();
+      impostor.close();
+    }
+  });
+
+  console.log(steps.join('\n'));
+  console.log(`
+Attestation (simulated NSM; the production verifier, trusting the simulated root):
+  module id   ${doc.moduleId}
+  PCR0        ${toHex(doc.pcrs.get(0) as Uint8Array)}
+  debug mode  ${doc.debug ? 'yes' : 'no'}
+  leaf        ${doc.leaf.subject}, valid to ${doc.leaf.notAfter.toISOString()}
+  root        ${doc.rootFingerprint}
+
+The data key and the secret never crossed the proxy in the clear: KMS answered with
+CiphertextForRecipient, opened inside the enclave with a one-time RSA key.`);
+}
+
+async function cleanup(): Promise<void> {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+try {
+  await main();
+} catch (e) {
+  if (!failed) steps.push(`  FAIL  ${(e as Error).message}`);
+  console.log(steps.join('\n'));
+  console.error(`\ndemo failed: ${(e as Error).stack ?? String(e)}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}

@@ -1,0 +1,31 @@
+/**
+ * `@nitro-datakey/devkit`: everything a developer needs on a machine without Nitro hardware. A
+ * simulated Nitro PKI and NSM whose documents are laid out and signed like real ones, a local KMS
+ * that honours Recipient as AWS does, and the whole attested path on one machine (`startStack`).
+ * Never install it in an enclave image or on a parent instance.
+ *
+ * @example
+ * ```ts
+ * import { NitroPki, SimulatedNsm, startLocalKms } from '@nitro-datakey/devkit';
+ * const pki = await NitroPki.create();
+ * const nsm = await SimulatedNsm.client({ pki });
+ * const kms = await startLocalKms({ tls: true, trustedRootFingerprints: [pki.rootFingerprint] });
+ * ```
+ */
+export { generateP384KeyPair, type P384KeyPair } from './nsm/keys.js';
+export { issueCertificate, certificateToPem, pemToDer, KeyUsageFlags, X509Extension, type CertificateSpec, type IssuedCertificate } from './nsm/certificates.js';
+export { NitroPki, LEAF_LIFETIME_MS, type NitroChain, type ChainOptions } from './nsm/pki.js';
+export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
+export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
+export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';
+export { nitroSim } from './cli/nitro-sim.js';
+export { nitroKmsLocal } from './cli/nitro-kms-local.js';
+export { startLocalKms, type LocalKms, type LocalKmsOptions } from './kms/server.js';
+export { readSeedFile, type SeedFile, type SeedKey } from './kms/seed.js';
+export { defaultKeyPolicy } from './kms/policy.js';
+export { localKmsClient } from './kms/sdk-client.js';
+export { enclaveRecipient, type EnclaveRecipient } from './kms/recipient-fixture.js';
+export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms/process.js';
+export { loadOrCreateTls, type TlsMaterial } from './kms/tls.js';
+export { spawnReady, builtScript, type ReadyProcess } from './process.js';
+export { startStack, type Stack } from './stack.js';

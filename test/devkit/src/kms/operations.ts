@@ -1,0 +1,423 @@
+import { generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { type AttestationVerifier, encryptionContext, grantTokens, KEY_ID_MAX, KEY_PAIR_SPECS, type KeyPairSpec, kmsError, KmsServiceException, type KmsRequestBody as Body, optionalBoolean, optionalEnum, optionalInteger, optionalString, parseDecryptRequest, parseGenerateDataKeyPairRequest, parseGenerateDataKeyRequest, parseGenerateRandomRequest, type RecipientField, requireBlob, requireString, toBase64 as b64 } from '@nitro-datakey/shared';
+import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
+import type { KeyStore, StoredAlias, StoredKey } from './keystore.js';
+import { defaultKeyPolicy, evaluatePolicy, parsedPolicy } from './policy.js';
+import { verifyRecipient, type VerifiedRecipient } from './recipient.js';
+
+const generateKeyPair = promisify(generateKeyPairCb);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
+const CURVES: Partial<Record<KeyPairSpec, string>> = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' };
+
+/** Everything an operation needs about the server and the caller. */
+export interface OperationContext {
+  readonly store: KeyStore;
+  readonly region: string;
+  readonly account: string;
+  readonly verifier: AttestationVerifier;
+  readonly clock: () => Date;
+  readonly principalArn: string;
+}
+
+export type Operation = (body: Body, ctx: OperationContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+const keyArn = (ctx: OperationContext, keyId: string): string => `arn:aws:kms:${ctx.region}:${ctx.account}:key/${keyId}`;
+const aliasArn = (ctx: OperationContext, name: string): string => `arn:aws:kms:${ctx.region}:${ctx.account}:${name}`;
+const seconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** Key id, key ARN, alias name or alias ARN -> the key. */
+export function resolveKey(ctx: OperationContext, id: string): StoredKey {
+  let rest = id;
+  if (id.startsWith('arn:')) {
+    const m = /^arn:aws:kms:([^:]+):(\d{12}):((?:key|alias)\/.+)$/.exec(id);
+    if (!m) throw kmsError.notFound(`Invalid arn ${id}`);
+    if (m[1] !== ctx.region || m[2] !== ctx.account) throw kmsError.notFound(`Key '${id}' does not exist`);
+    rest = m[3] as string;
+    if (rest.startsWith('key/')) rest = rest.slice(4);
+  }
+  if (rest.startsWith('alias/')) {
+    const alias = ctx.store.aliases.get(rest);
+    if (!alias) throw kmsError.notFound(`Alias ${aliasArn(ctx, rest)} is not found.`);
+    return ctx.store.keys.get(alias.targetKeyId) ?? missingKey(ctx, alias.targetKeyId);
+  }
+  if (!UUID.test(rest)) throw kmsError.notFound(`Invalid keyId '${id}'`);
+  return ctx.store.keys.get(rest) ?? missingKey(ctx, rest);
+}
+
+function missingKey(ctx: OperationContext, keyId: string): never {
+  throw kmsError.notFound(`Key '${keyArn(ctx, keyId)}' does not exist`);
+}
+
+/** Key policy check: explicit deny wins, no allow is a denial. */
+function authorize(ctx: OperationContext, key: StoredKey, action: string, conditions: ReadonlyMap<string, string> = new Map()): void {
+  const decision = evaluatePolicy(parsedPolicy(key.policy), { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: keyArn(ctx, key.keyId), conditions });
+  if (decision !== 'Allow') {
+    const why = decision === 'ExplicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the';
+    throw kmsError.accessDenied(`User: ${ctx.principalArn} is not authorized to perform: kms:${action} on resource: ${keyArn(ctx, key.keyId)} ${why}${decision === 'ExplicitDeny' ? '' : ` kms:${action} action`}`);
+  }
+}
+
+function requireUsable(ctx: OperationContext, key: StoredKey): void {
+  if (key.state === 'Disabled') throw kmsError.disabled(keyArn(ctx, key.keyId));
+  if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+}
+
+function contextConditions(context: Readonly<Record<string, string>>, recipient?: VerifiedRecipient): Map<string, string> {
+  const conditions = new Map<string, string>(recipient?.conditions ?? []);
+  for (const [k, v] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${k}`, v);
+  return conditions;
+}
+
+function keyIdParam(body: Body, name = 'KeyId'): string {
+  return requireString(body, name, 1, KEY_ID_MAX);
+}
+
+/** The steps every cryptographic operation on a key shares, in KMS's order. */
+function prepare(ctx: OperationContext, key: StoredKey, action: string, context: Readonly<Record<string, string>>, dryRun: boolean, recipient?: VerifiedRecipient): void {
+  authorize(ctx, key, action, contextConditions(context, recipient));
+  requireUsable(ctx, key);
+  if (dryRun) throw kmsError.dryRun();
+}
+
+const dryRunParam = (body: Body): boolean => optionalBoolean(body, 'DryRun') === true;
+
+function dataKeyBytes(body: Body): number {
+  const spec = optionalEnum(body, 'KeySpec', ['AES_256', 'AES_128'] as const);
+  const count = optionalInteger(body, 'NumberOfBytes', 1, 1024);
+  if ((spec === undefined) === (count === undefined)) throw kmsError.validation('Please specify either number of bytes or key spec.');
+  return count ?? (spec === 'AES_128' ? 16 : 32);
+}
+
+function keyMetadata(ctx: OperationContext, key: StoredKey): Record<string, unknown> {
+  return {
+    AWSAccountId: ctx.account,
+    KeyId: key.keyId,
+    Arn: keyArn(ctx, key.keyId),
+    CreationDate: seconds(key.creationDate),
+    Enabled: key.state === 'Enabled',
+    Description: key.description,
+    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyState: key.state,
+    ...(key.deletionDate !== undefined ? { DeletionDate: seconds(key.deletionDate), PendingDeletionWindowInDays: key.pendingWindowInDays } : {}),
+    Origin: 'AWS_KMS',
+    KeyManager: 'CUSTOMER',
+    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+    KeySpec: 'SYMMETRIC_DEFAULT',
+    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    MultiRegion: false,
+  };
+}
+
+function page<T>(items: readonly T[], body: Body, id: (item: T) => string): { items: T[]; truncated: boolean; next?: string } {
+  const limit = optionalInteger(body, 'Limit', 1, 1000) ?? 100;
+  const marker = optionalString(body, 'Marker', 1, 1024);
+  let start = 0;
+  if (marker !== undefined) {
+    start = items.findIndex((item) => id(item) === Buffer.from(marker, 'base64url').toString('utf8'));
+    if (start < 0) throw kmsError.invalidMarker();
+  }
+  const slice = items.slice(start, start + limit);
+  const next = items[start + limit];
+  return { items: slice, truncated: next !== undefined, ...(next !== undefined ? { next: Buffer.from(id(next), 'utf8').toString('base64url') } : {}) };
+}
+
+function aliasNameParam(body: Body): string {
+  const name = requireString(body, 'AliasName', 1, 256);
+  if (!name.startsWith('alias/')) throw kmsError.validation('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
+  if (!ALIAS_NAME.test(name)) throw kmsError.validation(`1 validation error detected: Value '${name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$`);
+  if (name.startsWith('alias/aws/')) throw kmsError.invalidAliasName(`Cannot create alias with prefix 'alias/aws/'`);
+  return name;
+}
+
+/** An alias may only point at a key, by id or key ARN. */
+function aliasTarget(ctx: OperationContext, body: Body): StoredKey {
+  const target = keyIdParam(body, 'TargetKeyId');
+  if (target.startsWith('alias/') || target.includes(':alias/')) throw kmsError.validation('Aliases must refer to keys. Not aliases');
+  return resolveKey(ctx, target);
+}
+
+function policyParam(body: Body, account: string, required: boolean): string {
+  const policy = required ? requireString(body, 'Policy', 1, 131072) : optionalString(body, 'Policy', 1, 131072);
+  if (policy === undefined) return defaultKeyPolicy(account);
+  parsedPolicy(policy);
+  return policy;
+}
+
+async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
+  if (spec === 'SM2') throw kmsError.unsupported('KeyPairSpec SM2 is only supported in China Regions.');
+  const curve = CURVES[spec];
+  const pair = curve
+    ? await generateKeyPair('ec', { namedCurve: curve })
+    : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
+  return {
+    privateKey: new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })),
+    publicKey: new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' })),
+  };
+}
+
+function readRecipientFor(ctx: OperationContext, recipient: RecipientField | undefined): VerifiedRecipient | undefined {
+  return recipient === undefined ? undefined : verifyRecipient({ document: recipient.attestationDocument }, ctx.verifier);
+}
+
+/** The key a blob names; a blob that is not ours, or whose key is gone, is InvalidCiphertextException. */
+function decryptBlob(ctx: OperationContext, blobBytes: Uint8Array, keyIdHint?: string): { key: StoredKey; blob: NonNullable<ReturnType<typeof parseBlob>> } {
+  const blob = parseBlob(blobBytes);
+  if (!blob) throw kmsError.invalidCiphertext();
+  const key = ctx.store.keys.get(blob.keyId);
+  if (!key) throw kmsError.invalidCiphertext();
+  if (keyIdHint !== undefined && resolveKey(ctx, keyIdHint).keyId !== key.keyId) throw kmsError.incorrectKey();
+  return { key, blob };
+}
+
+function open(key: StoredKey, blob: NonNullable<ReturnType<typeof parseBlob>>, context: Readonly<Record<string, string>>): Uint8Array {
+  const plaintext = openBlob(blob, Buffer.from(key.material, 'base64'), context);
+  if (!plaintext) throw kmsError.invalidCiphertext();
+  return plaintext;
+}
+
+function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
+  return sealBlob(key.keyId, Buffer.from(key.material, 'base64'), plaintext, context);
+}
+
+export const OPERATIONS: Readonly<Record<string, Operation>> = {
+  async CreateKey(body, ctx) {
+    const policy = policyParam(body, ctx.account, false);
+    const description = optionalString(body, 'Description', 0, 8192) ?? '';
+    const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
+    const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
+    const origin = optionalString(body, 'Origin', 1, 64);
+    if ((usage && usage !== 'ENCRYPT_DECRYPT') || (spec && spec !== 'SYMMETRIC_DEFAULT') || (origin && origin !== 'AWS_KMS') || optionalBoolean(body, 'MultiRegion')) {
+      throw kmsError.unsupported('nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS origin, single-Region) only.');
+    }
+    const key = ctx.store.newKey(policy, description, ctx.clock().getTime());
+    await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
+    return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+
+  DescribeKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'DescribeKey');
+    return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+
+  ListKeys(body, ctx) {
+    const { items, truncated, next } = page([...ctx.store.keys.values()], body, (k) => k.keyId);
+    return { Keys: items.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(ctx, k.keyId) })), Truncated: truncated, ...(next ? { NextMarker: next } : {}) };
+  },
+
+  async CreateAlias(body, ctx) {
+    const name = aliasNameParam(body);
+    const key = aliasTarget(ctx, body);
+    authorize(ctx, key, 'CreateAlias');
+    if (ctx.store.aliases.has(name)) throw kmsError.alreadyExists(`An alias with the name ${aliasArn(ctx, name)} already exists`);
+    const alias: StoredAlias = { name, targetKeyId: key.keyId, creationDate: ctx.clock().getTime() };
+    await ctx.store.commit(() => ctx.store.aliases.set(name, alias));
+    return {};
+  },
+
+  async UpdateAlias(body, ctx) {
+    const name = aliasNameParam(body);
+    const key = aliasTarget(ctx, body);
+    const alias = ctx.store.aliases.get(name);
+    if (!alias) throw kmsError.notFound(`Alias ${aliasArn(ctx, name)} is not found.`);
+    authorize(ctx, key, 'UpdateAlias');
+    await ctx.store.commit(() => {
+      alias.targetKeyId = key.keyId;
+    });
+    return {};
+  },
+
+  async DeleteAlias(body, ctx) {
+    const name = aliasNameParam(body);
+    const alias = ctx.store.aliases.get(name);
+    if (!alias) throw kmsError.notFound(`Alias ${aliasArn(ctx, name)} is not found.`);
+    const key = ctx.store.keys.get(alias.targetKeyId);
+    if (key) authorize(ctx, key, 'DeleteAlias');
+    await ctx.store.commit(() => ctx.store.aliases.delete(name));
+    return {};
+  },
+
+  ListAliases(body, ctx) {
+    const keyId = optionalString(body, 'KeyId', 1, KEY_ID_MAX);
+    const filter = keyId === undefined ? undefined : resolveKey(ctx, keyId).keyId;
+    const all = [...ctx.store.aliases.values()].filter((a) => filter === undefined || a.targetKeyId === filter).sort((a, b) => a.name.localeCompare(b.name));
+    const { items, truncated, next } = page(all, body, (a) => a.name);
+    return {
+      Aliases: items.map((a) => ({ AliasName: a.name, AliasArn: aliasArn(ctx, a.name), TargetKeyId: a.targetKeyId, CreationDate: seconds(a.creationDate) })),
+      Truncated: truncated,
+      ...(next ? { NextMarker: next } : {}),
+    };
+  },
+
+  async EnableKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'EnableKey');
+    if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+    await ctx.store.commit(() => {
+      key.state = 'Enabled';
+    });
+    return {};
+  },
+
+  async DisableKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'DisableKey');
+    if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+    await ctx.store.commit(() => {
+      key.state = 'Disabled';
+    });
+    return {};
+  },
+
+  async ScheduleKeyDeletion(body, ctx) {
+    const days = optionalInteger(body, 'PendingWindowInDays', 7, 30) ?? 30;
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'ScheduleKeyDeletion');
+    if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+    const deletionDate = ctx.clock().getTime() + days * 86_400_000;
+    await ctx.store.commit(() => {
+      key.state = 'PendingDeletion';
+      key.deletionDate = deletionDate;
+      key.pendingWindowInDays = days;
+    });
+    return { KeyId: keyArn(ctx, key.keyId), DeletionDate: seconds(deletionDate), KeyState: 'PendingDeletion', PendingWindowInDays: days };
+  },
+
+  async CancelKeyDeletion(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'CancelKeyDeletion');
+    if (key.state !== 'PendingDeletion') throw kmsError.invalidState(`${keyArn(ctx, key.keyId)} is not pending deletion.`);
+    await ctx.store.commit(() => {
+      key.state = 'Disabled'; // as in KMS: a key whose deletion is cancelled comes back disabled
+      delete key.deletionDate;
+      delete key.pendingWindowInDays;
+    });
+    return { KeyId: keyArn(ctx, key.keyId) };
+  },
+
+  GetKeyPolicy(body, ctx) {
+    const name = optionalString(body, 'PolicyName', 1, 128) ?? 'default';
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'GetKeyPolicy');
+    if (name !== 'default') throw kmsError.notFound(`No such policy exists: ${name}`);
+    return { Policy: key.policy, PolicyName: 'default' };
+  },
+
+  async PutKeyPolicy(body, ctx) {
+    const name = optionalString(body, 'PolicyName', 1, 128) ?? 'default';
+    const policy = policyParam(body, ctx.account, true);
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'PutKeyPolicy');
+    if (name !== 'default') throw kmsError.notFound(`No such policy exists: ${name}`);
+    await ctx.store.commit(() => {
+      key.policy = policy;
+    });
+    return {};
+  },
+
+  Encrypt(body, ctx) {
+    const keyId = keyIdParam(body);
+    const plaintext = requireBlob(body, 'Plaintext', 1, 4096);
+    const context = encryptionContext(body);
+    grantTokens(body);
+    const algorithm = optionalEnum(body, 'EncryptionAlgorithm', ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const);
+    const key = resolveKey(ctx, keyId);
+    if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
+    prepare(ctx, key, 'Encrypt', context, dryRunParam(body));
+    return { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, plaintext, context)), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+  },
+
+  Decrypt(body, ctx) {
+    const r = parseDecryptRequest(body);
+    const { key, blob } = decryptBlob(ctx, r.ciphertextBlob, r.keyId);
+    const recipient = readRecipientFor(ctx, r.recipient);
+    prepare(ctx, key, 'Decrypt', r.encryptionContext, r.dryRun, recipient);
+    const plaintext = open(key, blob, r.encryptionContext);
+    const base = { KeyId: keyArn(ctx, key.keyId), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+    return recipient
+      ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(plaintext, recipient.publicKey)) }
+      : { ...base, Plaintext: b64(plaintext) };
+  },
+
+  ReEncrypt(body, ctx) {
+    const blobBytes = requireBlob(body, 'CiphertextBlob', 1, 6144);
+    const sourceContext = encryptionContext(body, 'SourceEncryptionContext');
+    const destinationContext = encryptionContext(body, 'DestinationEncryptionContext');
+    const sourceKeyId = optionalString(body, 'SourceKeyId', 1, KEY_ID_MAX);
+    const destinationId = keyIdParam(body, 'DestinationKeyId');
+    grantTokens(body);
+    const { key: source, blob } = decryptBlob(ctx, blobBytes, sourceKeyId);
+    const destination = resolveKey(ctx, destinationId);
+    authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext));
+    authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext));
+    requireUsable(ctx, source);
+    requireUsable(ctx, destination);
+    if (optionalBoolean(body, 'DryRun')) throw kmsError.dryRun();
+    const plaintext = open(source, blob, sourceContext);
+    return {
+      CiphertextBlob: b64(seal(destination, plaintext, destinationContext)),
+      SourceKeyId: keyArn(ctx, source.keyId),
+      KeyId: keyArn(ctx, destination.keyId),
+      SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    };
+  },
+
+  GenerateDataKey(body, ctx) {
+    const r = parseGenerateDataKeyRequest(body);
+    const key = resolveKey(ctx, r.keyId);
+    const recipient = readRecipientFor(ctx, r.recipient);
+    prepare(ctx, key, 'GenerateDataKey', r.encryptionContext, r.dryRun, recipient);
+    const dataKey = new Uint8Array(randomBytes(r.numberOfBytes));
+    const base = { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, dataKey, r.encryptionContext)) };
+    return recipient ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(dataKey, recipient.publicKey)) } : { ...base, Plaintext: b64(dataKey) };
+  },
+
+  GenerateDataKeyWithoutPlaintext(body, ctx) {
+    const keyId = keyIdParam(body);
+    const size = dataKeyBytes(body);
+    const context = encryptionContext(body);
+    grantTokens(body);
+    const key = resolveKey(ctx, keyId);
+    prepare(ctx, key, 'GenerateDataKeyWithoutPlaintext', context, dryRunParam(body));
+    return { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, new Uint8Array(randomBytes(size)), context)) };
+  },
+
+  async GenerateDataKeyPair(body, ctx) {
+    const r = parseGenerateDataKeyPairRequest(body);
+    const key = resolveKey(ctx, r.keyId);
+    const recipient = readRecipientFor(ctx, r.recipient);
+    prepare(ctx, key, 'GenerateDataKeyPair', r.encryptionContext, r.dryRun, recipient);
+    const pair = await dataKeyPair(r.keyPairSpec);
+    const base = {
+      KeyId: keyArn(ctx, key.keyId),
+      KeyPairSpec: r.keyPairSpec,
+      PublicKey: b64(pair.publicKey),
+      PrivateKeyCiphertextBlob: b64(seal(key, pair.privateKey, r.encryptionContext)),
+    };
+    return recipient
+      ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(pair.privateKey, recipient.publicKey)) }
+      : { ...base, PrivateKeyPlaintext: b64(pair.privateKey) };
+  },
+
+  async GenerateDataKeyPairWithoutPlaintext(body, ctx) {
+    const keyId = keyIdParam(body);
+    const spec = optionalEnum(body, 'KeyPairSpec', KEY_PAIR_SPECS) ?? (requireString(body, 'KeyPairSpec', 1, 32) as never);
+    const context = encryptionContext(body);
+    grantTokens(body);
+    const key = resolveKey(ctx, keyId);
+    prepare(ctx, key, 'GenerateDataKeyPairWithoutPlaintext', context, dryRunParam(body));
+    const pair = await dataKeyPair(spec);
+    return { KeyId: keyArn(ctx, key.keyId), KeyPairSpec: spec, PublicKey: b64(pair.publicKey), PrivateKeyCiphertextBlob: b64(seal(key, pair.privateKey, context)) };
+  },
+
+  GenerateRandom(body, ctx) {
+    const r = parseGenerateRandomRequest(body);
+    const recipient = readRecipientFor(ctx, r.recipient);
+    const random = new Uint8Array(randomBytes(r.numberOfBytes));
+    return recipient ? { CiphertextForRecipient: b64(buildCiphertextForRecipient(random, recipient.publicKey)) } : { Plaintext: b64(random) };
+  },
+};

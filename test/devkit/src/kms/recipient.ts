@@ -1,0 +1,41 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { AttestationError, kmsError, RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey, toHex, type AttestationVerifier, type VerifiedAttestation } from '@nitro-datakey/shared';
+
+export interface VerifiedRecipient {
+  readonly publicKey: KeyObject;
+  readonly document: VerifiedAttestation;
+  /** kms:RecipientAttestation:ImageSha384 and kms:RecipientAttestation:PCR<n>, lower-case hex. */
+  readonly conditions: ReadonlyMap<string, string>;
+}
+
+/**
+ * Verifies the attestation document as KMS does: signature and chain to a trusted root at the
+ * server's clock, and an RSA public key of 2048 to 4096 bits to encrypt the answer to.
+ * (unverified: the exception type AWS uses for a document it rejects is not documented; ValidationException is our choice.)
+ */
+export function verifyRecipient(recipient: { document: Uint8Array }, verifier: AttestationVerifier): VerifiedRecipient {
+  let document: VerifiedAttestation;
+  try {
+    document = verifier.verify(recipient.document);
+  } catch (e) {
+    if (e instanceof AttestationError) throw kmsError.validation(`The attestation document in Recipient is not valid (${e.code}): ${e.message}`);
+    throw e;
+  }
+  if (document.publicKey === null) throw kmsError.validation('The attestation document in Recipient does not contain a public key.');
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: Buffer.from(document.publicKey), format: 'der', type: 'spki' });
+  } catch {
+    throw kmsError.validation('The public key in the attestation document is not a DER SubjectPublicKeyInfo.');
+  }
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (publicKey.asymmetricKeyType !== 'rsa' || bits < 2048 || bits > 4096) {
+    throw kmsError.validation('The public key in the attestation document must be an RSA key of 2048 to 4096 bits.');
+  }
+  const conditions = new Map<string, string>();
+  // Condition keys are compared case-insensitively: the policy evaluator looks them up lower-cased.
+  for (const [index, value] of document.pcrs) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), toHex(value));
+  const pcr0 = document.pcrs.get(0);
+  if (pcr0) conditions.set(RECIPIENT_ATTESTATION_IMAGE_SHA384.toLowerCase(), toHex(pcr0));
+  return { publicKey, document, conditions };
+}

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AttestationVerifier, AWS_NITRO_ROOT_G1_SHA256, InvalidArgumentError, kmsError, kmsOperationFromTarget, KmsServiceException, readKmsRequestBody, writeKmsError, writeKmsResponse } from '@nitro-datakey/shared';
+import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { KeyStore } from './keystore.js';
+import { OPERATIONS, type OperationContext } from './operations.js';
+import { applySeed, type SeedFile } from './seed.js';
+import { loadOrCreateTls } from './tls.js';
+
+export interface LocalKmsOptions {
+  readonly host?: string;
+  /** 0 (the default) takes any free port. */
+  readonly port?: number;
+  /** Where keys, aliases and TLS material persist. Omitted: keys live in memory only. */
+  readonly dataDir?: string;
+  readonly region?: string;
+  readonly account?: string;
+  /** Roots a Recipient's attestation document may chain to. Default: the AWS Nitro root only. */
+  readonly trustedRootFingerprints?: readonly string[];
+  /** Serve HTTPS with a locally generated CA (saved under dataDir, or a temporary directory). */
+  readonly tls?: boolean;
+  /** SigV4 access key id -> caller ARN. Any other access key id is the account root. */
+  readonly principals?: Readonly<Record<string, string>>;
+  readonly seed?: SeedFile;
+  readonly clock?: () => Date;
+  /** One line per request; never key material. Default: none. */
+  readonly log?: Logger;
+}
+
+export interface LocalKms {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly account: string;
+  readonly caCertPath?: string;
+  readonly caCertPem?: string;
+  readonly store: KeyStore;
+  /** Stops accepting, closes idle keep-alive connections, waits for requests in flight. */
+  close(): Promise<void>;
+}
+
+
+/** Starts a KMS-compatible server that the unmodified AWS SDK and CLI talk to with an endpoint override. */
+export async function startLocalKms(options: LocalKmsOptions = {}): Promise<LocalKms> {
+  const region = options.region ?? 'us-east-1';
+  const account = options.account ?? '111122223333';
+  if (!/^\d{12}$/.test(account)) throw new InvalidArgumentError('account must be 12 digits');
+  const clock = options.clock ?? (() => new Date());
+  const store = await KeyStore.open(options.dataDir);
+  const verifier = new AttestationVerifier({ trustedRootFingerprints: options.trustedRootFingerprints ?? [AWS_NITRO_ROOT_G1_SHA256], clock });
+  const principals = options.principals ?? {};
+  const log = options.log ?? silentLogger;
+  if (options.seed) await applySeed(store, options.seed, { region, account, clock });
+
+  let tempDir: string | undefined;
+  let tls: Awaited<ReturnType<typeof loadOrCreateTls>> | undefined;
+  if (options.tls) {
+    const dir = options.dataDir ?? (tempDir = await mkdtemp(join(tmpdir(), 'nitro-kms-local-')));
+    tls = await loadOrCreateTls(dir, clock());
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void handle(req, res, { store, region, account, verifier, clock, principals, log });
+  };
+  const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    endpoint: `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
+    region,
+    account,
+    ...(tls ? { caCertPath: tls.caCertPath, caCertPem: tls.caCertPem } : {}),
+    store,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface ServerState {
+  readonly store: KeyStore;
+  readonly region: string;
+  readonly account: string;
+  readonly verifier: AttestationVerifier;
+  readonly clock: () => Date;
+  readonly principals: Readonly<Record<string, string>>;
+  readonly log: Logger;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, state: ServerState): Promise<void> {
+  const started = process.hrtime.bigint();
+  const requestId = randomUUID();
+  const operation = kmsOperationFromTarget(req.headers['x-amz-target']);
+  let status = 200;
+  let errorType: string | undefined;
+  try {
+    if (req.method !== 'POST') throw new KmsServiceException('UnknownOperationException', `${req.method ?? ''} is not supported; KMS takes POST /`, 405);
+    const body = await readKmsRequestBody(req);
+    const run = operation !== undefined && Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
+    if (!run) throw kmsError.unknownOperation();
+    const ctx: OperationContext = { store: state.store, region: state.region, account: state.account, verifier: state.verifier, clock: state.clock, principalArn: principalOf(req, state) };
+    writeKmsResponse(res, 200, await run(body, ctx), { 'x-amzn-requestid': requestId });
+  } catch (e) {
+    const error = e instanceof KmsServiceException ? e : kmsError.internal();
+    if (!(e instanceof KmsServiceException)) state.log('error', 'internal error', { operation: operation ?? null, requestId, error: e instanceof Error ? e.message : String(e) });
+    status = error.status;
+    errorType = error.type;
+    writeKmsError(res, error, { 'x-amzn-requestid': requestId });
+  } finally {
+    state.log('info', 'request', { requestId, operation: operation ?? null, status, ...(errorType ? { error: errorType } : {}), ms: Number(process.hrtime.bigint() - started) / 1e6 });
+  }
+}
+
+/** The caller: the SigV4 access key id, mapped by --principal; otherwise the account root. Signatures are not checked. */
+function principalOf(req: IncomingMessage, state: ServerState): string {
+  const auth = String(req.headers['authorization'] ?? '');
+  const accessKeyId = /Credential=([^/,\s]+)\//.exec(auth)?.[1];
+  return (accessKeyId !== undefined && Object.hasOwn(state.principals, accessKeyId) ? state.principals[accessKeyId] : undefined) ?? `arn:aws:iam::${state.account}:root`;
+}

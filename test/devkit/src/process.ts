@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
+
+/**
+ * A built entry point of an installed package: `relativePath` under the directory of its main
+ * module (dist/). Resolved the way Node resolves the package, so it works in this repository and in
+ * an app that installed the packages; a clear error when the build is missing.
+ */
+export function builtScript(packageName: string, relativePath: string): string {
+  let main: string;
+  try {
+    main = createRequire(import.meta.url).resolve(packageName);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${packageName} is not installed here`, { cause });
+  }
+  const path = join(dirname(main), relativePath);
+  if (!existsSync(path)) throw new InvalidArgumentError(`${path} is missing: build ${packageName} first ("make build")`);
+  return path;
+}
+
+export interface ReadyProcess<T> {
+  readonly child: ChildProcess;
+  readonly ready: T;
+  /** Everything the process wrote on stderr so far. */
+  stderr(): string;
+}
+
+/** Runs `node script args` and waits for the JSON line it prints when ready. */
+export async function spawnReady<T>(script: string, args: readonly string[], timeoutMs = 20_000): Promise<ReadyProcess<T>> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const ready = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not get ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(line) as T);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with ${String(code)} before getting ready: ${stderr}`));
+    });
+  });
+  return { child, ready, stderr: () => stderr };
+}

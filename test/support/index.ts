@@ -1,0 +1,4 @@
+/* Helpers for the suites and benchmarks only: not part of any published package. */
+export { vectorsDir, readVector, vectorsAvailable, vectorsSkipReason, projectRoot } from './vectors.js';
+export { tcpServer, sendRandom, receiveAll } from './proxy-helpers.js';
+export { spawnProxy, proxyBinPath, readMetric, type ProxyReady } from './proxy-process.js';
