@@ -1,7 +1,7 @@
-# nitro-datakey: `make test` on a new machine installs, builds and runs every suite.
+# nitro-datakey: `make test` on a new machine installs, builds, lints and runs every suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
-.PHONY: install build test bench demo eif clean distclean
+.PHONY: install build lint format test test-enclave bench demo eif clean distclean
 
 # npm ci writes node_modules/.package-lock.json: reinstall only when the lockfile or a manifest changes.
 INSTALL_STAMP := node_modules/.package-lock.json
@@ -15,12 +15,24 @@ $(INSTALL_STAMP): $(MANIFESTS)
 build: install
 	npx tsc -b
 
-# Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads.
-test: build
+# Biome (format and lint), the 160-column limit, and a type check of the enclave's own tests.
+lint: install
+	npm run --silent lint
+
+format: install
+	npm run --silent format
+
+# The enclave package's tests with the dev kit and the suites removed from node_modules.
+test-enclave: build
+	scripts/test-enclave-alone.sh
+
+# Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads, after one line per
+# skipped suite with its reason.
+test: build lint test-enclave
 	@status=0; npx vitest run --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs test-results.json; exit $$status
 
-# BENCH=verify (or another suite name) runs one suite.
+# BENCH=verify (or another suite name) runs one suite. Nothing is installed: a missing tool skips its part.
 bench: build
 	node test/dist/bench/run.js $(BENCH)
 

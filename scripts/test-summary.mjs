@@ -1,4 +1,5 @@
-// Prints the plain closing line CI reads ("tests: N passed, N failed, N skipped") from vitest's JSON report.
+// Prints the plain closing line CI reads ("tests: N passed, N failed, N skipped") from vitest's JSON
+// report, after one line per skipped suite: suites that skip name the reason in their title.
 import { readFileSync } from 'node:fs';
 
 const path = process.argv[2] ?? 'test-results.json';
@@ -10,5 +11,14 @@ try {
   console.error(`no vitest report at ${path}: the run did not complete`);
   process.exit(1);
 }
+const skippedSuites = new Map();
+for (const file of report.testResults ?? []) {
+  for (const test of file.assertionResults ?? []) {
+    if (test.status !== 'pending' && test.status !== 'skipped' && test.status !== 'todo') continue;
+    const suite = test.ancestorTitles?.[0] ?? test.title;
+    skippedSuites.set(suite, (skippedSuites.get(suite) ?? 0) + 1);
+  }
+}
+for (const [suite, count] of skippedSuites) console.log(`skipped: ${suite} (${count} test${count === 1 ? '' : 's'})`);
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`);

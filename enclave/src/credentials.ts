@@ -1,5 +1,11 @@
 import { connectTo, type TransportAddress } from '@nitro-datakey/native';
-import { type AwsCredentials, cachedCredentialsProvider, CREDENTIALS_MAX_RESPONSE_BYTES, CredentialsError, parseCredentialsResponse } from '@nitro-datakey/shared';
+import {
+  type AwsCredentials,
+  cachedCredentialsProvider,
+  CREDENTIALS_MAX_RESPONSE_BYTES,
+  CredentialsError,
+  parseCredentialsResponse,
+} from '@nitro-datakey/shared';
 
 export interface ParentCredentialsOptions {
   /** Where the parent proxy serves credentials, e.g. `vsock:3:8002`. */
@@ -33,7 +39,11 @@ export async function fetchParentCredentials(address: string | TransportAddress,
   try {
     socket = await connectTo(address, { timeoutMs });
   } catch (cause) {
-    throw new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', `cannot reach the parent's credentials route: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`, { cause });
+    throw new CredentialsError(
+      'ERR_CREDENTIALS_UNAVAILABLE',
+      `cannot reach the parent's credentials route: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
+      { cause },
+    );
   }
   const text = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -51,7 +61,9 @@ export async function fetchParentCredentials(address: string | TransportAddress,
     });
     socket.once('error', (e) => {
       clearTimeout(timer);
-      reject(new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', `the credentials route failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }));
+      reject(
+        new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', `the credentials route failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }),
+      );
     });
     socket.end();
   });

@@ -25,5 +25,5 @@ export { transportAgent, type TransportAgentOptions } from './kms/transport-agen
 export { sealSecret, openSecret, parseSealedSecret, SEALED_SECRET_FORMAT, type SealedSecret } from './sealed-secret.js';
 export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig } from './app/config.js';
 export { startEnclaveApp, createClient, type EnclaveApp, type EnclaveAppOptions } from './app/app.js';
-export { startGateway, type Gateway } from './app/gateway.js';
+export { startGateway, type Gateway, type GatewayKms } from './app/gateway.js';
 export { nitroEnclave, type NitroEnclaveOptions } from './app/cli.js';

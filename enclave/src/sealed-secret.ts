@@ -26,8 +26,13 @@ export interface SealedSecret {
 const MAX_SECRET_BYTES = 1024 * 1024;
 
 /** Seals `plaintext` under a fresh data key from KMS (an attested GenerateDataKey). */
-export async function sealSecret(client: AttestedKmsClient, plaintext: Uint8Array, options: { keyId: string; encryptionContext?: Readonly<Record<string, string>> }): Promise<SealedSecret> {
-  if (!(plaintext instanceof Uint8Array) || plaintext.byteLength > MAX_SECRET_BYTES) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `a secret must be a Uint8Array of at most ${MAX_SECRET_BYTES} bytes`);
+export async function sealSecret(
+  client: AttestedKmsClient,
+  plaintext: Uint8Array,
+  options: { keyId: string; encryptionContext?: Readonly<Record<string, string>> },
+): Promise<SealedSecret> {
+  if (!(plaintext instanceof Uint8Array) || plaintext.byteLength > MAX_SECRET_BYTES)
+    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `a secret must be a Uint8Array of at most ${MAX_SECRET_BYTES} bytes`);
   const encryptionContext = { ...(options.encryptionContext ?? {}) };
   const dataKey = await client.generateDataKey({ KeyId: options.keyId, KeySpec: 'AES_256', EncryptionContext: encryptionContext });
   try {
@@ -52,17 +57,34 @@ export async function sealSecret(client: AttestedKmsClient, plaintext: Uint8Arra
  * Opens an envelope: KMS unwraps the data key (attested Decrypt, bound to the envelope's context),
  * then AES-GCM checks everything. With `expectedContext`, the envelope must carry exactly that context.
  */
-export async function openSecret(client: AttestedKmsClient, envelope: SealedSecret | string | Uint8Array, options: { expectedContext?: Readonly<Record<string, string>> } = {}): Promise<Uint8Array> {
+export async function openSecret(
+  client: AttestedKmsClient,
+  envelope: SealedSecret | string | Uint8Array,
+  options: { expectedContext?: Readonly<Record<string, string>> } = {},
+): Promise<Uint8Array> {
   const sealed = parseSealedSecret(envelope);
-  if (options.expectedContext && Buffer.compare(canonicalEncryptionContext(options.expectedContext), canonicalEncryptionContext(sealed.encryptionContext)) !== 0) {
+  if (
+    options.expectedContext &&
+    Buffer.compare(canonicalEncryptionContext(options.expectedContext), canonicalEncryptionContext(sealed.encryptionContext)) !== 0
+  ) {
     throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', 'the sealed secret carries another encryption context than the one expected');
   }
   let dataKey: Uint8Array;
   try {
-    dataKey = (await client.decrypt({ CiphertextBlob: decodeField(sealed.encryptedDataKey, 'encryptedDataKey'), EncryptionContext: sealed.encryptionContext, KeyId: sealed.keyId })).plaintext;
+    dataKey = (
+      await client.decrypt({
+        CiphertextBlob: decodeField(sealed.encryptedDataKey, 'encryptedDataKey'),
+        EncryptionContext: sealed.encryptionContext,
+        KeyId: sealed.keyId,
+      })
+    ).plaintext;
   } catch (e) {
     if (e instanceof AttestedKmsError && e.kmsErrorName === 'InvalidCiphertextException') {
-      throw new SealedSecretError('ERR_SEALED_SECRET_KEY', 'KMS cannot unwrap the data key: the envelope was altered (its key or encryption context) or belongs to another KMS key', { cause: e });
+      throw new SealedSecretError(
+        'ERR_SEALED_SECRET_KEY',
+        'KMS cannot unwrap the data key: the envelope was altered (its key or encryption context) or belongs to another KMS key',
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -74,7 +96,9 @@ export async function openSecret(client: AttestedKmsClient, envelope: SealedSecr
     try {
       return new Uint8Array(Buffer.concat([decipher.update(decodeField(sealed.ciphertext, 'ciphertext')), decipher.final()]));
     } catch (cause) {
-      throw new SealedSecretError('ERR_SEALED_SECRET_INTEGRITY', 'the sealed secret fails its integrity check: the ciphertext, IV, tag or header was altered', { cause });
+      throw new SealedSecretError('ERR_SEALED_SECRET_INTEGRITY', 'the sealed secret fails its integrity check: the ciphertext, IV, tag or header was altered', {
+        cause,
+      });
     }
   } finally {
     dataKey.fill(0);
@@ -92,21 +116,28 @@ export function parseSealedSecret(input: SealedSecret | string | Uint8Array): Se
     }
   }
   const v = value as Record<string, unknown>;
-  if (v === null || typeof v !== 'object' || v['format'] !== SEALED_SECRET_FORMAT) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `not a ${SEALED_SECRET_FORMAT} envelope`);
+  if (v === null || typeof v !== 'object' || v['format'] !== SEALED_SECRET_FORMAT)
+    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `not a ${SEALED_SECRET_FORMAT} envelope`);
   if (v['version'] !== 1) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `unsupported sealed secret version ${String(v['version'])}`);
   if (v['algorithm'] !== 'AES-256-GCM') throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `unsupported algorithm ${String(v['algorithm'])}`);
   const known = new Set(['format', 'version', 'keyId', 'algorithm', 'encryptedDataKey', 'iv', 'encryptionContext', 'ciphertext', 'tag']);
   for (const k of Object.keys(v)) if (!known.has(k)) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `unknown field ${k}`);
-  for (const k of ['keyId', 'encryptedDataKey', 'iv', 'ciphertext', 'tag']) if (typeof v[k] !== 'string') throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${k} must be a string`);
+  for (const k of ['keyId', 'encryptedDataKey', 'iv', 'ciphertext', 'tag'])
+    if (typeof v[k] !== 'string') throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `${k} must be a string`);
   const ec = v['encryptionContext'];
-  if (ec === null || typeof ec !== 'object' || Array.isArray(ec) || Object.values(ec).some((x) => typeof x !== 'string')) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'encryptionContext must be a map of strings');
-  if (decodeField(v['iv'] as string, 'iv').byteLength !== 12 || decodeField(v['tag'] as string, 'tag').byteLength !== 16) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the IV must be 12 bytes and the tag 16');
+  if (ec === null || typeof ec !== 'object' || Array.isArray(ec) || Object.values(ec).some((x) => typeof x !== 'string'))
+    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'encryptionContext must be a map of strings');
+  if (decodeField(v['iv'] as string, 'iv').byteLength !== 12 || decodeField(v['tag'] as string, 'tag').byteLength !== 16)
+    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'the IV must be 12 bytes and the tag 16');
   return v as unknown as SealedSecret;
 }
 
 /** The header, canonically: format, version, key ARN, algorithm and encryption context. */
 function aad(h: Pick<SealedSecret, 'format' | 'version' | 'keyId' | 'algorithm' | 'encryptionContext'>): Buffer {
-  return Buffer.concat([Buffer.from(`${h.format}\u0000v${h.version}\u0000${h.keyId}\u0000${h.algorithm}\u0000`, 'utf8'), canonicalEncryptionContext(h.encryptionContext)]);
+  return Buffer.concat([
+    Buffer.from(`${h.format}\u0000v${h.version}\u0000${h.keyId}\u0000${h.algorithm}\u0000`, 'utf8'),
+    canonicalEncryptionContext(h.encryptionContext),
+  ]);
 }
 
 /** A base64 field of the envelope; anything else is a malformed envelope, not an InvalidArgumentError. */

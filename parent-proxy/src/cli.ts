@@ -29,7 +29,12 @@ connections then exits 0 on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1
 `;
 
 /** The `nitro-parent-proxy` command; returns its exit status and never throws. */
-export async function nitroParentProxy(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, options: ProxyOptions = {}): Promise<number> {
+export async function nitroParentProxy(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  signals: NodeJS.Process = process,
+  options: ProxyOptions = {},
+): Promise<number> {
   const log: Logger = options.log ?? jsonLogger((line) => io.stderr(line));
   let config: ProxyConfig | undefined;
   try {
@@ -44,7 +49,10 @@ export async function nitroParentProxy(argv: readonly string[], io: CliIo = proc
     'nitro-parent-proxy',
     async () => {
       const proxy = await startProxy(ready, { ...options, log });
-      return { ready: { routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid }, close: () => proxy.close() };
+      return {
+        ready: { routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid },
+        close: () => proxy.close(),
+      };
     },
     io,
     signals,

@@ -71,7 +71,13 @@ export function parseConfigText(text: string, source: string): ProxyConfig {
   const locate: Locate = (path) => {
     const node = (path.length === 0 ? doc.contents : doc.getIn(path, true)) as Node | undefined;
     const offset = node?.range?.[0];
-    const where = path.length ? ` at ${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').slice(1).replace(/^\[/, '[')}` : '';
+    const where = path.length
+      ? ` at ${path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+          .join('')
+          .slice(1)
+          .replace(/^\[/, '[')}`
+      : '';
     return `${source}${offset === undefined ? '' : `:${lines.linePos(offset).line}`}${where}`;
   };
   // Unknown keys need their own node's line, which doc.getIn on the parent cannot give.
@@ -89,7 +95,11 @@ export function parseConfigText(text: string, source: string): ProxyConfig {
 
 /** Builds and validates a config from plain values (flags), with messages naming the flag. */
 export function configFromValues(value: unknown, source = 'flags'): ProxyConfig {
-  return validateConfig(value, (path) => `${source}${path.length ? ` at ${path.join('.')}` : ''}`, () => source);
+  return validateConfig(
+    value,
+    (path) => `${source}${path.length ? ` at ${path.join('.')}` : ''}`,
+    () => source,
+  );
 }
 
 function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (string | number)[], key: string) => string): ProxyConfig {
@@ -100,7 +110,9 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
 
   const allow = [...defaultAllowlist(region)];
   if (root['allow'] !== undefined) {
-    list(root['allow'], ['allow'], at).forEach((entry, i) => allow.push(formatUpstream(upstream(entry, ['allow', i], at))));
+    list(root['allow'], ['allow'], at).forEach((entry, i) => {
+      allow.push(formatUpstream(upstream(entry, ['allow', i], at)));
+    });
   }
 
   const limitsRaw = root['limits'] === undefined ? {} : object(root['limits'], ['limits'], at);
@@ -118,12 +130,22 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
     unknownKeys(route, ROUTE_KEYS, ['routes', i], keyLine);
     const up = upstream(route['upstream'], ['routes', i, 'upstream'], at);
     if (!allow.includes(formatUpstream(up))) {
-      fail(at(['routes', i, 'upstream']), `upstream ${formatUpstream(up)} is not on the allowlist (${allow.join(', ')}); add it under "allow" (or --allow) if it is really meant`);
+      fail(
+        at(['routes', i, 'upstream']),
+        `upstream ${formatUpstream(up)} is not on the allowlist (${allow.join(', ')}); add it under "allow" (or --allow) if it is really meant`,
+      );
     }
     return {
       listen: address(route['listen'], ['routes', i, 'listen'], at),
       upstream: up,
-      maxConnections: integer(route['maxConnections'], ['routes', i, 'maxConnections'], at, Math.min(DEFAULT_ROUTE_MAX_CONNECTIONS, limits.maxConnections), 1, 1_000_000),
+      maxConnections: integer(
+        route['maxConnections'],
+        ['routes', i, 'maxConnections'],
+        at,
+        Math.min(DEFAULT_ROUTE_MAX_CONNECTIONS, limits.maxConnections),
+        1,
+        1_000_000,
+      ),
     };
   });
   if (routes.length === 0) fail(at(['routes']), 'at least one route is required');
@@ -135,7 +157,9 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
     if (listens.has(key)) fail(at(path), 'this listen address is used twice');
     listens.add(key);
   };
-  routes.forEach((r, i) => claim(r.listen, ['routes', i, 'listen']));
+  routes.forEach((r, i) => {
+    claim(r.listen, ['routes', i, 'listen']);
+  });
 
   let credentials: ProxyConfig['credentials'];
   if (root['credentials'] !== undefined) {
@@ -150,7 +174,8 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
     unknownKeys(m, ['listen'], ['metrics'], keyLine);
     const listen = address(m['listen'], ['metrics', 'listen'], at);
     // Metrics reveal traffic patterns: loopback only.
-    if (listen.kind !== 'tcp' || !isLoopbackHost(listen.host)) fail(at(['metrics', 'listen']), 'metrics must listen on a loopback TCP address (tcp:127.0.0.1:PORT or tcp:[::1]:PORT)');
+    if (listen.kind !== 'tcp' || !isLoopbackHost(listen.host))
+      fail(at(['metrics', 'listen']), 'metrics must listen on a loopback TCP address (tcp:127.0.0.1:PORT or tcp:[::1]:PORT)');
     metrics = { listen };
     claim(listen, ['metrics', 'listen']);
   }
@@ -201,10 +226,18 @@ function integer(value: unknown, path: (string | number)[], at: Locate, fallback
   return value;
 }
 
-function unknownKeys(obj: Record<string, unknown>, known: readonly string[], path: (string | number)[], keyLine: (parent: readonly (string | number)[], key: string) => string): void {
+function unknownKeys(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  path: (string | number)[],
+  keyLine: (parent: readonly (string | number)[], key: string) => string,
+): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) {
-      const where = [...path, key].map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+      const where = [...path, key]
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[');
       fail(keyLine(path, key), `unknown key "${where}" (known: ${known.join(', ')})`);
     }
   }

@@ -66,7 +66,10 @@ export function forward(downstream: Duplex, upstream: Upstream, options: Forward
     downstream.pause();
 
     socket = connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true, noDelay: true });
-    connectTimer = setTimeout(() => finish('upstream-connect-failed', Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })), options.connectTimeoutMs);
+    connectTimer = setTimeout(
+      () => finish('upstream-connect-failed', Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })),
+      options.connectTimeoutMs,
+    );
     let connected = false; // socket.connecting is already false when a refused connect reports its error
     socket.once('error', (e) => finish(connected ? 'upstream-error' : 'upstream-connect-failed', e));
     socket.once('connect', () => {
@@ -91,9 +94,12 @@ export function forward(downstream: Duplex, upstream: Upstream, options: Forward
       });
       downstream.pipe(up);
       up.pipe(downstream);
-      idleTimer = setInterval(() => {
-        if (Date.now() - lastActivity >= options.idleTimeoutMs) finish('idle');
-      }, Math.max(50, Math.min(options.idleTimeoutMs / 4, 5_000)));
+      idleTimer = setInterval(
+        () => {
+          if (Date.now() - lastActivity >= options.idleTimeoutMs) finish('idle');
+        },
+        Math.max(50, Math.min(options.idleTimeoutMs / 4, 5_000)),
+      );
       idleTimer.unref();
     });
   });

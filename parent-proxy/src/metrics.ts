@@ -33,7 +33,10 @@ export class Metrics {
 
   #series(name: string, help: string, type: 'counter' | 'gauge'): Map<string, number> {
     let m = this.#values.get(name);
-    if (!m) this.#values.set(name, (m = { help, type, series: new Map() }));
+    if (!m) {
+      m = { help, type, series: new Map() };
+      this.#values.set(name, m);
+    }
     return m.series;
   }
 }

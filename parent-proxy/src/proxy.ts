@@ -47,7 +47,13 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
   const onConnection = (route: RouteConfig, name: string) => (socket: Duplex) => {
     const id = nextId++;
     const count = perRoute.get(name) ?? 0;
-    const refuse = closing ? 'shutting-down' : count >= route.maxConnections ? 'route-limit' : active.size >= config.limits.maxConnections ? 'global-limit' : undefined;
+    const refuse = closing
+      ? 'shutting-down'
+      : count >= route.maxConnections
+        ? 'route-limit'
+        : active.size >= config.limits.maxConnections
+          ? 'global-limit'
+          : undefined;
     if (refuse) {
       // Refused cleanly: closed before a byte is read or an upstream is dialled.
       socket.on('error', () => undefined);
@@ -69,7 +75,8 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
       metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, left);
       metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'up' }, result.bytesUp);
       metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'down' }, result.bytesDown);
-      if (result.reason === 'upstream-connect-failed') metrics.inc('nitro_proxy_upstream_failures_total', 'Upstream connections that failed or timed out.', { route: name });
+      if (result.reason === 'upstream-connect-failed')
+        metrics.inc('nitro_proxy_upstream_failures_total', 'Upstream connections that failed or timed out.', { route: name });
       log(result.reason === 'done' ? 'info' : 'warn', 'connection closed', {
         id,
         route: name,
@@ -136,6 +143,11 @@ async function defaultProvider(): Promise<CredentialProvider> {
   const chain = fromNodeProviderChain();
   return async () => {
     const c = await chain();
-    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}), ...(c.expiration ? { expiration: c.expiration } : {}) };
+    return {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}),
+      ...(c.expiration ? { expiration: c.expiration } : {}),
+    };
   };
 }

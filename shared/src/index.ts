@@ -28,7 +28,16 @@ export {
   type CoseDecodeOptions,
 } from './cose/index.js';
 export { parseAsn1, Asn1Error, TagClass, UniversalTag, type Asn1Node, type Asn1ParseOptions } from './asn1/index.js';
-export { parseCertificate, isSignedBy, CertificateError, KeyUsage, OID, type Certificate, type BasicConstraints, type CertificateErrorCode } from './x509/index.js';
+export {
+  parseCertificate,
+  isSignedBy,
+  CertificateError,
+  KeyUsage,
+  OID,
+  type Certificate,
+  type BasicConstraints,
+  type CertificateErrorCode,
+} from './x509/index.js';
 export {
   AttestationError,
   AttestationVerifier,

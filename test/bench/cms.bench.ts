@@ -17,7 +17,11 @@ export function cmsBenchmarks(): void {
     },
     { name: 'decryptCiphertextForRecipient, 32-byte data key', perRound: 40, fn: () => decryptCiphertextForRecipient(small, privateKey) },
     { name: 'decryptCiphertextForRecipient, 4 KiB plaintext', perRound: 40, fn: () => decryptCiphertextForRecipient(large, privateKey) },
-    { name: 'buildCiphertextForRecipient, 32 bytes (what the local KMS does)', perRound: 40, fn: () => buildCiphertextForRecipient(new Uint8Array(32), publicKey) },
+    {
+      name: 'buildCiphertextForRecipient, 32 bytes (what the local KMS does)',
+      perRound: 40,
+      fn: () => buildCiphertextForRecipient(new Uint8Array(32), publicKey),
+    },
   ]) as [BenchResult, BenchResult, BenchResult, BenchResult];
   printTable('CiphertextForRecipient (RSA-2048 recipient)', [bare, decrypt32, decrypt4k, build32], bare);
 }

@@ -31,7 +31,10 @@ export async function kmsBenchmarks(): Promise<void> {
     console.log('\n## Local KMS: GenerateDataKey through @aws-sdk/client-kms (server in its own process, TLS, keep-alive)\n');
     console.log('| request | concurrency | requests/s | p50 ms | p99 ms |');
     console.log('|---|---:|---:|---:|---:|');
-    for (const [name, call] of [['plain', plain], ['attested (Recipient)', attested]] as const) {
+    for (const [name, call] of [
+      ['plain', plain],
+      ['attested (Recipient)', attested],
+    ] as const) {
       for (const concurrency of [1, 16]) {
         const r = await throughput(concurrency, 4, call);
         console.log(`| ${name} | ${concurrency} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);

@@ -93,8 +93,15 @@ async function waitForPort(port: number): Promise<void> {
 /** Forwarding throughput and connection setup rate, nitro-parent-proxy beside socat, same upstream, same run. */
 export async function proxyBenchmarks(): Promise<void> {
   const upstream = await upstreamServer();
-  const proxy = await spawnProxy(['--route', `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`, '--allow', `127.0.0.1:${upstream.port}`, '--route-max-connections', '4096']);
-  const proxyPort = Number((proxy.ready.routes[0]?.listen as string).split(':').pop());
+  const proxy = await spawnProxy([
+    '--route',
+    `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`,
+    '--allow',
+    `127.0.0.1:${upstream.port}`,
+    '--route-max-connections',
+    '4096',
+  ]);
+  const proxyPort = Number(String(proxy.ready.routes[0]?.listen).split(':').pop());
   let socat: ChildProcess | undefined;
   let socatPort: number | undefined;
   if (ensureSocat()) {

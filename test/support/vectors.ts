@@ -31,7 +31,9 @@ export function vectorsAvailable(...relativePaths: string[]): boolean {
 export function vectorsSkipReason(...relativePaths: string[]): string | undefined {
   const paths = relativePaths.length > 0 ? relativePaths : [join('attestation', 'index.json')];
   const missing = paths.find((p) => !existsSync(join(vectorsDir(), p)));
-  return missing === undefined ? undefined : `needs the real vectors: ${join(vectorsDir(), missing)} is missing (set NITRO_DATAKEY_VECTORS to the vectors directory)`;
+  return missing === undefined
+    ? undefined
+    : `needs the real vectors: ${join(vectorsDir(), missing)} is missing (set NITRO_DATAKEY_VECTORS to the vectors directory)`;
 }
 
 export function readVector(relativePath: string): Uint8Array {

@@ -29,13 +29,22 @@ export interface NitroEnclaveOptions {
 }
 
 /** The `nitro-enclave` command; returns its exit status and never throws. */
-export async function nitroEnclave(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, options: NitroEnclaveOptions = {}): Promise<number> {
+export async function nitroEnclave(
+  argv: readonly string[],
+  io: CliIo = processIo,
+  signals: NodeJS.Process = process,
+  options: NitroEnclaveOptions = {},
+): Promise<number> {
   const log = options.log ?? jsonLogger((line) => io.stderr(line));
   const openNsm = options.openNsm ?? (() => openNsmDevice());
   let configPath: string;
   try {
     if (argv[0] === 'seal') return await seal(argv.slice(1), io, openNsm);
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
       io.stdout(USAGE);
       return EXIT.ok;

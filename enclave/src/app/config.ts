@@ -59,7 +59,8 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
       return fail(where, (e as Error).message);
     }
   };
-  const int = (v: unknown, where: string): number | undefined => (v === undefined ? undefined : typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fail(where, 'expected a positive integer'));
+  const int = (v: unknown, where: string): number | undefined =>
+    v === undefined ? undefined : typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fail(where, 'expected a positive integer');
 
   const root = obj(raw, '(top)', TOP);
   const region = str(root['region'], 'region');
@@ -81,7 +82,11 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
   let dataKeyCache: EnclaveAppConfig['dataKeyCache'];
   if (root['dataKeyCache'] !== undefined) {
     const d = obj(root['dataKeyCache'], 'dataKeyCache', ['maxAgeMs', 'maxUses', 'maxBytes']);
-    dataKeyCache = { maxAgeMs: int(d['maxAgeMs'], 'dataKeyCache.maxAgeMs') ?? fail('dataKeyCache.maxAgeMs', 'required'), maxUses: int(d['maxUses'], 'dataKeyCache.maxUses') ?? fail('dataKeyCache.maxUses', 'required'), maxBytes: int(d['maxBytes'], 'dataKeyCache.maxBytes') ?? fail('dataKeyCache.maxBytes', 'required') };
+    dataKeyCache = {
+      maxAgeMs: int(d['maxAgeMs'], 'dataKeyCache.maxAgeMs') ?? fail('dataKeyCache.maxAgeMs', 'required'),
+      maxUses: int(d['maxUses'], 'dataKeyCache.maxUses') ?? fail('dataKeyCache.maxUses', 'required'),
+      maxBytes: int(d['maxBytes'], 'dataKeyCache.maxBytes') ?? fail('dataKeyCache.maxBytes', 'required'),
+    };
   }
   let secrets: EnclaveAppConfig['secrets'];
   if (root['secrets'] !== undefined) {
@@ -95,7 +100,8 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
       if (names.has(name)) fail(`secrets.items[${i}].name`, `${name} is used twice`);
       names.add(name);
       const ec = it['encryptionContext'];
-      if (ec !== undefined && (ec === null || typeof ec !== 'object' || Object.values(ec).some((x) => typeof x !== 'string'))) fail(`secrets.items[${i}].encryptionContext`, 'a map of strings');
+      if (ec !== undefined && (ec === null || typeof ec !== 'object' || Object.values(ec).some((x) => typeof x !== 'string')))
+        fail(`secrets.items[${i}].encryptionContext`, 'a map of strings');
       return { name, envelope: str(it['envelope'], `secrets.items[${i}].envelope`), ...(ec ? { encryptionContext: ec as Record<string, string> } : {}) };
     });
     secrets = { dir: str(s['dir'], 'secrets.dir'), items };
@@ -110,5 +116,13 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
     }
     gateway = { listen };
   }
-  return { region, kms, credentials, ...(keys ? { keys } : {}), ...(dataKeyCache ? { dataKeyCache } : {}), ...(secrets ? { secrets } : {}), ...(gateway ? { gateway } : {}) };
+  return {
+    region,
+    kms,
+    credentials,
+    ...(keys ? { keys } : {}),
+    ...(dataKeyCache ? { dataKeyCache } : {}),
+    ...(secrets ? { secrets } : {}),
+    ...(gateway ? { gateway } : {}),
+  };
 }

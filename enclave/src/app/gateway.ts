@@ -21,7 +21,10 @@ import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { AttestedKmsError } from '../errors.js';
 import type { AttestedKmsClient } from '../kms/attested-client.js';
 
-type Handler = (body: KmsRequestBody, client: AttestedKmsClient) => Promise<Record<string, unknown>>;
+/** What the gateway needs of the attested client: its four operations (a unit test passes a fake). */
+export type GatewayKms = Pick<AttestedKmsClient, 'generateDataKey' | 'decrypt' | 'generateDataKeyPair' | 'generateRandom'>;
+
+type Handler = (body: KmsRequestBody, client: GatewayKms) => Promise<Record<string, unknown>>;
 
 /** Encodes key material for the caller and zeroes our copy. */
 const toBase64Wiping = (bytes: Uint8Array): string => {
@@ -58,7 +61,11 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   async Decrypt(body, client) {
     const r = parseDecryptRequest(body);
     refuseClientOnlyFields(r);
-    const out = await client.decrypt({ CiphertextBlob: r.ciphertextBlob, EncryptionContext: r.encryptionContext, ...(r.keyId !== undefined ? { KeyId: r.keyId } : {}) });
+    const out = await client.decrypt({
+      CiphertextBlob: r.ciphertextBlob,
+      EncryptionContext: r.encryptionContext,
+      ...(r.keyId !== undefined ? { KeyId: r.keyId } : {}),
+    });
     return { KeyId: out.keyId, Plaintext: toBase64Wiping(out.plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
   async GenerateDataKeyPair(body, client) {
@@ -86,7 +93,7 @@ export interface Gateway {
 }
 
 /** Serves the gateway on loopback TCP or a Unix socket (the config refuses anything else). */
-export async function startGateway(listen: TransportAddress, client: AttestedKmsClient, log: Logger = silentLogger): Promise<Gateway> {
+export async function startGateway(listen: TransportAddress, client: GatewayKms, log: Logger = silentLogger): Promise<Gateway> {
   if (listen.kind === 'vsock') throw new InvalidArgumentError('the gateway listens on loopback TCP or a Unix socket, never on vsock');
   const server: Server = createServer((req, res) => void handle(req, res, client, log));
   server.requestTimeout = 30_000;
@@ -107,7 +114,7 @@ export async function startGateway(listen: TransportAddress, client: AttestedKms
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, client: AttestedKmsClient, log: Logger): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, client: GatewayKms, log: Logger): Promise<void> {
   const operation = kmsOperationFromTarget(req.headers['x-amz-target']);
   const started = performance.now();
   let status = 200;

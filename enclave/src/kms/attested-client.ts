@@ -105,20 +105,32 @@ export class AttestedKmsClient {
       endpoint,
       credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? 3,
-      requestHandler: new NodeHttpHandler({ httpsAgent: agent, requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: options.connectTimeoutMs ?? 5_000 }),
+      requestHandler: new NodeHttpHandler({
+        httpsAgent: agent,
+        requestTimeout: options.requestTimeoutMs ?? 10_000,
+        connectionTimeout: options.connectTimeoutMs ?? 5_000,
+      }),
     });
   }
 
   async generateDataKey(input: { KeyId: string; KeySpec?: DataKeySpec; NumberOfBytes?: number; EncryptionContext?: EncryptionContext }): Promise<DataKey> {
     const cached = this.#cache?.get(input);
     if (cached) return cached;
-    const result = await this.#attested('GenerateDataKey', async (Recipient, abortSignal) => this.sdk.send(new GenerateDataKeyCommand({ ...input, Recipient }), { abortSignal }));
-    const dataKey = { keyId: result.response.KeyId as string, plaintext: result.plaintext, ciphertextBlob: required(result.response.CiphertextBlob, 'CiphertextBlob') };
+    const result = await this.#attested('GenerateDataKey', async (Recipient, abortSignal) =>
+      this.sdk.send(new GenerateDataKeyCommand({ ...input, Recipient }), { abortSignal }),
+    );
+    const dataKey = {
+      keyId: result.response.KeyId as string,
+      plaintext: result.plaintext,
+      ciphertextBlob: required(result.response.CiphertextBlob, 'CiphertextBlob'),
+    };
     return this.#cache ? this.#cache.put(input, dataKey) : dataKey;
   }
 
   async generateDataKeyPair(input: { KeyId: string; KeyPairSpec: DataKeyPairSpec; EncryptionContext?: EncryptionContext }): Promise<DataKeyPair> {
-    const result = await this.#attested('GenerateDataKeyPair', async (Recipient, abortSignal) => this.sdk.send(new GenerateDataKeyPairCommand({ ...input, Recipient }), { abortSignal }));
+    const result = await this.#attested('GenerateDataKeyPair', async (Recipient, abortSignal) =>
+      this.sdk.send(new GenerateDataKeyPairCommand({ ...input, Recipient }), { abortSignal }),
+    );
     return {
       keyId: result.response.KeyId as string,
       keyPairSpec: String(result.response.KeyPairSpec),
@@ -128,13 +140,23 @@ export class AttestedKmsClient {
     };
   }
 
-  async decrypt(input: { CiphertextBlob: Uint8Array; EncryptionContext?: EncryptionContext; KeyId?: string }): Promise<{ keyId: string; plaintext: Uint8Array }> {
-    const result = await this.#attested('Decrypt', async (Recipient, abortSignal) => this.sdk.send(new DecryptCommand({ ...input, Recipient }), { abortSignal }));
+  async decrypt(input: {
+    CiphertextBlob: Uint8Array;
+    EncryptionContext?: EncryptionContext;
+    KeyId?: string;
+  }): Promise<{ keyId: string; plaintext: Uint8Array }> {
+    const result = await this.#attested('Decrypt', async (Recipient, abortSignal) =>
+      this.sdk.send(new DecryptCommand({ ...input, Recipient }), { abortSignal }),
+    );
     return { keyId: result.response.KeyId as string, plaintext: result.plaintext };
   }
 
   async generateRandom(input: { NumberOfBytes: number }): Promise<Uint8Array> {
-    return (await this.#attested('GenerateRandom', async (Recipient, abortSignal) => this.sdk.send(new GenerateRandomCommand({ ...input, Recipient }), { abortSignal }))).plaintext;
+    return (
+      await this.#attested('GenerateRandom', async (Recipient, abortSignal) =>
+        this.sdk.send(new GenerateRandomCommand({ ...input, Recipient }), { abortSignal }),
+      )
+    ).plaintext;
   }
 
   close(): void {
@@ -143,7 +165,10 @@ export class AttestedKmsClient {
     this.sdk.destroy();
   }
 
-  async #attested<R extends object>(operation: string, send: (recipient: RecipientInfo, signal: AbortSignal) => Promise<R>): Promise<{ response: R; plaintext: Uint8Array }> {
+  async #attested<R extends object>(
+    operation: string,
+    send: (recipient: RecipientInfo, signal: AbortSignal) => Promise<R>,
+  ): Promise<{ response: R; plaintext: Uint8Array }> {
     const t0 = performance.now();
     const key: RecipientKey = await this.keys.acquire();
     const t1 = performance.now();
@@ -156,7 +181,8 @@ export class AttestedKmsClient {
     try {
       response = await send({ KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document }, deadline.signal);
     } catch (e) {
-      if (deadline.signal.aborted) throw new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} within ${this.#timeoutMs} ms`, { cause: e });
+      if (deadline.signal.aborted)
+        throw new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} within ${this.#timeoutMs} ms`, { cause: e });
       throw mapSdkError(operation, e);
     } finally {
       clearTimeout(timer);
@@ -167,7 +193,10 @@ export class AttestedKmsClient {
     if (leaked.length > 0) {
       // Whatever it carried is discarded; a KMS (or anything posing as one) that sends plaintext is not trusted.
       for (const f of leaked) if (fields[f] instanceof Uint8Array) (fields[f] as Uint8Array).fill(0);
-      throw new AttestedKmsError('ERR_KMS_PLAINTEXT_IN_RESPONSE', `KMS answered an attested ${operation} with ${leaked.join(' and ')}: refused, the response is discarded`);
+      throw new AttestedKmsError(
+        'ERR_KMS_PLAINTEXT_IN_RESPONSE',
+        `KMS answered an attested ${operation} with ${leaked.join(' and ')}: refused, the response is discarded`,
+      );
     }
     const forRecipient = fields['CiphertextForRecipient'];
     if (!(forRecipient instanceof Uint8Array) || forRecipient.byteLength === 0) {
@@ -177,7 +206,10 @@ export class AttestedKmsClient {
     try {
       plaintext = decryptCiphertextForRecipient(forRecipient, key.privateKey, { publicKey: key.spki });
     } catch (e) {
-      if (e instanceof CmsError) throw new AttestedKmsError('ERR_KMS_RECIPIENT_MISMATCH', `CiphertextForRecipient of ${operation} cannot be opened with this call's key (${e.code})`, { cause: e });
+      if (e instanceof CmsError)
+        throw new AttestedKmsError('ERR_KMS_RECIPIENT_MISMATCH', `CiphertextForRecipient of ${operation} cannot be opened with this call's key (${e.code})`, {
+          cause: e,
+        });
       throw e;
     }
     this.#onTiming?.({ operation, keyWaitMs: t1 - t0, attestMs: t2 - t1, kmsMs: t3 - t2, decryptMs: performance.now() - t3 });
@@ -193,8 +225,10 @@ function required(value: Uint8Array | undefined, name: string): Uint8Array {
 function mapSdkError(operation: string, e: unknown): AttestedKmsError {
   const error = e as Error & { $metadata?: { httpStatusCode?: number }; code?: string };
   const name = error.name ?? 'Error';
-  if (name === 'ThrottlingException') return new AttestedKmsError('ERR_KMS_THROTTLED', `KMS throttled ${operation} after the retries: ${error.message}`, { cause: e, kmsErrorName: name });
-  if (name === 'TimeoutError' || error.code === 'ETIMEDOUT' || /timed? ?out/i.test(error.message ?? '')) return new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} in time`, { cause: e });
+  if (name === 'ThrottlingException')
+    return new AttestedKmsError('ERR_KMS_THROTTLED', `KMS throttled ${operation} after the retries: ${error.message}`, { cause: e, kmsErrorName: name });
+  if (name === 'TimeoutError' || error.code === 'ETIMEDOUT' || /timed? ?out/i.test(error.message ?? ''))
+    return new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} in time`, { cause: e });
   if (error.$metadata?.httpStatusCode !== undefined && error.$metadata.httpStatusCode > 0 && name !== 'Error') {
     return new AttestedKmsError('ERR_KMS_REQUEST_FAILED', `KMS refused ${operation}: ${name}: ${error.message}`, { cause: e, kmsErrorName: name });
   }

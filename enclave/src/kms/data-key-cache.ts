@@ -87,7 +87,8 @@ export interface CacheKeyInput {
 }
 
 function cacheKey(input: CacheKeyInput): string {
-  return `${input.KeyId}\u0000${input.KeySpec ?? ''}\u0000${input.NumberOfBytes ?? ''}\u0000${toHex(canonicalEncryptionContext(input.EncryptionContext ?? {}))}`;
+  const context = toHex(canonicalEncryptionContext(input.EncryptionContext ?? {}));
+  return `${input.KeyId}\u0000${input.KeySpec ?? ''}\u0000${input.NumberOfBytes ?? ''}\u0000${context}`;
 }
 
 function copy(key: DataKey): DataKey {

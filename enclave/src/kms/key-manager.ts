@@ -88,7 +88,11 @@ export class KeyManager {
     let entry = this.#takeFresh();
     if (!entry) {
       this.#waits++;
-      entry = await new Promise<Entry>((resolve) => this.#waiting.push(resolve));
+      // Start generation for this waiter now: when every pooled pair has aged out, nothing else would.
+      entry = await new Promise<Entry>((resolve) => {
+        this.#waiting.push(resolve);
+        this.#refill();
+      });
     }
     entry.uses = 1;
     if (this.#maxUses > 1) this.#current = entry;
@@ -123,7 +127,13 @@ export class KeyManager {
           if (this.#closed) return;
           this.#generated++;
           warmUp(privateKey, publicKey);
-          const entry: Entry = { privateKey, publicKey, spki: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })), createdAt: this.#now(), uses: 0 };
+          const entry: Entry = {
+            privateKey,
+            publicKey,
+            spki: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
+            createdAt: this.#now(),
+            uses: 0,
+          };
           const waiter = this.#waiting.shift();
           if (waiter) waiter(entry);
           else this.#ready.push(entry);
@@ -146,7 +156,8 @@ function generateRsaKeyPair(modulusLength: number): Promise<{ publicKey: KeyObje
 }
 
 function positiveInteger(value: number | undefined, name: string): void {
-  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1))
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`);
 }
 
 /**

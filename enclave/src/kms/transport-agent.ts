@@ -23,7 +23,10 @@ export function transportAgent(options: TransportAgentOptions): Agent {
   const agentOptions: AgentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: 64 };
   const agent = new Agent(agentOptions);
   const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string];
-  (agent as unknown as { createConnection: (o: unknown, cb: (err: Error | null, s?: Duplex) => void) => undefined }).createConnection = (_requestOptions, callback) => {
+  (agent as unknown as { createConnection: (o: unknown, cb: (err: Error | null, s?: Duplex) => void) => undefined }).createConnection = (
+    _requestOptions,
+    callback,
+  ) => {
     // Not half-open: when KMS (or the proxy) closes an idle keep-alive connection, the TLS socket above
     // must close too, or the agent would reuse a dead connection and the next request would hang.
     connectTo(options.transport, { allowHalfOpen: false, ...(options.connectTimeoutMs === undefined ? {} : { timeoutMs: options.connectTimeoutMs }) }).then(

@@ -47,7 +47,8 @@ export function loadNativeAddon(): NativeAddon {
   } catch (cause) {
     throw new NativeLayerError(
       'ERR_NATIVE_ADDON_UNAVAILABLE',
-      'the native addon is not built (build/Release/nitro_datakey_native.node of @nitro-datakey/native): run "npm ci", or "npm rebuild @nitro-datakey/native" with g++ and python3 present',
+      'the native addon is not built (build/Release/nitro_datakey_native.node of @nitro-datakey/native): ' +
+        'run "npm ci", or "npm rebuild @nitro-datakey/native" with g++ and python3 present',
       { cause },
     );
   }

@@ -7,7 +7,6 @@ export type TransportAddress =
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
   | { readonly kind: 'unix'; readonly path: string };
 
-
 const U32 = /^(0|[1-9]\d{0,9})$/;
 
 export function parseAddress(text: string): TransportAddress {
@@ -17,14 +16,23 @@ export function parseAddress(text: string): TransportAddress {
   switch (kind) {
     case 'vsock': {
       const [cid, port, ...extra] = rest.split(':');
-      if (extra.length > 0 || cid === undefined || port === undefined || !U32.test(cid) || !U32.test(port) || Number(cid) > 0xffffffff || Number(port) > 0xffffffff) {
+      if (
+        extra.length > 0 ||
+        cid === undefined ||
+        port === undefined ||
+        !U32.test(cid) ||
+        !U32.test(port) ||
+        Number(cid) > 0xffffffff ||
+        Number(port) > 0xffffffff
+      ) {
         throw invalidAddress(`invalid vsock address ${JSON.stringify(text)}: expected vsock:CID:PORT with CID and PORT from 0 to 4294967295`);
       }
       return { kind, cid: Number(cid), port: Number(port) };
     }
     case 'tcp': {
       const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(rest);
-      if (!m || Number(m[2]) > 65535) throw invalidAddress(`invalid tcp address ${JSON.stringify(text)}: expected tcp:HOST:PORT (IPv6 in brackets) with PORT from 0 to 65535`);
+      if (!m || Number(m[2]) > 65535)
+        throw invalidAddress(`invalid tcp address ${JSON.stringify(text)}: expected tcp:HOST:PORT (IPv6 in brackets) with PORT from 0 to 65535`);
       return { kind, host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) };
     }
     case 'unix':

@@ -17,9 +17,12 @@ export async function connectTo(address: string | TransportAddress, options: { t
   if (a.kind === 'vsock') return connectVsock(a.cid, a.port, { ...options, allowHalfOpen });
   return new Promise<Socket>((resolve, reject) => {
     const socket = a.kind === 'tcp' ? netConnect({ host: a.host, port: a.port, allowHalfOpen }) : netConnect({ path: a.path, allowHalfOpen });
-    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
-      socket.destroy(Object.assign(new Error(`connect ETIMEDOUT ${formatAddress(a)}`), { code: 'ETIMEDOUT' }));
-    }, options.timeoutMs);
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            socket.destroy(Object.assign(new Error(`connect ETIMEDOUT ${formatAddress(a)}`), { code: 'ETIMEDOUT' }));
+          }, options.timeoutMs);
     socket.once('connect', () => {
       if (timer) clearTimeout(timer);
       socket.off('error', reject);
@@ -56,7 +59,8 @@ export async function listenOn(address: string | TransportAddress, onConnection:
     else server.listen(a.path, () => resolve());
   });
   const bound = server.address();
-  const text = a.kind === 'unix' ? formatAddress(a) : formatAddress({ kind: 'tcp', host: a.host, port: typeof bound === 'object' && bound ? bound.port : a.port });
+  const text =
+    a.kind === 'unix' ? formatAddress(a) : formatAddress({ kind: 'tcp', host: a.host, port: typeof bound === 'object' && bound ? bound.port : a.port });
   return {
     address: text,
     // server.close() stops accepting at once; its callback would wait for every open connection,

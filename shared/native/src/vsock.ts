@@ -92,7 +92,9 @@ export class VsockServer extends EventEmitter<{ connection: [VsockSocket]; error
       throw e;
     }
     this.#fd = fd;
-    this.#poller = new this.#addon.Poller(fd, (status) => (status < 0 ? this.emit('error', new Error(`vsock accept poll failed (${status})`)) : this.#accept()));
+    this.#poller = new this.#addon.Poller(fd, (status) =>
+      status < 0 ? this.emit('error', Object.assign(new Error(`vsock accept poll failed (${status})`), { code: 'EIO' })) : this.#accept(),
+    );
     this.#poller.start(true, false);
     return this.#address;
   }

@@ -96,7 +96,10 @@ export function readSmallInteger(node: Asn1Node | undefined, label: string): num
 export function readIntegerBytes(node: Asn1Node | undefined, label: string): Uint8Array {
   const content = expectUniversal(node, UniversalTag.Integer, label).content;
   if (content.byteLength === 0) throw new Asn1Error(`${label}: empty integer`);
-  if (content.byteLength > 1 && ((content[0] === 0 && ((content[1] as number) & 0x80) === 0) || (content[0] === 0xff && ((content[1] as number) & 0x80) !== 0))) {
+  if (
+    content.byteLength > 1 &&
+    ((content[0] === 0 && ((content[1] as number) & 0x80) === 0) || (content[0] === 0xff && ((content[1] as number) & 0x80) !== 0))
+  ) {
     throw new Asn1Error(`${label}: non-minimal integer`);
   }
   return content;

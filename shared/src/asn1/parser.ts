@@ -103,7 +103,16 @@ class Parser {
       throw new Asn1Error(`length ${length} at offset ${start} runs past the end of the input (${bytes.byteLength - pos} byte(s) remain)`);
     }
     if (!constructed) {
-      return { tagClass, tagNumber, constructed, indefinite: false, raw: bytes.subarray(start, end), content: bytes.subarray(pos, end), children: NO_CHILDREN, offset: start };
+      return {
+        tagClass,
+        tagNumber,
+        constructed,
+        indefinite: false,
+        raw: bytes.subarray(start, end),
+        content: bytes.subarray(pos, end),
+        children: NO_CHILDREN,
+        offset: start,
+      };
     }
     const children: Asn1Node[] = [];
     while (pos < end) {

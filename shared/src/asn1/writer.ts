@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors.js';
+
 /** Minimal DER/BER writer: enough to emit the exact CMS layout KMS uses. */
 
 /** Universal and context tag octets used by the writers here. */
@@ -41,7 +43,7 @@ export function berIndefinite(tag: number, ...content: readonly Uint8Array[]): U
 }
 
 export function derSmallInteger(value: number): Uint8Array {
-  if (!Number.isInteger(value) || value < 0 || value > 127) throw new RangeError('derSmallInteger takes 0..127');
+  if (!Number.isInteger(value) || value < 0 || value > 127) throw new InvalidArgumentError('derSmallInteger takes 0..127');
   return derTlv(TagByte.Integer, Uint8Array.of(value));
 }
 

@@ -115,7 +115,7 @@ export function encodeAttestationPayload(document: AttestationDocument): Uint8Ar
 export function isDebugMode(document: AttestationDocument): boolean {
   return [0, 1, 2].every((i) => {
     const pcr = document.pcrs.get(i);
-    return pcr !== undefined && pcr.every((b) => b === 0);
+    return pcr?.every((b) => b === 0) === true;
   });
 }
 

@@ -123,7 +123,9 @@ export class AttestationVerifier {
   /** Returns the chain root first, leaf last, after checking every link, constraint and validity period. */
   #verifyChain(document: AttestationDocument, now: number): Certificate[] {
     const ders = [...document.cabundle, document.certificate];
-    const rootFingerprint = createHash('sha256').update(ders[0] as Uint8Array).digest('hex');
+    const rootFingerprint = createHash('sha256')
+      .update(ders[0] as Uint8Array)
+      .digest('hex');
     if (!this.#trusted.has(rootFingerprint)) {
       throw new AttestationError('ERR_ATTESTATION_CHAIN', `the chain's root (cabundle[0], SHA-256 ${rootFingerprint}) is not a trusted root`);
     }
@@ -148,10 +150,16 @@ export class AttestationVerifier {
         throw new AttestationError('ERR_ATTESTATION_CERT_CONSTRAINTS', `${label(i)} lacks keyUsage digitalSignature`);
       }
       if (now + this.#tolerance < cert.notBefore) {
-        throw new AttestationError('ERR_ATTESTATION_CERT_NOT_YET_VALID', `${label(i)} is not valid before ${new Date(cert.notBefore).toISOString()} (verification time ${new Date(now).toISOString()})`);
+        throw new AttestationError(
+          'ERR_ATTESTATION_CERT_NOT_YET_VALID',
+          `${label(i)} is not valid before ${new Date(cert.notBefore).toISOString()} (verification time ${new Date(now).toISOString()})`,
+        );
       }
       if (now - this.#tolerance > cert.notAfter) {
-        throw new AttestationError('ERR_ATTESTATION_CERT_EXPIRED', `${label(i)} expired at ${new Date(cert.notAfter).toISOString()} (verification time ${new Date(now).toISOString()})`);
+        throw new AttestationError(
+          'ERR_ATTESTATION_CERT_EXPIRED',
+          `${label(i)} expired at ${new Date(cert.notAfter).toISOString()} (verification time ${new Date(now).toISOString()})`,
+        );
       }
     });
     return chain;

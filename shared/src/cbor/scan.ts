@@ -189,8 +189,5 @@ function truncated(pos: number): CborError {
 function tooLong(major: number, declared: number, remaining: number, pos: number): CborError {
   const what = major === 4 ? 'array of' : major === 5 ? 'map of' : 'string of';
   const unit = major === 4 || major === 5 ? 'entries' : 'bytes';
-  return new CborError(
-    'ERR_CBOR_MALFORMED',
-    `${what} ${declared} ${unit} declared at offset ${pos} but only ${remaining} byte(s) remain`,
-  );
+  return new CborError('ERR_CBOR_MALFORMED', `${what} ${declared} ${unit} declared at offset ${pos} but only ${remaining} byte(s) remain`);
 }

@@ -19,7 +19,9 @@ export function usage(): string {
   return `Usage: nitro-datakey COMMAND [options]
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  .join('\n')}
 
 Run "nitro-datakey COMMAND --help" for a command's options.
 Exit status: 0 ok, 1 rejected or failed, 2 usage error.

@@ -45,7 +45,8 @@ export async function policyCommand(argv: readonly string[], io: CliIo): Promise
     return EXIT.ok;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  if (!values.measurements || !values.account || !values['role-arn']) throw new UsageError('--measurements, --account and --role-arn are required (see --help)');
+  if (!values.measurements || !values.account || !values['role-arn'])
+    throw new UsageError('--measurements, --account and --role-arn are required (see --help)');
   let pcrs: Map<number, string>;
   try {
     pcrs = measurementsFromJson(JSON.parse(await readFile(values.measurements, 'utf8')));

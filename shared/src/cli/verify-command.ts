@@ -98,13 +98,18 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
   try {
     const doc = verifier.verify(bytes, expectations);
     const json = attestationToJson(doc);
-    io.stdout(values.json ? `${JSON.stringify({ valid: true, document: json })}\n` : `VALID attestation document (root ${doc.rootFingerprint})\n${attestationToText(json)}`);
+    io.stdout(
+      values.json
+        ? `${JSON.stringify({ valid: true, document: json })}\n`
+        : `VALID attestation document (root ${doc.rootFingerprint})\n${attestationToText(json)}`,
+    );
     return EXIT.ok;
   } catch (e) {
     if (!(e instanceof AttestationError)) throw e;
     if (values.json) io.stdout(`${JSON.stringify({ valid: false, code: e.code, message: e.message })}\n`);
     else {
-      const hint = e.code === 'ERR_ATTESTATION_CERT_EXPIRED' && !at ? '\nhint: leaf certificates live 3 hours; verify a stored document "at" its time with --at\n' : '';
+      const hint =
+        e.code === 'ERR_ATTESTATION_CERT_EXPIRED' && !at ? '\nhint: leaf certificates live 3 hours; verify a stored document "at" its time with --at\n' : '';
       io.stderr(`REJECTED ${e.code}: ${e.message}\n${hint}`);
     }
     return EXIT.rejected;

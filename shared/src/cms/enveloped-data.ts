@@ -155,7 +155,8 @@ function checkSha256(node: Asn1Node | undefined, label: string): void {
   if (oid !== CMS_OID.sha256) unsupported(`${label} ${oid} is not SHA-256`);
   if (fields.length === 2) {
     const p = fields[1] as Asn1Node;
-    if (p.tagClass !== TagClass.Universal || p.tagNumber !== UniversalTag.Null || p.content.byteLength !== 0) throw malformed(`${label} parameters must be NULL or absent`);
+    if (p.tagClass !== TagClass.Universal || p.tagNumber !== UniversalTag.Null || p.content.byteLength !== 0)
+      throw malformed(`${label} parameters must be NULL or absent`);
   }
 }
 

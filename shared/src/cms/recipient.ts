@@ -1,14 +1,4 @@
-import {
-  constants,
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createPublicKey,
-  privateDecrypt,
-  publicEncrypt,
-  randomBytes,
-  KeyObject,
-} from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, createHash, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, KeyObject } from 'node:crypto';
 import { bytesEqual } from '../bytes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { encodeCiphertextForRecipient, parseCiphertextForRecipient, type EncodeOptions, type ParseOptions } from './enveloped-data.js';
@@ -39,7 +29,10 @@ export function decryptCiphertextForRecipient(bytes: Uint8Array, privateKey: Key
   if (rid.type === 'subjectKeyIdentifier') {
     const expected = subjectKeyIdentifier(options.publicKey ?? privateKey);
     if (!bytesEqual(rid.keyIdentifier, expected)) {
-      throw new CmsError('ERR_CMS_RECIPIENT_MISMATCH', 'CiphertextForRecipient is addressed to another key (its subjectKeyIdentifier is not SHA-256 of our public key)');
+      throw new CmsError(
+        'ERR_CMS_RECIPIENT_MISMATCH',
+        'CiphertextForRecipient is addressed to another key (its subjectKeyIdentifier is not SHA-256 of our public key)',
+      );
     }
   }
 
@@ -74,7 +67,11 @@ export function buildCiphertextForRecipient(plaintext: Uint8Array, recipientPubl
     return encodeCiphertextForRecipient(
       {
         version: 2,
-        recipient: { version: 2, rid: { type: 'subjectKeyIdentifier', keyIdentifier: subjectKeyIdentifier(publicKey) }, encryptedKey: new Uint8Array(encryptedKey) },
+        recipient: {
+          version: 2,
+          rid: { type: 'subjectKeyIdentifier', keyIdentifier: subjectKeyIdentifier(publicKey) },
+          encryptedKey: new Uint8Array(encryptedKey),
+        },
         iv: new Uint8Array(iv),
         encryptedContent: new Uint8Array(encryptedContent),
       },
@@ -104,13 +101,22 @@ export function subjectKeyIdentifier(key: KeyObject | Uint8Array): Uint8Array {
 }
 
 function spkiSha256(publicKey: KeyObject): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest());
+  return new Uint8Array(
+    createHash('sha256')
+      .update(publicKey.export({ format: 'der', type: 'spki' }))
+      .digest(),
+  );
 }
 
 function toRsaPublicKey(key: KeyObject | Uint8Array): KeyObject {
   let publicKey: KeyObject;
   try {
-    publicKey = key instanceof KeyObject ? (key.type === 'private' ? createPublicKey(key) : key) : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+    publicKey =
+      key instanceof KeyObject
+        ? key.type === 'private'
+          ? createPublicKey(key)
+          : key
+        : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
   } catch (cause) {
     throw new InvalidArgumentError('the recipient key must be a KeyObject or DER SubjectPublicKeyInfo', { cause });
   }

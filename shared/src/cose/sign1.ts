@@ -71,10 +71,7 @@ export const ES384_PROTECTED_HEADER: Uint8Array = encodeCbor(new Map([[HEADER_AL
 export function signCoseSign1Es384(payload: Uint8Array, privateKey: KeyObject, options: { tagged?: boolean } = {}): Uint8Array {
   const toBeSigned = sigStructure1(ES384_PROTECTED_HEADER, payload);
   const signature = signDigest('sha384', toBeSigned, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return encodeCoseSign1(
-    { protectedBytes: ES384_PROTECTED_HEADER, unprotectedHeader: new Map(), payload, signature: new Uint8Array(signature) },
-    options,
-  );
+  return encodeCoseSign1({ protectedBytes: ES384_PROTECTED_HEADER, unprotectedHeader: new Map(), payload, signature: new Uint8Array(signature) }, options);
 }
 
 /** Refuses any algorithm but ES384. */
@@ -93,12 +90,7 @@ export function assertEs384(sign1: CoseSign1): void {
 export function verifyCoseSign1Es384(sign1: CoseSign1, publicKey: KeyObject): boolean {
   assertEs384(sign1);
   if (sign1.signature.byteLength !== ES384_SIGNATURE_LENGTH) return false;
-  return verifySignature(
-    'sha384',
-    sigStructure1(sign1.protectedBytes, sign1.payload),
-    { key: publicKey, dsaEncoding: 'ieee-p1363' },
-    sign1.signature,
-  );
+  return verifySignature('sha384', sigStructure1(sign1.protectedBytes, sign1.payload), { key: publicKey, dsaEncoding: 'ieee-p1363' }, sign1.signature);
 }
 
 function decodeProtectedHeader(bytes: Uint8Array): ReadonlyMap<number, unknown> {

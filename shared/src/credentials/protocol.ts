@@ -67,9 +67,11 @@ export function parseCredentialsResponse(text: string): AwsCredentials {
     throw new CredentialsError('ERR_CREDENTIALS_MALFORMED', 'the credentials route answered without AccessKeyId and SecretAccessKey');
   }
   if (SessionToken !== undefined && typeof SessionToken !== 'string') throw new CredentialsError('ERR_CREDENTIALS_MALFORMED', 'SessionToken must be a string');
-  if (Expiration !== undefined && Expiration !== null && typeof Expiration !== 'string') throw new CredentialsError('ERR_CREDENTIALS_MALFORMED', 'Expiration must be a string');
+  if (Expiration !== undefined && Expiration !== null && typeof Expiration !== 'string')
+    throw new CredentialsError('ERR_CREDENTIALS_MALFORMED', 'Expiration must be a string');
   const expiration = typeof Expiration === 'string' ? new Date(Expiration) : undefined;
-  if (expiration && Number.isNaN(expiration.getTime())) throw new CredentialsError('ERR_CREDENTIALS_MALFORMED', 'the credentials route sent an invalid Expiration');
+  if (expiration && Number.isNaN(expiration.getTime()))
+    throw new CredentialsError('ERR_CREDENTIALS_MALFORMED', 'the credentials route sent an invalid Expiration');
   return {
     accessKeyId: AccessKeyId,
     secretAccessKey: SecretAccessKey,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { kmsError, KmsServiceException } from './errors.js';
+import { kmsError, type KmsServiceException } from './errors.js';
 
 /*
  * KMS's JSON 1.1 framing as a server sees it (FACTS.md "AWS KMS on the wire"): POST /, the operation
@@ -50,7 +50,13 @@ export async function readKmsRequestBody(req: IncomingMessage, maxBytes = KMS_MA
 }
 
 /** Writes one JSON answer; `errorType` adds the header the SDK reads after `__type`. */
-export function writeKmsResponse(res: ServerResponse, status: number, body: unknown, extraHeaders: Readonly<Record<string, string>> = {}, errorType?: string): void {
+export function writeKmsResponse(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extraHeaders: Readonly<Record<string, string>> = {},
+  errorType?: string,
+): void {
   if (res.headersSent) return;
   const payload = Buffer.from(JSON.stringify(body));
   res.writeHead(status, {

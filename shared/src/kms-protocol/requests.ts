@@ -113,7 +113,8 @@ export function parseGenerateRandomRequest(body: KmsRequestBody): GenerateRandom
   const count = optionalInteger(body, 'NumberOfBytes', 1, 1024);
   optionalString(body, 'CustomKeyStoreId', 1, 64);
   const recipient = readRecipientField(body);
-  if (count === undefined) throw kmsError.validation("1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: Member must not be null");
+  if (count === undefined)
+    throw kmsError.validation("1 validation error detected: Value null at 'numberOfBytes' failed to satisfy constraint: Member must not be null");
   return { numberOfBytes: count, ...(recipient ? { recipient } : {}) };
 }
 
@@ -126,15 +127,18 @@ export function readRecipientField(body: KmsRequestBody): RecipientField | undef
   const algorithm = r['KeyEncryptionAlgorithm'];
   if (algorithm !== undefined && algorithm !== 'RSAES_OAEP_SHA_256') {
     throw kmsError.validation(
-      `1 validation error detected: Value '${String(algorithm)}' at 'recipient.keyEncryptionAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [RSAES_OAEP_SHA_256]`,
+      `1 validation error detected: Value '${String(algorithm)}' at 'recipient.keyEncryptionAlgorithm' failed to satisfy constraint: ` +
+        'Member must satisfy enum value set: [RSAES_OAEP_SHA_256]',
     );
   }
   const doc = r['AttestationDocument'];
-  if (typeof doc !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(doc)) throw kmsError.validation('Recipient.AttestationDocument is required and must be base64.');
+  if (typeof doc !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(doc))
+    throw kmsError.validation('Recipient.AttestationDocument is required and must be base64.');
   const bytes = new Uint8Array(Buffer.from(doc, 'base64'));
   if (bytes.byteLength < 1 || bytes.byteLength > MAX_ATTESTATION_DOCUMENT_BYTES) {
     throw kmsError.validation(
-      `1 validation error detected: Value at 'recipient.attestationDocument' failed to satisfy constraint: Member must have length between 1 and ${MAX_ATTESTATION_DOCUMENT_BYTES}`,
+      "1 validation error detected: Value at 'recipient.attestationDocument' failed to satisfy constraint: " +
+        `Member must have length between 1 and ${MAX_ATTESTATION_DOCUMENT_BYTES}`,
     );
   }
   return { keyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', attestationDocument: bytes };

@@ -15,7 +15,8 @@ function constraint(value: unknown, name: string, rule: string): never {
 
 function required(body: KmsRequestBody, name: string): unknown {
   const value = body[name];
-  if (value === undefined || value === null) throw kmsError.validation(`1 validation error detected: Value null at '${fieldName(name)}' failed to satisfy constraint: Member must not be null`);
+  if (value === undefined || value === null)
+    throw kmsError.validation(`1 validation error detected: Value null at '${fieldName(name)}' failed to satisfy constraint: Member must not be null`);
   return value;
 }
 
@@ -78,7 +79,10 @@ export function encryptionContext(body: KmsRequestBody, name = 'EncryptionContex
   if (typeof value !== 'object' || Array.isArray(value)) throw kmsError.serialization(`${name} must be a map of strings`);
   for (const [k, v] of Object.entries(value)) {
     if (typeof v !== 'string') throw kmsError.serialization(`${name} must be a map of strings`);
-    if (k.length === 0) throw kmsError.validation(`1 validation error detected: Value at '${fieldName(name)}' failed to satisfy constraint: Map keys must have length greater than or equal to 1`);
+    if (k.length === 0)
+      throw kmsError.validation(
+        `1 validation error detected: Value at '${fieldName(name)}' failed to satisfy constraint: Map keys must have length greater than or equal to 1`,
+      );
   }
   return value as Record<string, string>;
 }

@@ -1,12 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import {
-  decodeNsmResponse,
-  encodeNsmRequest,
-  NSM_MAX_REQUEST_BYTES,
-  type NsmDigest,
-  type NsmRequest,
-  type NsmResponse,
-} from './codec.js';
+import { decodeNsmResponse, encodeNsmRequest, NSM_MAX_REQUEST_BYTES, type NsmDigest, type NsmRequest, type NsmResponse } from './codec.js';
 import { NsmError } from './errors.js';
 
 /** Moves one encoded request to an NSM and returns its encoded response: the device, a simulator, anything. */
@@ -95,7 +88,13 @@ export class NsmClient implements Nsm {
 
   async describe(): Promise<NsmDescription> {
     const r = await this.#call({ type: 'DescribeNSM' }, 'DescribeNSM');
-    return { version: `${r.versionMajor}.${r.versionMinor}.${r.versionPatch}`, moduleId: r.moduleId, maxPcrs: r.maxPcrs, lockedPcrs: r.lockedPcrs, digest: r.digest };
+    return {
+      version: `${r.versionMajor}.${r.versionMinor}.${r.versionPatch}`,
+      moduleId: r.moduleId,
+      maxPcrs: r.maxPcrs,
+      lockedPcrs: r.lockedPcrs,
+      digest: r.digest,
+    };
   }
 
   async close(): Promise<void> {
@@ -106,7 +105,9 @@ export class NsmClient implements Nsm {
   async #call<T extends NsmResponse['type']>(request: NsmRequest, expected: T): Promise<Extract<NsmResponse, { type: T }>> {
     const bytes = encodeNsmRequest(request);
     if (bytes.byteLength > NSM_MAX_REQUEST_BYTES) {
-      throw new NsmError('ERR_NSM_INPUT_TOO_LARGE', `${request.type} request is ${bytes.byteLength} bytes, over the device's ${NSM_MAX_REQUEST_BYTES}`, { deviceError: 'InputTooLarge' });
+      throw new NsmError('ERR_NSM_INPUT_TOO_LARGE', `${request.type} request is ${bytes.byteLength} bytes, over the device's ${NSM_MAX_REQUEST_BYTES}`, {
+        deviceError: 'InputTooLarge',
+      });
     }
     const response = decodeNsmResponse(await this.#transport.request(bytes));
     if (response.type === 'Error') throw NsmError.fromDevice(response.error, request.type);

@@ -63,10 +63,30 @@ export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'AccountManagesButDoesNotUseTheKey', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: [...MANAGEMENT_ACTIONS], Resource: '*' },
-      { Sid: 'EnclaveUsesTheKeyWithMatchingAttestation', Effect: 'Allow', Principal: { AWS: roleArn }, Action: operations, Resource: '*', Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) } },
+      {
+        Sid: 'AccountManagesButDoesNotUseTheKey',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: [...MANAGEMENT_ACTIONS],
+        Resource: '*',
+      },
+      {
+        Sid: 'EnclaveUsesTheKeyWithMatchingAttestation',
+        Effect: 'Allow',
+        Principal: { AWS: roleArn },
+        Action: operations,
+        Resource: '*',
+        Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) },
+      },
       // Without a Recipient there is no attestation key in the request: refuse, whoever asks.
-      { Sid: 'NoCryptographicCallWithoutAttestation', Effect: 'Deny', Principal: { AWS: '*' }, Action: operations, Resource: '*', Condition: { Null: { [RECIPIENT_ATTESTATION_IMAGE_SHA384]: 'true' } } },
+      {
+        Sid: 'NoCryptographicCallWithoutAttestation',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: operations,
+        Resource: '*',
+        Condition: { Null: { [RECIPIENT_ATTESTATION_IMAGE_SHA384]: 'true' } },
+      },
     ],
   };
 }
@@ -76,7 +96,15 @@ export function enclaveIamPolicy(input: EnclavePolicyInput): PolicyDocument {
   const { pcrs } = check(input);
   return {
     Version: '2012-10-17',
-    Statement: [{ Sid: 'AttestedGenerateRandom', Effect: 'Allow', Action: 'kms:GenerateRandom', Resource: '*', Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) } }],
+    Statement: [
+      {
+        Sid: 'AttestedGenerateRandom',
+        Effect: 'Allow',
+        Action: 'kms:GenerateRandom',
+        Resource: '*',
+        Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) },
+      },
+    ],
   };
 }
 
@@ -88,14 +116,17 @@ function attestationConditions(pcrs: ReadonlyMap<number, string>): Record<string
 
 function check(input: EnclavePolicyInput): EnclavePolicyInput {
   if (!/^\d{12}$/.test(input.account)) throw new InvalidArgumentError('account must be a 12-digit AWS account id');
-  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(input.roleArn)) throw new InvalidArgumentError(`role ARN ${JSON.stringify(input.roleArn)} is not arn:aws:iam::ACCOUNT:role/NAME`);
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(input.roleArn))
+    throw new InvalidArgumentError(`role ARN ${JSON.stringify(input.roleArn)} is not arn:aws:iam::ACCOUNT:role/NAME`);
   if (!input.pcrs.has(0)) throw new InvalidArgumentError('PCR0 (the enclave image measurement) is required');
   for (const [i, v] of input.pcrs) {
     if (!Number.isInteger(i) || i < 0 || i > 31) throw new InvalidArgumentError(`PCR index ${i} is outside 0..31`);
     if (!/^[0-9a-f]{96}$/.test(v)) throw new InvalidArgumentError(`PCR${i} must be 96 lower-case hex digits (SHA-384)`);
     if (/^0+$/.test(v) && i <= 2) throw new InvalidArgumentError(`PCR${i} is all zeros: that is a debug-mode enclave, whose measurements mean nothing`);
   }
-  for (const op of input.operations ?? []) if (!(ATTESTED_OPERATIONS as readonly string[]).includes(op)) throw new InvalidArgumentError(`operation ${op} is not one of ${ATTESTED_OPERATIONS.join(', ')}`);
+  for (const op of input.operations ?? [])
+    if (!(ATTESTED_OPERATIONS as readonly string[]).includes(op))
+      throw new InvalidArgumentError(`operation ${op} is not one of ${ATTESTED_OPERATIONS.join(', ')}`);
   return input;
 }
 

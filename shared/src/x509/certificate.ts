@@ -145,7 +145,7 @@ function parse(der: Uint8Array): Certificate {
     publicKey,
     ...(bc ? { basicConstraints: readBasicConstraints(bc) } : {}),
     ...(ku ? { keyUsage: readNamedBits(parseAsn1(ku, { encoding: 'der' }), 'keyUsage') } : {}),
-    tbs: tbsNode!.raw,
+    tbs: (tbsNode as Asn1Node).raw,
     signature: readBitStringBytes(sigNode, 'signatureValue'),
   };
   return cert;
@@ -225,7 +225,7 @@ function formatName(name: Asn1Node): string {
     for (const atv of rdn.children) {
       const [typeNode, valueNode] = readSequence(atv, 'AttributeTypeAndValue', 2, 2);
       const type = readOid(typeNode, 'AttributeType');
-      const value = Buffer.from(valueNode!.content).toString('utf8');
+      const value = Buffer.from((valueNode as Asn1Node).content).toString('utf8');
       parts.push(`${NAME_ATTRIBUTES[type] ?? type}=${value}`);
     }
   }

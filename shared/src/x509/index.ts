@@ -1,1 +1,10 @@
-export { parseCertificate, isSignedBy, CertificateError, KeyUsage, OID, type Certificate, type BasicConstraints, type CertificateErrorCode } from './certificate.js';
+export {
+  parseCertificate,
+  isSignedBy,
+  CertificateError,
+  KeyUsage,
+  OID,
+  type Certificate,
+  type BasicConstraints,
+  type CertificateErrorCode,
+} from './certificate.js';

@@ -13,7 +13,15 @@
  * ```
  */
 export { generateP384KeyPair, type P384KeyPair } from './nsm/keys.js';
-export { issueCertificate, certificateToPem, pemToDer, KeyUsageFlags, X509Extension, type CertificateSpec, type IssuedCertificate } from './nsm/certificates.js';
+export {
+  issueCertificate,
+  certificateToPem,
+  pemToDer,
+  KeyUsageFlags,
+  X509Extension,
+  type CertificateSpec,
+  type IssuedCertificate,
+} from './nsm/certificates.js';
 export { NitroPki, LEAF_LIFETIME_MS, type NitroChain, type ChainOptions } from './nsm/pki.js';
 export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
 export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from '@nitro-datakey/shared';
+import { DevkitError } from './errors.js';
 
 /**
  * A built entry point of an installed package: `relativePath` under the directory of its main
@@ -38,14 +39,14 @@ export async function spawnReady<T>(script: string, args: readonly string[], tim
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const ready = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not get ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new DevkitError('ERR_PROCESS_NOT_READY', `${script} did not get ready in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     lines.once('line', (line) => {
       clearTimeout(timer);
       resolve(JSON.parse(line) as T);
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited with ${String(code)} before getting ready: ${stderr}`));
+      reject(new DevkitError('ERR_PROCESS_NOT_READY', `${script} exited with ${String(code)} before getting ready: ${stderr}`));
     });
   });
   return { child, ready, stderr: () => stderr };

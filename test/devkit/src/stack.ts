@@ -27,7 +27,9 @@ export interface Stack {
  * the real parent proxy (TCP or Unix in place of vsock) with its credentials route, a simulated NSM,
  * and an AttestedKmsClient whose TLS to KMS ends in "the enclave".
  */
-export async function startStack(options: { transport?: 'tcp' | 'unix'; keyPolicy?: string; nsm?: Partial<SimulatedNsmOptions>; client?: Partial<AttestedKmsClientOptions> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { transport?: 'tcp' | 'unix'; keyPolicy?: string; nsm?: Partial<SimulatedNsmOptions>; client?: Partial<AttestedKmsClientOptions> } = {},
+): Promise<Stack> {
   const pki = await NitroPki.create();
   const kms = await startLocalKms({ tls: true, trustedRootFingerprints: [pki.rootFingerprint] });
   const kmsPort = new URL(kms.endpoint).port;
@@ -37,8 +39,20 @@ export async function startStack(options: { transport?: 'tcp' | 'unix'; keyPolic
   const dir = mkdtempSync(join(tmpdir(), 'ndk-stack-'));
   const listen = (name: string) => (options.transport === 'unix' ? `unix:${join(dir, `${name}.sock`)}` : 'tcp:127.0.0.1:0');
   const proxy = await startProxy(
-    configFromValues({ routes: [{ listen: listen('kms'), upstream: `127.0.0.1:${kmsPort}` }], allow: [`127.0.0.1:${kmsPort}`], credentials: { listen: listen('credentials') }, limits: { shutdownGraceMs: 200 } }),
-    { credentialProvider: async () => ({ accessKeyId: 'ASIASTACKTEST', secretAccessKey: 'stack-secret', sessionToken: 'stack-token', expiration: new Date(Date.now() + 3_600_000) }) },
+    configFromValues({
+      routes: [{ listen: listen('kms'), upstream: `127.0.0.1:${kmsPort}` }],
+      allow: [`127.0.0.1:${kmsPort}`],
+      credentials: { listen: listen('credentials') },
+      limits: { shutdownGraceMs: 200 },
+    }),
+    {
+      credentialProvider: async () => ({
+        accessKeyId: 'ASIASTACKTEST',
+        secretAccessKey: 'stack-secret',
+        sessionToken: 'stack-token',
+        expiration: new Date(Date.now() + 3_600_000),
+      }),
+    },
   );
   const nsm = await SimulatedNsm.client({ pki, ...options.nsm });
   const clients: AttestedKmsClient[] = [];

@@ -8,7 +8,11 @@ import { projectRoot } from '../../support/index.js';
 const root = projectRoot();
 const dockerfile = readFileSync(join(root, 'eif', 'Dockerfile'), 'utf8');
 /** Instructions with continuation lines joined, comments dropped. */
-const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 
 function stages(): Array<{ name: string; from: string; lines: string[] }> {
   const out: Array<{ name: string; from: string; lines: string[] }> = [];
@@ -24,6 +28,7 @@ describe('eif/Dockerfile', () => {
   it('is multi-stage: build, runtime-deps, enclave, each from the digest-pinned BASE_IMAGE', () => {
     const s = stages();
     expect(s.map((x) => x.name)).toEqual(['build', 'runtime-deps', 'enclave']);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ARG reference, literally
     for (const stage of s) expect(stage.from).toBe('${BASE_IMAGE}');
     expect(dockerfile).not.toMatch(/:latest/);
     expect(readFileSync(join(root, 'eif', 'build.sh'), 'utf8')).toContain('*@sha256:*');
@@ -45,7 +50,8 @@ describe('eif/Dockerfile', () => {
     const build = stages().find((x) => x.name === 'build') as { lines: string[] };
     expect(build.lines.some((l) => l.includes('npm rebuild --workspace @nitro-datakey/native'))).toBe(true);
     // Earlier stages see other workspaces' manifests only (so the lockfile matches), never their sources.
-    for (const l of instructions.filter((x) => x.startsWith('COPY') && /parent-proxy|test\//.test(x))) expect(l).toMatch(/(parent-proxy|test|test\/devkit)\/package\.json/);
+    for (const l of instructions.filter((x) => x.startsWith('COPY') && /parent-proxy|test\//.test(x)))
+      expect(l).toMatch(/(parent-proxy|test|test\/devkit)\/package\.json/);
   });
 
   it('uses absolute paths in ENTRYPOINT and CMD (the enclave init ignores WORKDIR), exec form', () => {
@@ -62,7 +68,7 @@ describe('eif/Dockerfile', () => {
     expect(entry).toMatch(/exec "\$@"/);
   });
 
-  it('the runtime stage\'s npm ci really installs only what the enclave needs', () => {
+  it("the runtime stage's npm ci really installs only what the enclave needs", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-image-deps-'));
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
@@ -70,7 +76,10 @@ describe('eif/Dockerfile', () => {
       mkdirSync(join(dir, w), { recursive: true });
       cpSync(join(root, w, 'package.json'), join(dir, w, 'package.json'));
     }
-    const r = spawnSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', '--workspace', '@nitro-datakey/enclave'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', '--workspace', '@nitro-datakey/enclave'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     const installed = readdirSync(join(dir, 'node_modules'));
     expect(installed).toContain('@aws-sdk');
@@ -110,7 +119,10 @@ describe('eif shell scripts', () => {
   });
 
   it('build.sh refuses a base image that is not pinned by digest', () => {
-    const r = spawnSync(join(root, 'eif', 'build.sh'), ['--base-image', 'node:20-bookworm-slim'], { encoding: 'utf8', env: { PATH: pathWith(['docker', 'nitro-cli']) } });
+    const r = spawnSync(join(root, 'eif', 'build.sh'), ['--base-image', 'node:20-bookworm-slim'], {
+      encoding: 'utf8',
+      env: { PATH: pathWith(['docker', 'nitro-cli']) },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/not pinned by digest/);
   });
@@ -130,6 +142,7 @@ describe('eif shell scripts', () => {
     const debug = spawnSync(join(root, 'eif', 'run.sh'), ['--eif', eif, '--debug'], { encoding: 'utf8', env: { PATH: pathWith(['nitro-cli']) } });
     expect(debug.stderr).toMatch(/PCR0, PCR1 and PCR2 read as zeros/);
     expect(debug.stderr).toMatch(/fake .*nitro-cli run-enclave .*--debug-mode/);
-    for (const s of ['build.sh', 'run.sh']) expect(spawnSync(join(root, 'eif', s), ['--frob'], { encoding: 'utf8', env: { PATH: pathWith(['docker', 'nitro-cli']) } }).status).toBe(2);
+    for (const s of ['build.sh', 'run.sh'])
+      expect(spawnSync(join(root, 'eif', s), ['--frob'], { encoding: 'utf8', env: { PATH: pathWith(['docker', 'nitro-cli']) } }).status).toBe(2);
   });
 });

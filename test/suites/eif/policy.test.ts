@@ -23,13 +23,22 @@ let keyId: string;
 async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { stdout: (t) => { out += String(t); }, stderr: (t) => { err += t; }, readStdin: async () => new Uint8Array(0) });
+  const code = await main(argv, {
+    stdout: (t) => {
+      out += String(t);
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    readStdin: async () => new Uint8Array(0),
+  });
   return { code, out, err };
 }
 
 function enclaveWith(overrides: Record<string, string> = {}, debug = false) {
   const m = new Map<number, Uint8Array>();
-  for (const [k, v] of Object.entries({ ...MEASUREMENTS.Measurements, ...overrides })) if (k.startsWith('PCR')) m.set(Number(k.slice(3)), new Uint8Array(Buffer.from(v, 'hex')));
+  for (const [k, v] of Object.entries({ ...MEASUREMENTS.Measurements, ...overrides }))
+    if (k.startsWith('PCR')) m.set(Number(k.slice(3)), new Uint8Array(Buffer.from(v, 'hex')));
   return SimulatedNsm.client({ pki, measurements: m, debug });
 }
 
@@ -37,7 +46,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ndk-policy-'));
   writeFileSync(join(dir, 'measurements.json'), JSON.stringify(MEASUREMENTS));
   pki = await NitroPki.create();
-  kms = await startLocalKms({ account: ACCOUNT, trustedRootFingerprints: [pki.rootFingerprint], principals: { AKIDADMIN: `arn:aws:iam::${ACCOUNT}:user/admin`, AKIDHOST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0123` } });
+  kms = await startLocalKms({
+    account: ACCOUNT,
+    trustedRootFingerprints: [pki.rootFingerprint],
+    principals: { AKIDADMIN: `arn:aws:iam::${ACCOUNT}:user/admin`, AKIDHOST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0123` },
+  });
   admin = localKmsClient(kms, { accessKeyId: 'AKIDADMIN' });
   role = localKmsClient(kms, { accessKeyId: 'AKIDHOST' });
   const generated = await runCli(['policy', '--measurements', join(dir, 'measurements.json'), '--account', ACCOUNT, '--role-arn', ROLE]);
@@ -51,7 +64,11 @@ afterAll(async () => {
   await kms?.close();
 });
 
-const nameOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: Error) => e.name);
+const nameOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'OK',
+    (e: Error) => e.name,
+  );
 
 describe('nitro-datakey policy, loaded into the local KMS', () => {
   it('a simulated enclave with the measured PCRs gets a data key', async () => {
@@ -62,12 +79,16 @@ describe('nitro-datakey policy, loaded into the local KMS', () => {
 
   it.each(['PCR0', 'PCR1', 'PCR2', 'PCR8'])('an enclave whose %s differs is refused with AccessDeniedException', async (which) => {
     const enclave = await enclaveRecipient(await enclaveWith({ [which]: pcr('ee') }));
-    expect(await nameOf(role.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient })))).toBe('AccessDeniedException');
+    expect(await nameOf(role.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient })))).toBe(
+      'AccessDeniedException',
+    );
   });
 
   it('a debug-mode enclave of the same image is refused', async () => {
     const enclave = await enclaveRecipient(await enclaveWith({}, true));
-    expect(await nameOf(role.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient })))).toBe('AccessDeniedException');
+    expect(await nameOf(role.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient })))).toBe(
+      'AccessDeniedException',
+    );
   });
 
   it('a call without Recipient is refused, from the role and from the account', async () => {
@@ -79,13 +100,16 @@ describe('nitro-datakey policy, loaded into the local KMS', () => {
     expect(await nameOf(admin.send(new DescribeKeyCommand({ KeyId: keyId })))).toBe('OK');
     expect(await nameOf(admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })))).toBe('AccessDeniedException');
     const enclave = await enclaveRecipient(await enclaveWith());
-    expect(await nameOf(admin.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient })))).toBe('AccessDeniedException');
+    expect(await nameOf(admin.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient })))).toBe(
+      'AccessDeniedException',
+    );
   });
 
   it('grants no cryptographic or grant action to the account', () => {
     const doc = enclaveKeyPolicy({ account: ACCOUNT, roleArn: ROLE, pcrs: new Map([[0, pcr('0a')]]) });
     const accountActions = doc.Statement[0]?.Action as string[];
-    for (const forbidden of ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:ReEncryptFrom', 'kms:*']) expect(accountActions).not.toContain(forbidden);
+    for (const forbidden of ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:CreateGrant', 'kms:ReEncryptFrom', 'kms:*'])
+      expect(accountActions).not.toContain(forbidden);
     expect(accountActions.some((a) => a.includes('*'))).toBe(false);
   });
 });
@@ -108,7 +132,10 @@ describe('nitro-datakey policy, the command', () => {
 
   it('prints the IAM policy for GenerateRandom, both with --json, and a subset of operations', async () => {
     const iam = JSON.parse((await runCli([...base(), '--iam-policy'])).out);
-    expect(iam.Statement[0]).toMatchObject({ Action: 'kms:GenerateRandom', Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr('0a') } } });
+    expect(iam.Statement[0]).toMatchObject({
+      Action: 'kms:GenerateRandom',
+      Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr('0a') } },
+    });
     const both = JSON.parse((await runCli([...base(), '--json', '--operations', 'Decrypt'])).out);
     expect(both.keyPolicy.Statement[1].Action).toEqual(['kms:Decrypt']);
     expect(both.iamPolicy.Statement).toHaveLength(1);

@@ -40,13 +40,22 @@ describe.each(['tcp', 'unix'] as const)('the attested path through the real prox
   it('sealed secrets: seal, open, and every kind of damage refused with a typed error', async () => {
     const secret = new TextEncoder().encode('database password: correct horse battery staple');
     const sealed = await sealSecret(stack.client, secret, { keyId: stack.keyId, encryptionContext: { service: 'billing', env: 'prod' } });
-    expect(sealed).toMatchObject({ format: 'nitro-datakey/sealed-secret', version: 1, algorithm: 'AES-256-GCM', encryptionContext: { service: 'billing', env: 'prod' } });
+    expect(sealed).toMatchObject({
+      format: 'nitro-datakey/sealed-secret',
+      version: 1,
+      algorithm: 'AES-256-GCM',
+      encryptionContext: { service: 'billing', env: 'prod' },
+    });
     expect(sealed.keyId).toMatch(/^arn:aws:kms:/);
     expect(JSON.stringify(sealed)).not.toContain('correct horse');
     expect(await openSecret(stack.client, JSON.stringify(sealed))).toEqual(secret);
     expect(await openSecret(stack.client, sealed, { expectedContext: { env: 'prod', service: 'billing' } })).toEqual(secret);
 
-    const codeOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code?: string }) => e.code);
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'OK',
+        (e: { code?: string }) => e.code,
+      );
     const flip = (b64: string) => {
       const b = Buffer.from(b64, 'base64');
       b[0] = (b[0] as number) ^ 1;
@@ -102,7 +111,10 @@ describe('the enclave app', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-app-'));
     try {
       const envelope = join(dir, 'db.sealed.json');
-      writeFileSync(envelope, JSON.stringify(await sealSecret(stack.client, new TextEncoder().encode('s3cret'), { keyId: stack.keyId, encryptionContext: { name: 'db' } })));
+      writeFileSync(
+        envelope,
+        JSON.stringify(await sealSecret(stack.client, new TextEncoder().encode('s3cret'), { keyId: stack.keyId, encryptionContext: { name: 'db' } })),
+      );
       const caFile = join(dir, 'ca.pem');
       writeFileSync(caFile, stack.kms.caCertPem as string);
       const kmsPort = new URL(stack.kms.endpoint).port;
@@ -121,7 +133,12 @@ describe('the enclave app', () => {
         expect(statSync(file).mode & 0o777).toBe(0o600);
         // A workload's unmodified SDK, pointed at the gateway, gets plaintext; KMS only ever saw attested calls.
         const [, host, port] = /^tcp:(.+):(\d+)$/.exec(app.gateway as string) ?? [];
-        const workload = new KMSClient({ region: 'us-east-1', endpoint: `http://${host}:${port}`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' }, maxAttempts: 1 });
+        const workload = new KMSClient({
+          region: 'us-east-1',
+          endpoint: `http://${host}:${port}`,
+          credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+          maxAttempts: 1,
+        });
         const dk = await workload.send(new GenerateDataKeyCommand({ KeyId: stack.keyId, KeySpec: 'AES_256' }));
         expect(dk.Plaintext).toHaveLength(32);
         const back = await workload.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob as Uint8Array }));
@@ -141,7 +158,11 @@ describe('the enclave app', () => {
     const base = { region: 'us-east-1', kms: { transport: 'vsock:3:8000' }, credentials: { transport: 'vsock:3:8002' } };
     expect(() => parseEnclaveConfig({ ...base, gateway: { listen: 'tcp:0.0.0.0:4000' } })).toThrow(/loopback TCP or a Unix socket only/);
     expect(() => parseEnclaveConfig({ ...base, gateway: { listen: 'vsock:3:4000' } })).toThrow(/loopback/);
-    expect(() => parseEnclaveConfig({ ...base, verbose: true })).toThrow(expect.objectContaining({ code: 'ERR_ENCLAVE_CONFIG', message: expect.stringContaining('verbose') }));
-    expect(() => parseEnclaveConfig({ ...base, nsm: 'device' })).toThrow(expect.objectContaining({ code: 'ERR_ENCLAVE_CONFIG', message: expect.stringContaining('nsm') }));
+    expect(() => parseEnclaveConfig({ ...base, verbose: true })).toThrow(
+      expect.objectContaining({ code: 'ERR_ENCLAVE_CONFIG', message: expect.stringContaining('verbose') }),
+    );
+    expect(() => parseEnclaveConfig({ ...base, nsm: 'device' })).toThrow(
+      expect.objectContaining({ code: 'ERR_ENCLAVE_CONFIG', message: expect.stringContaining('nsm') }),
+    );
   });
 });

@@ -12,7 +12,11 @@ import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
 import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack, type TlsMaterial } from '@nitro-datakey/devkit';
 import { tcpServer } from '../../support/index.js';
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code?: string }) => e.code ?? String(e));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'OK',
+    (e: { code?: string }) => e.code ?? String(e),
+  );
 
 describe('a hostile parent', () => {
   it('flipping one byte on the way back breaks TLS: the call fails clearly, nothing is accepted', async () => {
@@ -84,19 +88,41 @@ describe('a hostile KMS', () => {
   });
 
   const client = (extra: Partial<AttestedKmsClientOptions> = {}) =>
-    new AttestedKmsClient({ nsm, region: 'us-east-1', transport: `tcp:127.0.0.1:${port}`, endpoint: `https://localhost:${port}`, ca: tls.caCertPem, credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, keys: { poolSize: 1 }, maxAttempts: 1, ...extra });
+    new AttestedKmsClient({
+      nsm,
+      region: 'us-east-1',
+      transport: `tcp:127.0.0.1:${port}`,
+      endpoint: `https://localhost:${port}`,
+      ca: tls.caCertPem,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      keys: { poolSize: 1 },
+      maxAttempts: 1,
+      ...extra,
+    });
   /** The enclave's public key, read back from the document it sent. */
   const recipientKey = (body: Record<string, unknown>) =>
-    decodeAttestation(new Uint8Array(Buffer.from(String((body['Recipient'] as Record<string, string>)['AttestationDocument']), 'base64'))).document.publicKey as Uint8Array;
+    decodeAttestation(new Uint8Array(Buffer.from(String((body['Recipient'] as Record<string, string>)['AttestationDocument']), 'base64'))).document
+      .publicKey as Uint8Array;
 
   it('one that returns Plaintext beside a valid CiphertextForRecipient is refused', async () => {
     behaviour = (body) => {
       const dataKey = new Uint8Array(32).fill(9);
-      return { status: 200, body: { KeyId: 'arn:aws:kms:us-east-1:111122223333:key/x', CiphertextBlob: 'AAAA', Plaintext: Buffer.from(dataKey).toString('base64'), CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, recipientKey(body))).toString('base64') } };
+      return {
+        status: 200,
+        body: {
+          KeyId: 'arn:aws:kms:us-east-1:111122223333:key/x',
+          CiphertextBlob: 'AAAA',
+          Plaintext: Buffer.from(dataKey).toString('base64'),
+          CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, recipientKey(body))).toString('base64'),
+        },
+      };
     };
     const c = client();
     expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
-    behaviour = () => ({ status: 200, body: { KeyId: 'x', KeyPairSpec: 'RSA_2048', PublicKey: 'AAAA', PrivateKeyCiphertextBlob: 'AAAA', PrivateKeyPlaintext: 'AAAA' } });
+    behaviour = () => ({
+      status: 200,
+      body: { KeyId: 'x', KeyPairSpec: 'RSA_2048', PublicKey: 'AAAA', PrivateKeyCiphertextBlob: 'AAAA', PrivateKeyPlaintext: 'AAAA' },
+    });
     expect(await codeOf(c.generateDataKeyPair({ KeyId: 'k', KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
     c.close();
   });
@@ -111,7 +137,14 @@ describe('a hostile KMS', () => {
 
   it('one that seals CiphertextForRecipient to another key is refused', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
-    behaviour = () => ({ status: 200, body: { KeyId: 'x', CiphertextBlob: 'AAAA', CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(new Uint8Array(32), other)).toString('base64') } });
+    behaviour = () => ({
+      status: 200,
+      body: {
+        KeyId: 'x',
+        CiphertextBlob: 'AAAA',
+        CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(new Uint8Array(32), other)).toString('base64'),
+      },
+    });
     const c = client();
     expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_RECIPIENT_MISMATCH');
     c.close();
@@ -150,16 +183,36 @@ describe.skipIf(!hasMoto)(`moto's KMS server${hasMoto ? '' : ' (SKIPPED: moto_se
     const portProbe = await tcpServer(() => undefined);
     const port = portProbe.port;
     await portProbe.close();
-    const moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port), '-c', join(tlsDir, 'tls', 'server.pem'), '-k', join(tlsDir, 'tls', 'server-key.pem')], { stdio: 'ignore' });
+    const moto = spawn(
+      'moto_server',
+      ['-H', '127.0.0.1', '-p', String(port), '-c', join(tlsDir, 'tls', 'server.pem'), '-k', join(tlsDir, 'tls', 'server-key.pem')],
+      { stdio: 'ignore' },
+    );
     try {
       for (let i = 0; ; i++) {
-        const up = await new Promise<boolean>((r) => connect({ host: '127.0.0.1', port }).once('connect', function (this: Socket) { this.destroy(); r(true); }).once('error', () => r(false)));
+        const up = await new Promise<boolean>((r) =>
+          connect({ host: '127.0.0.1', port })
+            .once('connect', function (this: Socket) {
+              this.destroy();
+              r(true);
+            })
+            .once('error', () => r(false)),
+        );
         if (up) break;
         if (i > 100) throw new Error('moto_server did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
       const nsm = await SimulatedNsm.client({ pki: await NitroPki.create() });
-      const c = new AttestedKmsClient({ nsm, region: 'us-east-1', transport: `tcp:127.0.0.1:${port}`, endpoint: `https://localhost:${port}`, ca: tls.caCertPem, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, keys: { poolSize: 1 }, maxAttempts: 1 });
+      const c = new AttestedKmsClient({
+        nsm,
+        region: 'us-east-1',
+        transport: `tcp:127.0.0.1:${port}`,
+        endpoint: `https://localhost:${port}`,
+        ca: tls.caCertPem,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+        keys: { poolSize: 1 },
+        maxAttempts: 1,
+      });
       const { CreateKeyCommand } = await import('@aws-sdk/client-kms');
       const keyId = (await c.sdk.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
       expect(await codeOf(c.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');

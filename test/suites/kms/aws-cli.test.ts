@@ -14,7 +14,16 @@ let kms: LocalKms;
 let dir: string;
 
 async function aws(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDCLI', AWS_SECRET_ACCESS_KEY: 'not-checked', AWS_DEFAULT_REGION: kms.region, AWS_CA_BUNDLE: kms.caCertPath ?? '', AWS_PAGER: '', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: 'AKIDCLI',
+    AWS_SECRET_ACCESS_KEY: 'not-checked',
+    AWS_DEFAULT_REGION: kms.region,
+    AWS_CA_BUNDLE: kms.caCertPath ?? '',
+    AWS_PAGER: '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
   try {
     const r = await run('aws', ['kms', ...args, '--endpoint-url', kms.endpoint, '--output', 'json'], { env });
     return { code: 0, out: r.stdout, err: r.stderr };

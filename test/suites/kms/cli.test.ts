@@ -14,13 +14,37 @@ describe('nitro-kms-local, the command', () => {
   it('creates seed keys once, maps principals, and serves TLS with the printed CA', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-kmscli-'));
     const seed = join(dir, 'seed.json');
-    writeFileSync(seed, JSON.stringify({
-      keys: [
-        { alias: 'alias/app', description: 'seeded', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::${ACCOUNT}:role/app' }, Action: 'kms:*', Resource: '*' }] } },
-        { alias: 'alias/open' },
-      ],
-    }));
-    const args = ['--tls', '--quiet', '--data-dir', join(dir, 'data'), '--seed', seed, '--account', '210987654321', '--region', 'eu-west-1', '--principal', 'AKIDAPP=arn:aws:iam::210987654321:role/app'];
+    writeFileSync(
+      seed,
+      JSON.stringify({
+        keys: [
+          {
+            alias: 'alias/app',
+            description: 'seeded',
+            policy: {
+              Version: '2012-10-17',
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: the seed file's literal placeholder
+              Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::${ACCOUNT}:role/app' }, Action: 'kms:*', Resource: '*' }],
+            },
+          },
+          { alias: 'alias/open' },
+        ],
+      }),
+    );
+    const args = [
+      '--tls',
+      '--quiet',
+      '--data-dir',
+      join(dir, 'data'),
+      '--seed',
+      seed,
+      '--account',
+      '210987654321',
+      '--region',
+      'eu-west-1',
+      '--principal',
+      'AKIDAPP=arn:aws:iam::210987654321:role/app',
+    ];
     const first = await spawnLocalKms(args);
     expect(first.ready).toMatchObject({ region: 'eu-west-1', account: '210987654321', endpoint: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/) });
     const caCertPem = readFileSync(first.ready.caCertPath as string, 'utf8');
@@ -28,8 +52,18 @@ describe('nitro-kms-local, the command', () => {
     const other = localKmsClient({ ...first.ready, caCertPem }, { accessKeyId: 'AKIDOTHER' });
     const keyId = (await appClient.send(new DescribeKeyCommand({ KeyId: 'alias/app' }))).KeyMetadata?.KeyId;
     expect((await appClient.send(new GetKeyPolicyCommand({ KeyId: 'alias/app' }))).Policy).toContain('arn:aws:iam::210987654321:role/app');
-    expect(await other.send(new GenerateDataKeyCommand({ KeyId: 'alias/app', KeySpec: 'AES_256' })).then(() => 'OK', (e: Error) => e.name)).toBe('AccessDeniedException');
-    expect(await other.send(new GenerateDataKeyCommand({ KeyId: 'alias/open', KeySpec: 'AES_256' })).then(() => 'OK', (e: Error) => e.name)).toBe('OK');
+    expect(
+      await other.send(new GenerateDataKeyCommand({ KeyId: 'alias/app', KeySpec: 'AES_256' })).then(
+        () => 'OK',
+        (e: Error) => e.name,
+      ),
+    ).toBe('AccessDeniedException');
+    expect(
+      await other.send(new GenerateDataKeyCommand({ KeyId: 'alias/open', KeySpec: 'AES_256' })).then(
+        () => 'OK',
+        (e: Error) => e.name,
+      ),
+    ).toBe('OK');
     appClient.destroy();
     other.destroy();
     first.child.kill('SIGTERM');
@@ -54,7 +88,10 @@ describe('nitro-kms-local, the command', () => {
     [['--bogus']],
     [['extra-argument']],
   ])('exits 2 on %j', async (args) => {
-    const r = await run(process.execPath, [kmsBinPath(), ...args]).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    const r = await run(process.execPath, [kmsBinPath(), ...args]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^nitro-kms-local: /);
   });

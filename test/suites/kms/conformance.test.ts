@@ -1,5 +1,28 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { CancelKeyDeletionCommand, CreateAliasCommand, CreateKeyCommand, DecryptCommand, DeleteAliasCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, GenerateDataKeyCommand, GenerateDataKeyPairCommand, GenerateDataKeyPairWithoutPlaintextCommand, GenerateDataKeyWithoutPlaintextCommand, GenerateRandomCommand, GetKeyPolicyCommand, ListAliasesCommand, ListKeysCommand, PutKeyPolicyCommand, ReEncryptCommand, ScheduleKeyDeletionCommand, UpdateAliasCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CancelKeyDeletionCommand,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteAliasCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateDataKeyPairWithoutPlaintextCommand,
+  GenerateDataKeyWithoutPlaintextCommand,
+  GenerateRandomCommand,
+  GetKeyPolicyCommand,
+  ListAliasesCommand,
+  ListKeysCommand,
+  PutKeyPolicyCommand,
+  ReEncryptCommand,
+  ScheduleKeyDeletionCommand,
+  UpdateAliasCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, type Nsm } from '@nitro-datakey/shared';
 import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
@@ -43,11 +66,21 @@ async function raw(target: string, body: unknown, init: { bodyText?: string } = 
   const url = new URL(kms.endpoint);
   const payload = init.bodyText ?? JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, method: 'POST', path: '/', ca: kms.caCertPem, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/',
+        ca: kms.caCertPem,
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -59,7 +92,16 @@ describe('key management through the AWS SDK', () => {
     await client.send(new CreateAliasCommand({ AliasName: 'alias/conformance', TargetKeyId: keyId }));
     for (const id of [keyId, keyArn, 'alias/conformance', `arn:aws:kms:${kms.region}:${kms.account}:alias/conformance`]) {
       const d = await client.send(new DescribeKeyCommand({ KeyId: id }));
-      expect(d.KeyMetadata).toMatchObject({ KeyId: keyId, Arn: keyArn, KeyState: 'Enabled', Enabled: true, KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Description: 'conformance', AWSAccountId: kms.account });
+      expect(d.KeyMetadata).toMatchObject({
+        KeyId: keyId,
+        Arn: keyArn,
+        KeyState: 'Enabled',
+        Enabled: true,
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        Description: 'conformance',
+        AWSAccountId: kms.account,
+      });
       expect(d.KeyMetadata?.CreationDate).toBeInstanceOf(Date);
     }
   });
@@ -83,11 +125,17 @@ describe('key management through the AWS SDK', () => {
   it('UpdateAlias, DeleteAlias and the alias errors', async () => {
     const other = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
     await client.send(new CreateAliasCommand({ AliasName: 'alias/moving', TargetKeyId: keyId }));
-    expect(await failure(client.send(new CreateAliasCommand({ AliasName: 'alias/moving', TargetKeyId: keyId })))).toMatchObject({ name: 'AlreadyExistsException', message: expect.stringContaining('alias/moving already exists') });
+    expect(await failure(client.send(new CreateAliasCommand({ AliasName: 'alias/moving', TargetKeyId: keyId })))).toMatchObject({
+      name: 'AlreadyExistsException',
+      message: expect.stringContaining('alias/moving already exists'),
+    });
     await client.send(new UpdateAliasCommand({ AliasName: 'alias/moving', TargetKeyId: other }));
     expect((await client.send(new DescribeKeyCommand({ KeyId: 'alias/moving' }))).KeyMetadata?.KeyId).toBe(other);
     await client.send(new DeleteAliasCommand({ AliasName: 'alias/moving' }));
-    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'alias/moving' })))).toEqual({ name: 'NotFoundException', message: `Alias arn:aws:kms:${kms.region}:${kms.account}:alias/moving is not found.` });
+    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'alias/moving' })))).toEqual({
+      name: 'NotFoundException',
+      message: `Alias arn:aws:kms:${kms.region}:${kms.account}:alias/moving is not found.`,
+    });
     expect(await nameOf(client.send(new DeleteAliasCommand({ AliasName: 'alias/moving' })))).toBe('NotFoundException');
     expect(await nameOf(client.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: keyId })))).toBe('InvalidAliasNameException');
     expect(await nameOf(client.send(new CreateAliasCommand({ AliasName: 'noprefix', TargetKeyId: keyId })))).toBe('ValidationException');
@@ -98,12 +146,18 @@ describe('key management through the AWS SDK', () => {
     const k = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
     const arn = `arn:aws:kms:${kms.region}:${kms.account}:key/${k}`;
     await client.send(new DisableKeyCommand({ KeyId: k }));
-    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: k, KeySpec: 'AES_256' })))).toEqual({ name: 'DisabledException', message: `${arn} is disabled.` });
+    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: k, KeySpec: 'AES_256' })))).toEqual({
+      name: 'DisabledException',
+      message: `${arn} is disabled.`,
+    });
     await client.send(new EnableKeyCommand({ KeyId: k }));
     const scheduled = await client.send(new ScheduleKeyDeletionCommand({ KeyId: k, PendingWindowInDays: 7 }));
     expect(scheduled).toMatchObject({ KeyId: arn, KeyState: 'PendingDeletion', PendingWindowInDays: 7 });
     expect(scheduled.DeletionDate).toBeInstanceOf(Date);
-    expect(await failure(client.send(new EncryptCommand({ KeyId: k, Plaintext: new Uint8Array(1) })))).toEqual({ name: 'KMSInvalidStateException', message: `${arn} is pending deletion.` });
+    expect(await failure(client.send(new EncryptCommand({ KeyId: k, Plaintext: new Uint8Array(1) })))).toEqual({
+      name: 'KMSInvalidStateException',
+      message: `${arn} is pending deletion.`,
+    });
     expect(await nameOf(client.send(new EnableKeyCommand({ KeyId: k })))).toBe('KMSInvalidStateException');
     expect(await nameOf(client.send(new ScheduleKeyDeletionCommand({ KeyId: k, PendingWindowInDays: 6 })))).toBe('ValidationException');
     await client.send(new CancelKeyDeletionCommand({ KeyId: k }));
@@ -118,7 +172,13 @@ describe('key management through the AWS SDK', () => {
     const replacement = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' }] });
     await client.send(new PutKeyPolicyCommand({ KeyId: k, PolicyName: 'default', Policy: replacement }));
     expect((await client.send(new GetKeyPolicyCommand({ KeyId: k }))).Policy).toBe(replacement);
-    for (const bad of ['{not json', '{"Statement": []}', JSON.stringify({ Statement: [{ Effect: 'Maybe', Principal: '*', Action: '*' }] }), JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', NotAction: 'kms:Decrypt' }] }), JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Condition: { NumericLessThan: { x: '1' } } }] })]) {
+    for (const bad of [
+      '{not json',
+      '{"Statement": []}',
+      JSON.stringify({ Statement: [{ Effect: 'Maybe', Principal: '*', Action: '*' }] }),
+      JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', NotAction: 'kms:Decrypt' }] }),
+      JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: '*', Condition: { NumericLessThan: { x: '1' } } }] }),
+    ]) {
       expect(await nameOf(client.send(new PutKeyPolicyCommand({ KeyId: k, PolicyName: 'default', Policy: bad })))).toBe('MalformedPolicyDocumentException');
     }
     expect(await nameOf(client.send(new CreateKeyCommand({ Policy: '{' })))).toBe('MalformedPolicyDocumentException');
@@ -126,10 +186,16 @@ describe('key management through the AWS SDK', () => {
     expect(await nameOf(client.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })))).toBe('UnsupportedOperationException');
   });
 
-  it('unknown keys: NotFoundException with AWS\'s messages', async () => {
+  it("unknown keys: NotFoundException with AWS's messages", async () => {
     const unknown = '11111111-2222-3333-4444-555555555555';
-    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: unknown })))).toEqual({ name: 'NotFoundException', message: `Key 'arn:aws:kms:${kms.region}:${kms.account}:key/${unknown}' does not exist` });
-    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'not-a-key' })))).toEqual({ name: 'NotFoundException', message: "Invalid keyId 'not-a-key'" });
+    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: unknown })))).toEqual({
+      name: 'NotFoundException',
+      message: `Key 'arn:aws:kms:${kms.region}:${kms.account}:key/${unknown}' does not exist`,
+    });
+    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'not-a-key' })))).toEqual({
+      name: 'NotFoundException',
+      message: "Invalid keyId 'not-a-key'",
+    });
     expect(await nameOf(client.send(new DescribeKeyCommand({ KeyId: `arn:aws:kms:eu-west-1:${kms.account}:key/${keyId}` })))).toBe('NotFoundException');
   });
 });
@@ -137,7 +203,9 @@ describe('key management through the AWS SDK', () => {
 describe('cryptographic operations through the AWS SDK', () => {
   it('Encrypt and Decrypt bind the encryption context; a wrong context or damaged blob is InvalidCiphertextException with an empty message', async () => {
     const plaintext = new Uint8Array(randomBytes(100));
-    const enc = await client.send(new EncryptCommand({ KeyId: 'alias/conformance', Plaintext: plaintext, EncryptionContext: { purpose: 'test', tenant: 'a' } }));
+    const enc = await client.send(
+      new EncryptCommand({ KeyId: 'alias/conformance', Plaintext: plaintext, EncryptionContext: { purpose: 'test', tenant: 'a' } }),
+    );
     expect(enc).toMatchObject({ KeyId: keyArn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' });
     const blob = enc.CiphertextBlob as Uint8Array;
     const dec = await client.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionContext: { tenant: 'a', purpose: 'test' } }));
@@ -148,7 +216,9 @@ describe('cryptographic operations through the AWS SDK', () => {
     }
     const damaged = blob.slice();
     damaged[damaged.length - 20] = (damaged[damaged.length - 20] as number) ^ 1;
-    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: damaged, EncryptionContext: { purpose: 'test', tenant: 'a' } })))).toBe('InvalidCiphertextException');
+    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: damaged, EncryptionContext: { purpose: 'test', tenant: 'a' } })))).toBe(
+      'InvalidCiphertextException',
+    );
     const foreign = await raw('TrentService.Decrypt', { CiphertextBlob: b64(randomBytes(200)) });
     expect(foreign).toEqual({ status: 400, json: { __type: 'InvalidCiphertextException', message: '' } });
   });
@@ -160,7 +230,9 @@ describe('cryptographic operations through the AWS SDK', () => {
     const re = await client.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: other, DestinationEncryptionContext: { v: '2' } }));
     expect(re.SourceKeyId).toBe(keyArn);
     expect(re.KeyId).toContain(other);
-    expect((await client.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob as Uint8Array, EncryptionContext: { v: '2' } }))).Plaintext).toEqual(new Uint8Array([7]));
+    expect((await client.send(new DecryptCommand({ CiphertextBlob: re.CiphertextBlob as Uint8Array, EncryptionContext: { v: '2' } }))).Plaintext).toEqual(
+      new Uint8Array([7]),
+    );
   });
 
   it('GenerateDataKey by KeySpec or NumberOfBytes, and WithoutPlaintext', async () => {
@@ -178,12 +250,19 @@ describe('cryptographic operations through the AWS SDK', () => {
     for (const spec of ['RSA_2048', 'RSA_3072', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1'] as const) {
       const pair = await client.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: spec }));
       const privateKey = createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext as Uint8Array), format: 'der', type: 'pkcs8' });
-      expect(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).equals(Buffer.from(pair.PublicKey as Uint8Array))).toBe(true);
+      expect(
+        createPublicKey(privateKey)
+          .export({ format: 'der', type: 'spki' })
+          .equals(Buffer.from(pair.PublicKey as Uint8Array)),
+      ).toBe(true);
       const sealed = await client.send(new DecryptCommand({ CiphertextBlob: pair.PrivateKeyCiphertextBlob as Uint8Array }));
       expect(sealed.Plaintext).toEqual(pair.PrivateKeyPlaintext);
       expect(pair.KeyPairSpec).toBe(spec);
     }
-    expect(await failure(client.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: 'SM2' })))).toMatchObject({ name: 'UnsupportedOperationException', message: expect.stringContaining('China') });
+    expect(await failure(client.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: 'SM2' })))).toMatchObject({
+      name: 'UnsupportedOperationException',
+      message: expect.stringContaining('China'),
+    });
     const w = await client.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: keyId, KeyPairSpec: 'ECC_NIST_P256' }));
     expect((w as unknown as Record<string, unknown>)['PrivateKeyPlaintext']).toBeUndefined();
     expect(w.PublicKey).toBeDefined();
@@ -194,7 +273,10 @@ describe('cryptographic operations through the AWS SDK', () => {
   });
 
   it('DryRun: DryRunOperationException when the call would succeed, the real error when not', async () => {
-    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', DryRun: true })))).toEqual({ name: 'DryRunOperationException', message: 'The request would have succeeded, but the DryRun option is set.' });
+    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', DryRun: true })))).toEqual({
+      name: 'DryRunOperationException',
+      message: 'The request would have succeeded, but the DryRun option is set.',
+    });
     expect(await nameOf(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1), DryRun: true })))).toBe('DryRunOperationException');
     const blob = (await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) }))).CiphertextBlob as Uint8Array;
     expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: blob, DryRun: true })))).toBe('DryRunOperationException');
@@ -204,22 +286,44 @@ describe('cryptographic operations through the AWS SDK', () => {
   });
 });
 
-describe('validation, before key lookup, in AWS\'s words', () => {
+describe("validation, before key lookup, in AWS's words", () => {
   const unknown = '99999999-9999-9999-9999-999999999999';
   it.each([
-    ['NumberOfBytes 1025', { NumberOfBytes: 1025 }, "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024"],
-    ['NumberOfBytes 0', { NumberOfBytes: 0 }, "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1"],
+    [
+      'NumberOfBytes 1025',
+      { NumberOfBytes: 1025 },
+      "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy constraint: Member must have value less than or equal to 1024",
+    ],
+    [
+      'NumberOfBytes 0',
+      { NumberOfBytes: 0 },
+      "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1",
+    ],
     ['both KeySpec and NumberOfBytes', { KeySpec: 'AES_256', NumberOfBytes: 32 }, 'Please specify either number of bytes or key spec.'],
     ['neither KeySpec nor NumberOfBytes', {}, 'Please specify either number of bytes or key spec.'],
-    ['11 grant tokens', { KeySpec: 'AES_256', GrantTokens: Array.from({ length: 11 }, (_, i) => `t${i}`) }, expect.stringContaining("at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10")],
-    ['an unknown KeySpec', { KeySpec: 'AES_512' }, expect.stringContaining("Value 'AES_512' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set")],
+    [
+      '11 grant tokens',
+      { KeySpec: 'AES_256', GrantTokens: Array.from({ length: 11 }, (_, i) => `t${i}`) },
+      expect.stringContaining("at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10"),
+    ],
+    [
+      'an unknown KeySpec',
+      { KeySpec: 'AES_512' },
+      expect.stringContaining("Value 'AES_512' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set"),
+    ],
   ])('GenerateDataKey with %s', async (_n, extra, message) => {
     expect(await raw('TrentService.GenerateDataKey', { KeyId: unknown, ...extra })).toEqual({ status: 400, json: { __type: 'ValidationException', message } });
   });
 
   it('Encrypt plaintext over 4096 bytes, a KeyId over 2048 characters, a ciphertext over 6144 bytes', async () => {
-    expect(await failure(client.send(new EncryptCommand({ KeyId: unknown, Plaintext: new Uint8Array(4097) })))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096") });
-    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'a'.repeat(2049) })))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining("at 'keyId'") });
+    expect(await failure(client.send(new EncryptCommand({ KeyId: unknown, Plaintext: new Uint8Array(4097) })))).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining("at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"),
+    });
+    expect(await failure(client.send(new DescribeKeyCommand({ KeyId: 'a'.repeat(2049) })))).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining("at 'keyId'"),
+    });
     expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: new Uint8Array(6145) })))).toBe('ValidationException');
     expect(await nameOf(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(0) })))).toBe('ValidationException');
   });
@@ -230,7 +334,10 @@ describe('validation, before key lookup, in AWS\'s words', () => {
     expect(await raw('TrentService.Encrypt', null, { bodyText: '{"KeyId": ' })).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
     expect(await raw('TrentService.Encrypt', null, { bodyText: '[1,2]' })).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
     expect(await raw('TrentService.Encrypt', { KeyId: keyId, Plaintext: 12 })).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
-    expect(await raw('TrentService.Encrypt', null, { bodyText: `{"KeyId": "${'x'.repeat(1024 * 1024 + 10)}"}` })).toMatchObject({ status: 400, json: { __type: 'SerializationException' } });
+    expect(await raw('TrentService.Encrypt', null, { bodyText: `{"KeyId": "${'x'.repeat(1024 * 1024 + 10)}"}` })).toMatchObject({
+      status: 400,
+      json: { __type: 'SerializationException' },
+    });
   });
 });
 
@@ -242,7 +349,11 @@ describe('attested calls (Recipient)', () => {
     const dataKey = decryptCiphertextForRecipient(sdk.CiphertextForRecipient as Uint8Array, enclave.privateKey);
     expect(dataKey).toHaveLength(32);
     expect((await client.send(new DecryptCommand({ CiphertextBlob: sdk.CiphertextBlob as Uint8Array }))).Plaintext).toEqual(dataKey);
-    const wire = await raw('TrentService.GenerateDataKey', { KeyId: keyId, NumberOfBytes: 16, Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(enclave.recipient.AttestationDocument) } });
+    const wire = await raw('TrentService.GenerateDataKey', {
+      KeyId: keyId,
+      NumberOfBytes: 16,
+      Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(enclave.recipient.AttestationDocument) },
+    });
     expect(wire.status).toBe(200);
     expect(Object.keys(wire.json).sort()).toEqual(['CiphertextBlob', 'CiphertextForRecipient', 'KeyId']);
   });
@@ -264,29 +375,64 @@ describe('attested calls (Recipient)', () => {
     const random = await client.send(new GenerateRandomCommand({ NumberOfBytes: 32, Recipient: enclave.recipient }));
     expect(random.Plaintext).toBeUndefined();
     expect(decryptCiphertextForRecipient(random.CiphertextForRecipient as Uint8Array, enclave.privateKey)).toHaveLength(32);
-    const wire = await raw('TrentService.Decrypt', { CiphertextBlob: b64(blob), EncryptionContext: { app: 'x' }, Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(enclave.recipient.AttestationDocument) } });
+    const wire = await raw('TrentService.Decrypt', {
+      CiphertextBlob: b64(blob),
+      EncryptionContext: { app: 'x' },
+      Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(enclave.recipient.AttestationDocument) },
+    });
     expect(Object.keys(wire.json).sort()).toEqual(['CiphertextForRecipient', 'EncryptionAlgorithm', 'KeyId']);
   });
 
   it('refuses a document that does not verify, has no public key, or carries a non-RSA or short key', async () => {
     const foreign = await SimulatedNsm.client({ pki: await NitroPki.create() });
     const untrusted = await enclaveRecipient(foreign);
-    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: untrusted.recipient })))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('ERR_ATTESTATION_CHAIN') });
+    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: untrusted.recipient })))).toMatchObject({
+      name: 'ValidationException',
+      message: expect.stringContaining('ERR_ATTESTATION_CHAIN'),
+    });
     const noKey = await nsm.attest({ nonce: new Uint8Array(8) });
-    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: noKey } })))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('does not contain a public key') });
+    expect(
+      await failure(
+        client.send(
+          new GenerateDataKeyCommand({
+            KeyId: keyId,
+            KeySpec: 'AES_256',
+            Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: noKey },
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('does not contain a public key') });
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const ecDoc = await nsm.attest({ publicKey: new Uint8Array(ec.publicKey.export({ format: 'der', type: 'spki' })) });
-    expect(await failure(client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: ecDoc } })))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('RSA key of 2048 to 4096 bits') });
+    expect(
+      await failure(
+        client.send(
+          new GenerateDataKeyCommand({
+            KeyId: keyId,
+            KeySpec: 'AES_256',
+            Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: ecDoc },
+          }),
+        ),
+      ),
+    ).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('RSA key of 2048 to 4096 bits') });
     const short = await enclaveRecipient(nsm, { modulusLength: 1024 });
     expect(await nameOf(client.send(new GenerateRandomCommand({ NumberOfBytes: 8, Recipient: short.recipient })))).toBe('ValidationException');
     const enclave = await enclaveRecipient(nsm);
-    const wrongAlg = await raw('TrentService.GenerateDataKey', { KeyId: keyId, KeySpec: 'AES_256', Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', AttestationDocument: b64(enclave.recipient.AttestationDocument) } });
+    const wrongAlg = await raw('TrentService.GenerateDataKey', {
+      KeyId: keyId,
+      KeySpec: 'AES_256',
+      Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_1', AttestationDocument: b64(enclave.recipient.AttestationDocument) },
+    });
     expect(wrongAlg.json['__type']).toBe('ValidationException');
   });
 
   it('other operations ignore Recipient, as AWS does', async () => {
     const enclave = await enclaveRecipient(nsm);
-    const wire = await raw('TrentService.Encrypt', { KeyId: keyId, Plaintext: b64(new Uint8Array([1])), Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(enclave.recipient.AttestationDocument) } });
+    const wire = await raw('TrentService.Encrypt', {
+      KeyId: keyId,
+      Plaintext: b64(new Uint8Array([1])),
+      Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: b64(enclave.recipient.AttestationDocument) },
+    });
     expect(wire.status).toBe(200);
     expect(wire.json['CiphertextBlob']).toBeDefined();
   });

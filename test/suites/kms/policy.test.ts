@@ -1,4 +1,12 @@
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, PutKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  PutKeyPolicyCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, toHex, type Nsm } from '@nitro-datakey/shared';
 import { enclaveRecipient, localKmsClient, NitroPki, parseMeasurements, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
@@ -15,11 +23,19 @@ let enclave: Nsm;
 let impostor: Nsm;
 let debugEnclave: Nsm;
 
-const nameOf = async (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: Error) => e.name);
+const nameOf = async (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'OK',
+    (e: Error) => e.name,
+  );
 
 beforeAll(async () => {
   const pki = await NitroPki.create();
-  kms = await startLocalKms({ account: ACCOUNT, trustedRootFingerprints: [pki.rootFingerprint], principals: { AKIDADMIN: ADMIN, AKIDAPP: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-app/i-0abc` } });
+  kms = await startLocalKms({
+    account: ACCOUNT,
+    trustedRootFingerprints: [pki.rootFingerprint],
+    principals: { AKIDADMIN: ADMIN, AKIDAPP: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-app/i-0abc` },
+  });
   admin = localKmsClient(kms, { accessKeyId: 'AKIDADMIN' });
   app = localKmsClient(kms, { accessKeyId: 'AKIDAPP' });
   enclave = await SimulatedNsm.client({ pki, measurements: parseMeasurements({ PCR0, PCR1: 'b2'.repeat(48), PCR2: 'c3'.repeat(48) }) });
@@ -38,7 +54,13 @@ function pcrPolicy(pcr0: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'Admin', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['kms:Describe*', 'kms:Get*', 'kms:Put*', 'kms:Create*', 'kms:Enable*', 'kms:Disable*'], Resource: '*' },
+      {
+        Sid: 'Admin',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+        Action: ['kms:Describe*', 'kms:Get*', 'kms:Put*', 'kms:Create*', 'kms:Enable*', 'kms:Disable*'],
+        Resource: '*',
+      },
       {
         Sid: 'EnclaveOnly',
         Effect: 'Allow',
@@ -47,7 +69,14 @@ function pcrPolicy(pcr0: string): string {
         Resource: '*',
         Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } },
       },
-      { Sid: 'NoPlainCalls', Effect: 'Deny', Principal: { AWS: '*' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*', Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } } },
+      {
+        Sid: 'NoPlainCalls',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: '*',
+        Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } },
+      },
     ],
   });
 }
@@ -77,7 +106,10 @@ describe('key policies', () => {
   });
 
   it('a Decrypt of an existing blob follows the same rule', async () => {
-    const open = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }] });
+    const open = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+    });
     const keyId = await keyWith(open);
     const blob = (await admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([42]) }))).CiphertextBlob as Uint8Array;
     await admin.send(new PutKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default', Policy: pcrPolicy(PCR0) }));
@@ -94,33 +126,53 @@ describe('key policies', () => {
     expect(await nameOf(admin.send(new DescribeKeyCommand({ KeyId: keyId })))).toBe('OK');
     const stranger = localKmsClient(kms, { accessKeyId: 'AKIDUNMAPPED' }); // unmapped: the account root, which the Admin statement covers
     expect(await nameOf(stranger.send(new DescribeKeyCommand({ KeyId: keyId })))).toBe('OK');
-    expect(await nameOf(stranger.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient })))).toBe('AccessDeniedException');
+    expect(await nameOf(stranger.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient })))).toBe(
+      'AccessDeniedException',
+    );
     stranger.destroy();
   });
 
   it('PCR<n> conditions, StringEquals on lower-case hex, StringLike and encryption-context keys', async () => {
     const pcr1 = 'b2'.repeat(48);
-    const keyId = await keyWith(JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:GenerateDataKey', Resource: '*', Condition: { StringEquals: { 'kms:RecipientAttestation:PCR1': pcr1 }, StringLike: { 'kms:EncryptionContext:tenant': 'team-*' } } },
-      ],
-    }));
+    const keyId = await keyWith(
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+            Action: 'kms:GenerateDataKey',
+            Resource: '*',
+            Condition: { StringEquals: { 'kms:RecipientAttestation:PCR1': pcr1 }, StringLike: { 'kms:EncryptionContext:tenant': 'team-*' } },
+          },
+        ],
+      }),
+    );
     const good = await enclaveRecipient(enclave);
-    expect(await nameOf(app.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient, EncryptionContext: { tenant: 'team-a' } })))).toBe('OK');
-    expect(await nameOf(app.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient, EncryptionContext: { tenant: 'other' } })))).toBe('AccessDeniedException');
+    expect(
+      await nameOf(
+        app.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient, EncryptionContext: { tenant: 'team-a' } })),
+      ),
+    ).toBe('OK');
+    expect(
+      await nameOf(
+        app.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient, EncryptionContext: { tenant: 'other' } })),
+      ),
+    ).toBe('AccessDeniedException');
     expect(await nameOf(app.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: good.recipient })))).toBe('AccessDeniedException');
     expect(toHex(new Uint8Array(48).fill(0xb2))).toBe(pcr1);
   });
 
   it('an explicit deny wins over an allow', async () => {
-    const keyId = await keyWith(JSON.stringify({
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' },
-        { Effect: 'Deny', Principal: { AWS: ADMIN }, Action: 'kms:Encrypt', Resource: '*' },
-      ],
-    }));
+    const keyId = await keyWith(
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' },
+          { Effect: 'Deny', Principal: { AWS: ADMIN }, Action: 'kms:Encrypt', Resource: '*' },
+        ],
+      }),
+    );
     expect(await nameOf(admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })))).toBe('AccessDeniedException');
     expect(await nameOf(app.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })))).toBe('OK');
   });

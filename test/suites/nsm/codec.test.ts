@@ -72,7 +72,16 @@ describe('NSM codec against hand-written serde bytes', () => {
   });
 
   it('DescribeNSM locked_pcrs go out sorted, as the BTreeSet does', () => {
-    const bytes = encodeNsmResponse({ type: 'DescribeNSM', versionMajor: 1, versionMinor: 0, versionPatch: 0, moduleId: 'm', maxPcrs: 32, lockedPcrs: [3, 1, 2], digest: 'SHA384' });
+    const bytes = encodeNsmResponse({
+      type: 'DescribeNSM',
+      versionMajor: 1,
+      versionMinor: 0,
+      versionPatch: 0,
+      moduleId: 'm',
+      maxPcrs: 32,
+      lockedPcrs: [3, 1, 2],
+      digest: 'SHA384',
+    });
     expect(decodeNsmResponse(bytes)).toMatchObject({ lockedPcrs: [1, 2, 3] });
   });
 

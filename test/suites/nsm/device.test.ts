@@ -27,7 +27,9 @@ describe('the /dev/nsm device transport (native addon)', () => {
 
   it('a device that is not an NSM fails the ioctl with ERR_NSM_DEVICE_IO, and the transport closes', async () => {
     const transport = NsmDeviceTransport.open('/dev/null');
-    await expect(transport.request(new Uint8Array([0x69, 0x47, 0x65, 0x74, 0x52, 0x61, 0x6e, 0x64, 0x6f, 0x6d]))).rejects.toMatchObject({ code: 'ERR_NSM_DEVICE_IO' });
+    await expect(transport.request(new Uint8Array([0x69, 0x47, 0x65, 0x74, 0x52, 0x61, 0x6e, 0x64, 0x6f, 0x6d]))).rejects.toMatchObject({
+      code: 'ERR_NSM_DEVICE_IO',
+    });
     transport.close();
     transport.close(); // idempotent
     await expect(transport.request(new Uint8Array([1]))).rejects.toMatchObject({ code: 'ERR_NSM_DEVICE_UNAVAILABLE' });

@@ -11,7 +11,13 @@ let dir: string;
 async function run(argv: string[]): Promise<{ code: number; out: Buffer; err: string }> {
   const out: Buffer[] = [];
   let err = '';
-  const code = await nitroSim(argv, { stdout: (d) => out.push(Buffer.from(d)), stderr: (t) => { err += t; }, readStdin: async () => new Uint8Array(0) });
+  const code = await nitroSim(argv, {
+    stdout: (d) => out.push(Buffer.from(d)),
+    stderr: (t) => {
+      err += t;
+    },
+    readStdin: async () => new Uint8Array(0),
+  });
   return { code, out: Buffer.concat(out), err };
 }
 
@@ -31,9 +37,26 @@ describe('nitro-sim', () => {
     const keyFile = join(dir, 'pub.pem');
     writeFileSync(keyFile, publicKey.export({ format: 'pem', type: 'spki' }));
     const pcrsFile = join(dir, 'measurements.json');
-    writeFileSync(pcrsFile, JSON.stringify({ Measurements: { HashAlgorithm: 'Sha384 { ... }', PCR0: '11'.repeat(48), PCR1: '22'.repeat(48), PCR2: '33'.repeat(48) } }));
+    writeFileSync(
+      pcrsFile,
+      JSON.stringify({ Measurements: { HashAlgorithm: 'Sha384 { ... }', PCR0: '11'.repeat(48), PCR1: '22'.repeat(48), PCR2: '33'.repeat(48) } }),
+    );
     const at = '2026-04-01T10:00:00Z';
-    const doc = await run(['attest', '--pki-dir', join(dir, 'pki'), '--public-key', keyFile, '--user-data', '0102', '--nonce', 'aabb', '--pcrs', pcrsFile, '--at', at]);
+    const doc = await run([
+      'attest',
+      '--pki-dir',
+      join(dir, 'pki'),
+      '--public-key',
+      keyFile,
+      '--user-data',
+      '0102',
+      '--nonce',
+      'aabb',
+      '--pcrs',
+      pcrsFile,
+      '--at',
+      at,
+    ]);
     expect(doc.code).toBe(0);
     const verified = new AttestationVerifier({ trustedRootFingerprints: [fingerprint], clock: () => new Date(at) }).verify(new Uint8Array(doc.out), {
       pcrs: { 0: '11'.repeat(48) },
@@ -59,7 +82,16 @@ describe('nitro-sim', () => {
     expect((await run(['pki', 'init', join(dir, 'pki3')])).code).toBe(1);
     const badPcrs = join(dir, 'bad.json');
     writeFileSync(badPcrs, '{"PCR0": "zz"}');
-    for (const argv of [[], ['frob'], ['attest'], ['attest', '--pki-dir', join(dir, 'pki3'), '--nonce', 'xyz'], ['attest', '--pki-dir', join(dir, 'pki3'), '--format', 'pdf'], ['attest', '--pki-dir', join(dir, 'pki3'), '--pcrs', badPcrs], ['attest', '--pki-dir', join(dir, 'pki3'), '--public-key', badPcrs], ['pki', 'init']]) {
+    for (const argv of [
+      [],
+      ['frob'],
+      ['attest'],
+      ['attest', '--pki-dir', join(dir, 'pki3'), '--nonce', 'xyz'],
+      ['attest', '--pki-dir', join(dir, 'pki3'), '--format', 'pdf'],
+      ['attest', '--pki-dir', join(dir, 'pki3'), '--pcrs', badPcrs],
+      ['attest', '--pki-dir', join(dir, 'pki3'), '--public-key', badPcrs],
+      ['pki', 'init'],
+    ]) {
       const r = await run(argv);
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.length).toBeGreaterThan(0);

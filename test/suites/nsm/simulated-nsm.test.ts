@@ -17,7 +17,13 @@ beforeAll(async () => {
 async function client(options: Partial<Parameters<typeof SimulatedNsm.boot>[0]> = {}) {
   let now = BOOT.getTime();
   const nsm = await SimulatedNsm.client({ pki, clock: () => new Date(now), ...options });
-  return { nsm, advance: (ms: number) => { now += ms; }, now: () => new Date(now) };
+  return {
+    nsm,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    now: () => new Date(now),
+  };
 }
 
 async function nsmCode(p: Promise<unknown>): Promise<string> {
@@ -36,7 +42,12 @@ describe('simulated documents and the production verifier', () => {
     const publicKey = new Uint8Array(294).fill(3);
     const nonce = new Uint8Array(32).fill(4);
     const doc = await nsm.attest({ publicKey, nonce, userData: new Uint8Array([5]) });
-    const verified = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: now }).verify(doc, { nonce, publicKey, userData: new Uint8Array([5]), maxAgeMs: 0 });
+    const verified = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: now }).verify(doc, {
+      nonce,
+      publicKey,
+      userData: new Uint8Array([5]),
+      maxAgeMs: 0,
+    });
     expect(verified.moduleId).toBe(nsm.simulator.moduleId);
     expect(verified.timestamp).toBe(BOOT.getTime());
     expect(verified.pcrs.size).toBe(16);
@@ -57,9 +68,13 @@ describe('simulated documents and the production verifier', () => {
   });
 
   it('takes PCR0-2 from nitro-cli measurements', async () => {
-    const measurements = parseMeasurements({ Measurements: { HashAlgorithm: 'Sha384 { ... }', PCR0: 'aa'.repeat(48), PCR1: 'bb'.repeat(48), PCR2: 'cc'.repeat(48) } });
+    const measurements = parseMeasurements({
+      Measurements: { HashAlgorithm: 'Sha384 { ... }', PCR0: 'aa'.repeat(48), PCR1: 'bb'.repeat(48), PCR2: 'cc'.repeat(48) },
+    });
     const { nsm, now } = await client({ measurements });
-    const verified = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: now }).verify(await nsm.attest(), { pcrs: { 0: 'aa'.repeat(48), 1: 'bb'.repeat(48), 2: 'cc'.repeat(48) } });
+    const verified = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: now }).verify(await nsm.attest(), {
+      pcrs: { 0: 'aa'.repeat(48), 1: 'bb'.repeat(48), 2: 'cc'.repeat(48) },
+    });
     expect(verified.pcrs.get(4)).toEqual(new Uint8Array(createHash('sha384').update(new Uint8Array(48)).update(nsm.simulator.instanceId).digest()));
   });
 
@@ -147,13 +162,21 @@ describe('PCR semantics', () => {
     expect(await nsmCode(raw.describePcr(31))).toBe('OK');
     const { encodeNsmRequest, decodeNsmResponse } = await import('@nitro-datakey/shared');
     expect(decodeNsmResponse(await simulator.request(encodeNsmRequest({ type: 'DescribePCR', index: 40 })))).toEqual({ type: 'Error', error: 'InvalidIndex' });
-    expect(decodeNsmResponse(await simulator.request(encodeNsmRequest({ type: 'ExtendPCR', index: 99, data: new Uint8Array(1) })))).toEqual({ type: 'Error', error: 'InvalidIndex' });
+    expect(decodeNsmResponse(await simulator.request(encodeNsmRequest({ type: 'ExtendPCR', index: 99, data: new Uint8Array(1) })))).toEqual({
+      type: 'Error',
+      error: 'InvalidIndex',
+    });
   });
 
   it('oversize user data, nonce and public key are InputTooLarge, and never leave the client', async () => {
     const { nsm } = await client();
     let sent = 0;
-    const counting: NsmTransport = { request: (b) => { sent++; return nsm.simulator.request(b); } };
+    const counting: NsmTransport = {
+      request: (b) => {
+        sent++;
+        return nsm.simulator.request(b);
+      },
+    };
     const guarded = new NsmClient(counting);
     for (const options of [{ userData: new Uint8Array(513) }, { nonce: new Uint8Array(513) }, { publicKey: new Uint8Array(1025) }]) {
       const e = await guarded.attest(options).catch((err: NsmError) => err);
@@ -194,7 +217,9 @@ describe('PKI persistence and deterministic mode', () => {
     const loaded = await NitroPki.load(dir);
     expect(loaded.rootFingerprint).toBe(pki.rootFingerprint);
     const nsm = await SimulatedNsm.client({ pki: loaded, clock: () => BOOT });
-    expect(new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: () => BOOT }).verify(await nsm.attest()).moduleId).toBe(nsm.simulator.moduleId);
+    expect(new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: () => BOOT }).verify(await nsm.attest()).moduleId).toBe(
+      nsm.simulator.moduleId,
+    );
   });
 
   it('a seed fixes keys, ids, PCRs and random bytes (ECDSA signatures stay randomized)', async () => {

@@ -30,11 +30,15 @@ limits:
 `;
 
 describe('proxy configuration', () => {
-  it('reads YAML with defaults filled in, the region\'s KMS endpoint allowlisted', () => {
+  it("reads YAML with defaults filled in, the region's KMS endpoint allowlisted", () => {
     const c = parseConfigText(GOOD, 'proxy.yaml');
     expect(c.region).toBe('us-west-2');
     expect(c.allow).toEqual(['kms.us-west-2.amazonaws.com:443']);
-    expect(c.routes[0]).toEqual({ listen: { kind: 'vsock', cid: 4294967295, port: 8000 }, upstream: { host: 'kms.us-west-2.amazonaws.com', port: 443 }, maxConnections: 500 });
+    expect(c.routes[0]).toEqual({
+      listen: { kind: 'vsock', cid: 4294967295, port: 8000 },
+      upstream: { host: 'kms.us-west-2.amazonaws.com', port: 443 },
+      maxConnections: 500,
+    });
     expect(c.limits).toEqual({ maxConnections: 4096, connectTimeoutMs: 3000, idleTimeoutMs: 300000, shutdownGraceMs: 10000 });
     expect(c.credentials?.listen).toEqual({ kind: 'vsock', cid: 4294967295, port: 8002 });
   });
@@ -49,18 +53,28 @@ describe('proxy configuration', () => {
 
   it('refuses an upstream off the allowlist, naming it and its line', () => {
     const text = GOOD.replace('upstream: kms.us-west-2.amazonaws.com:443', 'upstream: evil.example.com:443');
-    expect(error(() => parseConfigText(text, 'proxy.yaml'))).toMatch(/^proxy\.yaml:5 at routes\[0\]\.upstream: upstream evil\.example\.com:443 is not on the allowlist/);
+    expect(error(() => parseConfigText(text, 'proxy.yaml'))).toMatch(
+      /^proxy\.yaml:5 at routes\[0\]\.upstream: upstream evil\.example\.com:443 is not on the allowlist/,
+    );
     // Another region's KMS is not this proxy's either.
     expect(error(() => parseConfigText(GOOD.replace('us-west-2.amazonaws', 'us-east-1.amazonaws'), 'proxy.yaml'))).toMatch(/not on the allowlist/);
     // ...unless the operator allows it explicitly.
     expect(parseConfigText(`${text}allow:\n  - evil.example.com:443\n`, 'proxy.yaml').routes[0]?.upstream.host).toBe('evil.example.com');
-    expect(error(() => configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:1', upstream: '10.0.0.1:443' }] }))).toMatch(/^flags at routes\.0\.upstream: upstream 10\.0\.0\.1:443 is not on the allowlist/);
+    expect(error(() => configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:1', upstream: '10.0.0.1:443' }] }))).toMatch(
+      /^flags at routes\.0\.upstream: upstream 10\.0\.0\.1:443 is not on the allowlist/,
+    );
   });
 
   it('names unknown keys and their lines', () => {
-    expect(error(() => parseConfigText(`${GOOD}verbose: true\n`, 'proxy.yaml'))).toBe('proxy.yaml:13: unknown key "verbose" (known: region, routes, allow, credentials, metrics, limits)');
-    expect(error(() => parseConfigText(GOOD.replace('    maxConnections: 500', '    maxConnection: 500'), 'p.yaml'))).toMatch(/^p\.yaml:6: unknown key "routes\[0\]\.maxConnection"/);
-    expect(error(() => parseConfigText(GOOD.replace('  connectTimeoutMs: 3000', '  connectTimeout: 3000'), 'p.yaml'))).toMatch(/^p\.yaml:12: unknown key "limits\.connectTimeout"/);
+    expect(error(() => parseConfigText(`${GOOD}verbose: true\n`, 'proxy.yaml'))).toBe(
+      'proxy.yaml:13: unknown key "verbose" (known: region, routes, allow, credentials, metrics, limits)',
+    );
+    expect(error(() => parseConfigText(GOOD.replace('    maxConnections: 500', '    maxConnection: 500'), 'p.yaml'))).toMatch(
+      /^p\.yaml:6: unknown key "routes\[0\]\.maxConnection"/,
+    );
+    expect(error(() => parseConfigText(GOOD.replace('  connectTimeoutMs: 3000', '  connectTimeout: 3000'), 'p.yaml'))).toMatch(
+      /^p\.yaml:12: unknown key "limits\.connectTimeout"/,
+    );
   });
 
   it.each([
@@ -68,11 +82,34 @@ describe('proxy configuration', () => {
     ['a duplicate key', 'region: us-east-1\nregion: us-west-2\nroutes: []\n', /^p\.yaml:2:\d+: Map keys must be unique/],
     ['no routes', 'region: us-east-1\n', /routes: at least one route is required/],
     ['an empty routes list', 'routes: []\n', /at least one route is required/],
-    ['a bad listen address', 'routes:\n  - listen: vsock:3\n    upstream: kms.us-east-1.amazonaws.com:443\n', /^p\.yaml:2 at routes\[0\]\.listen: invalid vsock address/],
+    [
+      'a bad listen address',
+      'routes:\n  - listen: vsock:3\n    upstream: kms.us-east-1.amazonaws.com:443\n',
+      /^p\.yaml:2 at routes\[0\]\.listen: invalid vsock address/,
+    ],
     ['a bad region', 'region: mars-1\nroutes: []\n', /^p\.yaml:1 at region: region "mars-1" is not an AWS region name/],
-    ['a limit out of range', 'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com:443\nlimits:\n  maxConnections: 0\n', /^p\.yaml:5 at limits\.maxConnections: expected an integer from 1/],
-    ['metrics off loopback', 'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com:443\nmetrics:\n  listen: tcp:0.0.0.0:9100\n', /metrics must listen on a loopback TCP address/],
-    ['the same listen address twice', 'routes:\n  - listen: tcp:127.0.0.1:5\n    upstream: kms.us-east-1.amazonaws.com:443\n  - listen: tcp:127.0.0.1:5\n    upstream: kms.us-east-1.amazonaws.com:443\n', /^p\.yaml:4 at routes\[1\]\.listen: this listen address is used twice/],
+    [
+      'a limit out of range',
+      'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com:443\nlimits:\n  maxConnections: 0\n',
+      /^p\.yaml:5 at limits\.maxConnections: expected an integer from 1/,
+    ],
+    [
+      'metrics off loopback',
+      'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com:443\nmetrics:\n  listen: tcp:0.0.0.0:9100\n',
+      /metrics must listen on a loopback TCP address/,
+    ],
+    [
+      'the same listen address twice',
+      [
+        'routes:',
+        '  - listen: tcp:127.0.0.1:5',
+        '    upstream: kms.us-east-1.amazonaws.com:443',
+        '  - listen: tcp:127.0.0.1:5',
+        '    upstream: kms.us-east-1.amazonaws.com:443',
+        '',
+      ].join('\n'),
+      /^p\.yaml:4 at routes\[1\]\.listen: this listen address is used twice/,
+    ],
     ['a list at the top', '- a\n- b\n', /expected a mapping/],
     ['an upstream without a port', 'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com\n', /is not HOST:PORT/],
   ])('refuses %s', (_n, text, message) => {

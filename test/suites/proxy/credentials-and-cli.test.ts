@@ -10,7 +10,7 @@ const run = promisify(execFile);
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
 describe('the credentials route', () => {
-  it('serves the provider\'s credentials, refreshes them before expiry, and never logs them', async () => {
+  it("serves the provider's credentials, refreshes them before expiry, and never logs them", async () => {
     let calls = 0;
     let expiresIn = 60 * 60_000;
     const provider = async (): Promise<Credentials> => {
@@ -18,10 +18,13 @@ describe('the credentials route', () => {
       return { accessKeyId: `ASIA${calls}`, secretAccessKey: SECRET, sessionToken: `token-${calls}`, expiration: new Date(Date.now() + expiresIn) };
     };
     const logs: string[] = [];
-    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }), {
-      credentialProvider: provider,
-      log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
-    });
+    const proxy = await startProxy(
+      configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }),
+      {
+        credentialProvider: provider,
+        log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
+      },
+    );
     try {
       const first = await fetchParentCredentials(proxy.credentials as string);
       expect(first).toMatchObject({ accessKeyId: 'ASIA1', secretAccessKey: SECRET, sessionToken: 'token-1' });
@@ -44,9 +47,12 @@ describe('the credentials route', () => {
 
   it('refreshes on the enclave side when the cached credentials near expiry, with one fetch for concurrent callers', async () => {
     let calls = 0;
-    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }), {
-      credentialProvider: async () => ({ accessKeyId: `ASIA${++calls}`, secretAccessKey: SECRET, expiration: new Date(Date.now() + 2 * 60_000) }),
-    });
+    const proxy = await startProxy(
+      configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }),
+      {
+        credentialProvider: async () => ({ accessKeyId: `ASIA${++calls}`, secretAccessKey: SECRET, expiration: new Date(Date.now() + 2 * 60_000) }),
+      },
+    );
     try {
       const provider = parentCredentialsProvider({ address: proxy.credentials as string, refreshMarginMs: 60_000 });
       const [x, y] = await Promise.all([provider(), provider()]);
@@ -62,13 +68,19 @@ describe('the credentials route', () => {
   });
 
   it('tells the enclave clearly when the parent has no credentials', async () => {
-    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }), {
-      credentialProvider: async () => {
-        throw new Error('no IMDS here');
+    const proxy = await startProxy(
+      configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }], credentials: { listen: 'tcp:127.0.0.1:0' } }),
+      {
+        credentialProvider: async () => {
+          throw new Error('no IMDS here');
+        },
       },
-    });
+    );
     try {
-      await expect(fetchParentCredentials(proxy.credentials as string)).rejects.toMatchObject({ code: 'ERR_CREDENTIALS_UNAVAILABLE', message: expect.stringContaining('no credentials') });
+      await expect(fetchParentCredentials(proxy.credentials as string)).rejects.toMatchObject({
+        code: 'ERR_CREDENTIALS_UNAVAILABLE',
+        message: expect.stringContaining('no credentials'),
+      });
     } finally {
       await proxy.close();
     }
@@ -89,8 +101,18 @@ describe('nitro-parent-proxy, the command', () => {
     const exit = new Promise<number | null>((r) => proxy.child.once('exit', r));
     proxy.child.kill('SIGTERM');
     expect(await exit).toBe(0);
-    const lines = proxy.stderr().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.find((l) => l['msg'] === 'connection closed')).toMatchObject({ id: 1, bytesUp: 0, bytesDown: 2, reason: 'done', durationMs: expect.any(Number) });
+    const lines = proxy
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l['msg'] === 'connection closed')).toMatchObject({
+      id: 1,
+      bytesUp: 0,
+      bytesDown: 2,
+      reason: 'done',
+      durationMs: expect.any(Number),
+    });
     await upstream.close();
   });
 
@@ -100,9 +122,21 @@ describe('nitro-parent-proxy, the command', () => {
     expect((r as { stderr: string }).stderr).toMatch(/not on the allowlist/);
   });
 
-  it.each([[[]], [['--route', 'nope']], [['--config', 'x.yaml', '--route', 'a=b:1']], [['--bogus']], [['--connect-timeout-ms', 'soon', '--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443']]])('exits 2 on %j', async (args) => {
+  it.each([
+    [[]],
+    [['--route', 'nope']],
+    [['--config', 'x.yaml', '--route', 'a=b:1']],
+    [['--bogus']],
+    [['--connect-timeout-ms', 'soon', '--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443']],
+  ])('exits 2 on %j', async (args) => {
     let err = '';
-    const code = await nitroParentProxy(args, { stdout: () => undefined, stderr: (t) => { err += t; }, readStdin: async () => new Uint8Array(0) });
+    const code = await nitroParentProxy(args, {
+      stdout: () => undefined,
+      stderr: (t) => {
+        err += t;
+      },
+      readStdin: async () => new Uint8Array(0),
+    });
     expect(code).toBe(2);
     expect(err).toMatch(/^nitro-parent-proxy: /);
   });

@@ -88,7 +88,27 @@ describe.each([
 
   it('closes the enclave side within the connect timeout when the upstream never answers', async () => {
     // A loopback listener that never accepts and whose backlog is full: further SYNs are dropped and connect() hangs.
-    const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nfill=[]\nfor i in range(8):\n  c=socket.socket(); c.setblocking(False)\n  try: c.connect(("127.0.0.1",s.getsockname()[1]))\n  except BlockingIOError: pass\n  fill.append(c)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const py = spawn(
+      'python3',
+      [
+        '-c',
+        [
+          'import socket,sys,time',
+          's=socket.socket()',
+          's.bind(("127.0.0.1",0))',
+          's.listen(0)',
+          'print(s.getsockname()[1],flush=True)',
+          'fill=[]',
+          'for i in range(8):',
+          '  c=socket.socket(); c.setblocking(False)',
+          '  try: c.connect(("127.0.0.1",s.getsockname()[1]))',
+          '  except BlockingIOError: pass',
+          '  fill.append(c)',
+          'time.sleep(60)',
+        ].join('\n'),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const port = Number(await new Promise<string>((r) => py.stdout.once('data', (d: Buffer) => r(d.toString().trim()))));
     await new Promise((r) => setTimeout(r, 200));
     const proxy = await proxyTo(port, listenAddress(), { connectTimeoutMs: 700 });
@@ -126,7 +146,13 @@ describe('graceful shutdown', () => {
     const upstream = await tcpServer((s) => {
       held = s;
     });
-    const proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}` }], allow: [`127.0.0.1:${upstream.port}`], limits: { shutdownGraceMs: 400 } }));
+    const proxy = await startProxy(
+      configFromValues({
+        routes: [{ listen: 'tcp:127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}` }],
+        allow: [`127.0.0.1:${upstream.port}`],
+        limits: { shutdownGraceMs: 400 },
+      }),
+    );
     const listen = proxy.routes[0]?.listen as string;
     const client = await connectTo(listen);
     client.on('error', () => undefined);
@@ -150,7 +176,9 @@ describe('the overall connection limit', () => {
     const upstream = await tcpServer((s) => s.on('error', () => undefined));
     const logs: Array<Record<string, unknown>> = [];
     const route = (n: number) => ({ listen: 'tcp:127.0.0.1:0', upstream: `127.0.0.1:${upstream.port}`, maxConnections: 10 + n });
-    const proxy = await startProxy(configFromValues({ routes: [route(0), route(1)], allow: [`127.0.0.1:${upstream.port}`], limits: { maxConnections: 2 } }), { log: (level, msg, fields) => logs.push({ level, msg, ...fields }) });
+    const proxy = await startProxy(configFromValues({ routes: [route(0), route(1)], allow: [`127.0.0.1:${upstream.port}`], limits: { maxConnections: 2 } }), {
+      log: (level, msg, fields) => logs.push({ level, msg, ...fields }),
+    });
     const a = await connectTo(proxy.routes[0]?.listen as string);
     const b = await connectTo(proxy.routes[1]?.listen as string);
     await new Promise((r) => setTimeout(r, 50));

@@ -26,7 +26,14 @@ describe('the proxy under load (its own process; memory read from its metrics en
       s.on('error', () => undefined);
       pump();
     });
-    const proxy = await spawnProxy(['--route', `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`, '--allow', `127.0.0.1:${upstream.port}`, '--metrics', 'tcp:127.0.0.1:0']);
+    const proxy = await spawnProxy([
+      '--route',
+      `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`,
+      '--allow',
+      `127.0.0.1:${upstream.port}`,
+      '--metrics',
+      'tcp:127.0.0.1:0',
+    ]);
     try {
       const metrics = proxy.ready.metrics as string;
       const before = await readMetric(metrics, 'process_resident_memory_bytes');
@@ -49,7 +56,16 @@ describe('the proxy under load (its own process; memory read from its metrics en
       s.on('error', () => undefined);
       s.pipe(s); // echo, and end when the client ends
     });
-    const proxy = await spawnProxy(['--route', `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`, '--allow', `127.0.0.1:${upstream.port}`, '--metrics', 'tcp:127.0.0.1:0', '--route-max-connections', '1000']);
+    const proxy = await spawnProxy([
+      '--route',
+      `tcp:127.0.0.1:0=127.0.0.1:${upstream.port}`,
+      '--allow',
+      `127.0.0.1:${upstream.port}`,
+      '--metrics',
+      'tcp:127.0.0.1:0',
+      '--route-max-connections',
+      '1000',
+    ]);
     const listen = proxy.ready.routes[0]?.listen as string;
     const metrics = proxy.ready.metrics as string;
     const clients: Socket[] = [];

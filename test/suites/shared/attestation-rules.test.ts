@@ -1,8 +1,28 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AttestationError, AttestationVerifier, decodeCoseSign1, encodeCbor, sigStructure1, toHex, verifyAttestation, type AttestationExpectations, type AttestationVerifierOptions } from '@nitro-datakey/shared';
+import {
+  AttestationError,
+  AttestationVerifier,
+  decodeCoseSign1,
+  encodeCbor,
+  sigStructure1,
+  toHex,
+  verifyAttestation,
+  type AttestationExpectations,
+  type AttestationVerifierOptions,
+} from '@nitro-datakey/shared';
 import { encodeCoseSign1 } from '@nitro-datakey/shared/testing';
-import { buildAttestationDocument, KeyUsageFlags, makePcrs, NitroPki, rawPayloadFields, signPayload, type DocumentSpec, type NitroChain, X509Extension } from '@nitro-datakey/devkit';
+import {
+  buildAttestationDocument,
+  KeyUsageFlags,
+  makePcrs,
+  NitroPki,
+  rawPayloadFields,
+  signPayload,
+  type DocumentSpec,
+  type NitroChain,
+  X509Extension,
+} from '@nitro-datakey/devkit';
 import { sign } from 'node:crypto';
 
 const BOOT = new Date('2026-06-01T12:00:00Z');
@@ -14,7 +34,7 @@ let chain: NitroChain;
 
 beforeAll(async () => {
   pki = await NitroPki.create();
-  chain = await pki.issueChain({ now: BOOT });
+  chain = await pki.issueChain({ bootTime: BOOT });
 });
 
 function spec(extra: Partial<DocumentSpec> = {}): DocumentSpec {
@@ -56,7 +76,7 @@ function signedWithHeader(header: Uint8Array): Uint8Array {
 }
 
 async function chainWith(overrides: Parameters<NitroPki['issueChain']>[0]['overrides']): Promise<NitroChain> {
-  return pki.issueChain({ now: BOOT, ...(overrides ? { overrides } : {}) });
+  return pki.issueChain({ bootTime: BOOT, ...(overrides ? { overrides } : {}) });
 }
 
 describe('documents we build: the positive case', () => {
@@ -77,12 +97,18 @@ describe('documents we build: the positive case', () => {
   });
 
   it('verifyAttestation is the one-call form', () => {
-    const doc = verifyAttestation(buildAttestationDocument(spec()), { trustedRootFingerprints: [pki.rootFingerprint], clock: () => NOW, pcrs: { 0: toHex(makePcrs().get(0) as Uint8Array) } });
+    const doc = verifyAttestation(buildAttestationDocument(spec()), {
+      trustedRootFingerprints: [pki.rootFingerprint],
+      clock: () => NOW,
+      pcrs: { 0: toHex(makePcrs().get(0) as Uint8Array) },
+    });
     expect(doc.pcrs.get(0)).toEqual(makePcrs().get(0));
   });
 
   it('is rejected under the default AWS root with the chain code', () => {
-    expect(() => new AttestationVerifier({ clock: () => NOW }).verify(buildAttestationDocument(spec()))).toThrow(expect.objectContaining({ code: 'ERR_ATTESTATION_CHAIN' }));
+    expect(() => new AttestationVerifier({ clock: () => NOW }).verify(buildAttestationDocument(spec()))).toThrow(
+      expect.objectContaining({ code: 'ERR_ATTESTATION_CHAIN' }),
+    );
   });
 });
 
@@ -98,8 +124,21 @@ describe('COSE rules', () => {
 
   it('a tampered or truncated signature fails', () => {
     const good = buildAttestationDocument(spec());
-    expect(code(tamper(good, (p) => { p.signature = new Uint8Array(p.signature); p.signature[10] = (p.signature[10] as number) ^ 0x80; }))).toBe('ERR_ATTESTATION_SIGNATURE');
-    expect(code(tamper(good, (p) => { p.signature = p.signature.subarray(0, 95); }))).toBe('ERR_ATTESTATION_SIGNATURE');
+    expect(
+      code(
+        tamper(good, (p) => {
+          p.signature = new Uint8Array(p.signature);
+          p.signature[10] = (p.signature[10] as number) ^ 0x80;
+        }),
+      ),
+    ).toBe('ERR_ATTESTATION_SIGNATURE');
+    expect(
+      code(
+        tamper(good, (p) => {
+          p.signature = p.signature.subarray(0, 95);
+        }),
+      ),
+    ).toBe('ERR_ATTESTATION_SIGNATURE');
   });
 
   it('a document signed by another key than the leaf fails', () => {
@@ -109,7 +148,9 @@ describe('COSE rules', () => {
 
   it('a re-encoded protected header no longer matches the signature', () => {
     // {1: -35} with a non-minimal integer: same meaning, different bytes.
-    const bytes = tamper(buildAttestationDocument(spec()), (p) => { p.protectedBytes = new Uint8Array([0xa1, 0x01, 0x39, 0x00, 0x22]); });
+    const bytes = tamper(buildAttestationDocument(spec()), (p) => {
+      p.protectedBytes = new Uint8Array([0xa1, 0x01, 0x39, 0x00, 0x22]);
+    });
     expect(code(bytes)).toBe('ERR_ATTESTATION_SIGNATURE');
   });
 
@@ -118,7 +159,15 @@ describe('COSE rules', () => {
     ['EdDSA (-8)', encodeCbor(new Map([[1, -8]]))],
     ['no algorithm', encodeCbor(new Map())],
     ['an empty protected header', new Uint8Array(0)],
-    ['ES384 plus a crit parameter', encodeCbor(new Map<number, unknown>([[1, -35], [2, [1]]]))],
+    [
+      'ES384 plus a crit parameter',
+      encodeCbor(
+        new Map<number, unknown>([
+          [1, -35],
+          [2, [1]],
+        ]),
+      ),
+    ],
   ])('refuses %s even when correctly signed', (_name, header) => {
     expect(code(signedWithHeader(header))).toBe('ERR_ATTESTATION_ALGORITHM');
   });
@@ -136,35 +185,214 @@ describe('COSE rules', () => {
 
 describe('payload field rules', () => {
   const cases: Array<[string, (f: Record<string, unknown>) => void, string]> = [
-    ['module_id empty', (f) => { f['module_id'] = ''; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['module_id not text', (f) => { f['module_id'] = new Uint8Array(3); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['module_id missing', (f) => { delete f['module_id']; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['digest SHA256', (f) => { f['digest'] = 'SHA256'; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['timestamp as text', (f) => { f['timestamp'] = '1700000000000'; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['timestamp negative', (f) => { f['timestamp'] = -1; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['timestamp missing', (f) => { delete f['timestamp']; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['pcrs empty', (f) => { f['pcrs'] = new Map(); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['pcrs with 33 entries', (f) => { f['pcrs'] = new Map(Array.from({ length: 33 }, (_, i) => [i, new Uint8Array(48)])); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['pcr index 32', (f) => { (f['pcrs'] as Map<number, Uint8Array>).set(32, new Uint8Array(48)); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['pcr index as text', (f) => { f['pcrs'] = new Map([['0', new Uint8Array(48)]]); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['pcr of 47 bytes', (f) => { (f['pcrs'] as Map<number, Uint8Array>).set(3, new Uint8Array(47)); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['pcrs as an array', (f) => { f['pcrs'] = [new Uint8Array(48)]; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['certificate empty', (f) => { f['certificate'] = new Uint8Array(0); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['certificate of 1025 bytes', (f) => { f['certificate'] = new Uint8Array(1025); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['certificate as text', (f) => { f['certificate'] = 'MIIB'; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['cabundle empty', (f) => { f['cabundle'] = []; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['cabundle not an array', (f) => { f['cabundle'] = new Uint8Array(10); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['cabundle entry of 1025 bytes', (f) => { (f['cabundle'] as Uint8Array[]).push(new Uint8Array(1025)); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['cabundle of 17 entries', (f) => { f['cabundle'] = Array.from({ length: 17 }, () => chain.root.der); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['public_key of 1025 bytes', (f) => { f['public_key'] = new Uint8Array(1025); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['user_data of 513 bytes', (f) => { f['user_data'] = new Uint8Array(513); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['nonce of 513 bytes', (f) => { f['nonce'] = new Uint8Array(513); }, 'ERR_ATTESTATION_MALFORMED'],
-    ['nonce as text', (f) => { f['nonce'] = 'abc'; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['an unknown field', (f) => { f['extra'] = 1; }, 'ERR_ATTESTATION_MALFORMED'],
-    ['optional fields absent entirely', (f) => { delete f['public_key']; delete f['user_data']; delete f['nonce']; }, 'OK'],
-    ['optional fields at their maximum sizes', (f) => { f['public_key'] = new Uint8Array(1024); f['user_data'] = new Uint8Array(512); f['nonce'] = new Uint8Array(512); }, 'OK'],
-    ['empty user_data and nonce', (f) => { f['user_data'] = new Uint8Array(0); f['nonce'] = new Uint8Array(0); }, 'OK'],
-    ['32- and 64-byte PCRs', (f) => { (f['pcrs'] as Map<number, Uint8Array>).set(16, new Uint8Array(32)).set(17, new Uint8Array(64)); }, 'OK'],
+    [
+      'module_id empty',
+      (f) => {
+        f['module_id'] = '';
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'module_id not text',
+      (f) => {
+        f['module_id'] = new Uint8Array(3);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'module_id missing',
+      (f) => {
+        delete f['module_id'];
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'digest SHA256',
+      (f) => {
+        f['digest'] = 'SHA256';
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'timestamp as text',
+      (f) => {
+        f['timestamp'] = '1700000000000';
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'timestamp negative',
+      (f) => {
+        f['timestamp'] = -1;
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'timestamp missing',
+      (f) => {
+        delete f['timestamp'];
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'pcrs empty',
+      (f) => {
+        f['pcrs'] = new Map();
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'pcrs with 33 entries',
+      (f) => {
+        f['pcrs'] = new Map(Array.from({ length: 33 }, (_, i) => [i, new Uint8Array(48)]));
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'pcr index 32',
+      (f) => {
+        (f['pcrs'] as Map<number, Uint8Array>).set(32, new Uint8Array(48));
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'pcr index as text',
+      (f) => {
+        f['pcrs'] = new Map([['0', new Uint8Array(48)]]);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'pcr of 47 bytes',
+      (f) => {
+        (f['pcrs'] as Map<number, Uint8Array>).set(3, new Uint8Array(47));
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'pcrs as an array',
+      (f) => {
+        f['pcrs'] = [new Uint8Array(48)];
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'certificate empty',
+      (f) => {
+        f['certificate'] = new Uint8Array(0);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'certificate of 1025 bytes',
+      (f) => {
+        f['certificate'] = new Uint8Array(1025);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'certificate as text',
+      (f) => {
+        f['certificate'] = 'MIIB';
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'cabundle empty',
+      (f) => {
+        f['cabundle'] = [];
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'cabundle not an array',
+      (f) => {
+        f['cabundle'] = new Uint8Array(10);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'cabundle entry of 1025 bytes',
+      (f) => {
+        (f['cabundle'] as Uint8Array[]).push(new Uint8Array(1025));
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'cabundle of 17 entries',
+      (f) => {
+        f['cabundle'] = Array.from({ length: 17 }, () => chain.root.der);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'public_key of 1025 bytes',
+      (f) => {
+        f['public_key'] = new Uint8Array(1025);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'user_data of 513 bytes',
+      (f) => {
+        f['user_data'] = new Uint8Array(513);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'nonce of 513 bytes',
+      (f) => {
+        f['nonce'] = new Uint8Array(513);
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'nonce as text',
+      (f) => {
+        f['nonce'] = 'abc';
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'an unknown field',
+      (f) => {
+        f['extra'] = 1;
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
+      'optional fields absent entirely',
+      (f) => {
+        delete f['public_key'];
+        delete f['user_data'];
+        delete f['nonce'];
+      },
+      'OK',
+    ],
+    [
+      'optional fields at their maximum sizes',
+      (f) => {
+        f['public_key'] = new Uint8Array(1024);
+        f['user_data'] = new Uint8Array(512);
+        f['nonce'] = new Uint8Array(512);
+      },
+      'OK',
+    ],
+    [
+      'empty user_data and nonce',
+      (f) => {
+        f['user_data'] = new Uint8Array(0);
+        f['nonce'] = new Uint8Array(0);
+      },
+      'OK',
+    ],
+    [
+      '32- and 64-byte PCRs',
+      (f) => {
+        (f['pcrs'] as Map<number, Uint8Array>).set(16, new Uint8Array(32)).set(17, new Uint8Array(64));
+      },
+      'OK',
+    ],
   ];
 
   it.each(cases)('%s', (_name, change, expected) => {
@@ -204,14 +432,14 @@ describe('certificate chain rules', () => {
   });
 
   it('refuses an extra certificate', async () => {
-    const other = await pki.issueChain({ now: BOOT });
+    const other = await pki.issueChain({ bootTime: BOOT });
     const fields = rawPayloadFields(spec());
     fields['cabundle'] = [...chain.cabundle, other.instance.der];
     expect(code(signed(fields))).toBe('ERR_ATTESTATION_CHAIN');
   });
 
   it('refuses a chain under a foreign root, and a leaf swapped in from another chain', async () => {
-    const foreign = await (await NitroPki.create()).issueChain({ now: BOOT });
+    const foreign = await (await NitroPki.create()).issueChain({ bootTime: BOOT });
     expect(code(buildAttestationDocument(spec({ chain: foreign })))).toBe('ERR_ATTESTATION_CHAIN');
     const mixed = { ...chain, leaf: foreign.leaf };
     expect(code(buildAttestationDocument(spec({ chain: mixed })))).toBe('ERR_ATTESTATION_CHAIN');
@@ -233,7 +461,9 @@ describe('certificate chain rules', () => {
   });
 
   it('requires cA=TRUE on every CA', async () => {
-    expect(code(buildAttestationDocument(spec({ chain: await chainWith({ instance: { basicConstraints: { ca: false } } }) })))).toBe('ERR_ATTESTATION_CERT_CONSTRAINTS');
+    expect(code(buildAttestationDocument(spec({ chain: await chainWith({ instance: { basicConstraints: { ca: false } } }) })))).toBe(
+      'ERR_ATTESTATION_CERT_CONSTRAINTS',
+    );
     const noBc = await chainWith({ zonal: { basicConstraints: undefined as never } });
     expect(code(buildAttestationDocument(spec({ chain: noBc })))).toBe('ERR_ATTESTATION_CERT_CONSTRAINTS');
   });
@@ -334,7 +564,7 @@ describe('the certificate cache', () => {
   it('does not carry a verified link over to another issuer', async () => {
     const v = verifier();
     v.verify(buildAttestationDocument(spec()));
-    const other = await pki.issueChain({ now: BOOT });
+    const other = await pki.issueChain({ bootTime: BOOT });
     const fields = rawPayloadFields(spec());
     fields['cabundle'] = [chain.root.der, other.regional.der, other.zonal.der, other.instance.der];
     expect(() => v.verify(signed(fields))).toThrow(expect.objectContaining({ code: 'ERR_ATTESTATION_CHAIN' }));

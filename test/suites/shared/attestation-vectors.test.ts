@@ -61,12 +61,18 @@ describe.skipIf(!available)(title, () => {
 
   it('the payload-altered document is rejected for its signature', () => {
     const entry = index.find((e) => e.file === 'eternis_invalid_attestation.cbor') as IndexEntry;
-    const err = rejection(() => new AttestationVerifier({ clock: () => new Date(entry.timestamp_ms as number) }).verify(readVector(`attestation/${entry.file}`)));
+    const err = rejection(() =>
+      new AttestationVerifier({ clock: () => new Date(entry.timestamp_ms as number) }).verify(readVector(`attestation/${entry.file}`)),
+    );
     expect(err.code).toBe('ERR_ATTESTATION_SIGNATURE');
   });
 
   it('the corrupt published document is rejected as malformed', () => {
-    const err = rejection(() => new AttestationVerifier({ clock: () => new Date('2026-01-03T21:00:00Z') }).verify(readVector('attestation/base_nitro_validator_2026_as_published_corrupt.cbor')));
+    const err = rejection(() =>
+      new AttestationVerifier({ clock: () => new Date('2026-01-03T21:00:00Z') }).verify(
+        readVector('attestation/base_nitro_validator_2026_as_published_corrupt.cbor'),
+      ),
+    );
     expect(err.code).toBe('ERR_ATTESTATION_MALFORMED');
   });
 

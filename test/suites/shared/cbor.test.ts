@@ -18,7 +18,12 @@ describe('strict CBOR decoding', () => {
   it('decodes definite and indefinite maps to the same Map', () => {
     const definite = decodeCbor(hex('a2 61 61 01 61 62 42 0102'));
     const indefinite = decodeCbor(hex('bf 61 61 01 61 62 42 0102 ff'));
-    expect(definite).toEqual(new Map<string, unknown>([['a', 1], ['b', new Uint8Array([1, 2])]]));
+    expect(definite).toEqual(
+      new Map<string, unknown>([
+        ['a', 1],
+        ['b', new Uint8Array([1, 2])],
+      ]),
+    );
     expect(indefinite).toEqual(definite);
   });
 
@@ -58,7 +63,7 @@ describe('strict CBOR decoding', () => {
   });
 
   it('bounds depth and size before decoding', () => {
-    expect(codeOf(() => decodeCbor(hex('81'.repeat(40) + '01')))).toBe('ERR_CBOR_TOO_DEEP');
+    expect(codeOf(() => decodeCbor(hex(`${'81'.repeat(40)}01`)))).toBe('ERR_CBOR_TOO_DEEP');
     expect(codeOf(() => decodeCbor(new Uint8Array(33), { maxBytes: 32 }))).toBe('ERR_CBOR_TOO_LARGE');
   });
 
@@ -76,12 +81,20 @@ describe('strict CBOR decoding', () => {
 
   it('never throws anything but CborError on random and truncated input', () => {
     let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 16) & 0xff;
+    };
     const good = encodeCbor({ a: [1, 2, new Uint8Array(10)], b: new Map([[1, 'x']]) });
     for (let i = 0; i < 3000; i++) {
-      const input = i % 2 === 0
-        ? new Uint8Array(Array.from({ length: 1 + (rand() % 40) }, rand))
-        : (() => { const c = good.slice(0, rand() % good.length); if (c.length) c[rand() % c.length] = rand(); return c; })();
+      const input =
+        i % 2 === 0
+          ? new Uint8Array(Array.from({ length: 1 + (rand() % 40) }, rand))
+          : (() => {
+              const c = good.slice(0, rand() % good.length);
+              if (c.length) c[rand() % c.length] = rand();
+              return c;
+            })();
       try {
         decodeCbor(input);
       } catch (e) {

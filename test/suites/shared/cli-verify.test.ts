@@ -19,13 +19,21 @@ const nonce = new Uint8Array(16).fill(0xab);
 async function run(argv: string[], stdin: Uint8Array = new Uint8Array(0)): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(argv, { stdout: (t) => { out += typeof t === "string" ? t : Buffer.from(t).toString("latin1"); }, stderr: (t) => { err += t; }, readStdin: async () => stdin });
+  const code = await main(argv, {
+    stdout: (t) => {
+      out += typeof t === 'string' ? t : Buffer.from(t).toString('latin1');
+    },
+    stderr: (t) => {
+      err += t;
+    },
+    readStdin: async () => stdin,
+  });
   return { code, out, err };
 }
 
 beforeAll(async () => {
   pki = await NitroPki.create();
-  chain = await pki.issueChain({ now: BOOT });
+  chain = await pki.issueChain({ bootTime: BOOT });
   dir = mkdtempSync(join(tmpdir(), 'ndk-cli-'));
   docPath = join(dir, 'doc.cbor');
   writeFileSync(docPath, buildAttestationDocument({ chain, timestamp: BOOT.getTime(), nonce, userData: new Uint8Array([1]) }));

@@ -7,7 +7,16 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCiphertextForRecipient, encodeCiphertextForRecipient } from '@nitro-datakey/shared/testing';
-import { CmsError, decryptCiphertextForRecipient, parseAsn1, parseCiphertextForRecipient, subjectKeyIdentifier, toHex, type Asn1Node, type EnvelopedDataParts } from '@nitro-datakey/shared';
+import {
+  CmsError,
+  decryptCiphertextForRecipient,
+  parseAsn1,
+  parseCiphertextForRecipient,
+  subjectKeyIdentifier,
+  toHex,
+  type Asn1Node,
+  type EnvelopedDataParts,
+} from '@nitro-datakey/shared';
 import { readVector, vectorsAvailable, vectorsDir } from '../../support/index.js';
 import { nitroDatakey as main } from '@nitro-datakey/shared/cli';
 
@@ -39,11 +48,20 @@ function codeOf(f: () => unknown): string {
 /** A structural fingerprint of a BER tree: tags, constructed/indefinite forms, OIDs, small integers and lengths. */
 function shape(node: Asn1Node, depth = 0): string[] {
   const form = node.constructed ? (node.indefinite ? 'indef' : 'def') : `prim(${node.content.byteLength})`;
-  const detail = node.tagClass === 0 && node.tagNumber === 6 ? ` ${toHex(node.content)}` : node.tagClass === 0 && node.tagNumber === 2 && node.content.byteLength === 1 ? ` =${node.content[0]}` : '';
+  const detail =
+    node.tagClass === 0 && node.tagNumber === 6
+      ? ` ${toHex(node.content)}`
+      : node.tagClass === 0 && node.tagNumber === 2 && node.content.byteLength === 1
+        ? ` =${node.content[0]}`
+        : '';
   return [`${' '.repeat(depth)}${node.tagClass}:${node.tagNumber} ${form}${detail}`, ...node.children.flatMap((c) => shape(c, depth + 1))];
 }
 
-function partsFor(recipient: KeyObject, plaintext: Uint8Array, change: (p: { cek: Buffer; content: Buffer; rid: Uint8Array }) => void = () => {}): EnvelopedDataParts {
+function partsFor(
+  recipient: KeyObject,
+  plaintext: Uint8Array,
+  change: (p: { cek: Buffer; content: Buffer; rid: Uint8Array }) => void = () => {},
+): EnvelopedDataParts {
   const cek = randomBytes(32);
   const iv = randomBytes(16);
   const p = { cek, content: Buffer.alloc(0), rid: subjectKeyIdentifier(recipient) };
@@ -111,7 +129,9 @@ describe.skipIf(!haveVectors)(`real KMS CiphertextForRecipient samples${haveVect
     expect(ours.byteLength).toBe(real.byteLength);
     expect(shape(parseAsn1(ours, { encoding: 'ber' }))).toEqual(shape(parseAsn1(real, { encoding: 'ber' })));
     const realLong = readVector('cms/aws-samples-nitro-enclave-blockchain-wallet-on-eks/ciphertext_for_recipient.ber');
-    expect(shape(parseAsn1(buildCiphertextForRecipient(new Uint8Array(154), alice.publicKey), { encoding: 'ber' }))).toEqual(shape(parseAsn1(realLong, { encoding: 'ber' })));
+    expect(shape(parseAsn1(buildCiphertextForRecipient(new Uint8Array(154), alice.publicKey), { encoding: 'ber' }))).toEqual(
+      shape(parseAsn1(realLong, { encoding: 'ber' })),
+    );
   });
 });
 
@@ -134,7 +154,7 @@ describe('buildCiphertextForRecipient', () => {
     expect(() => decryptCiphertextForRecipient(new Uint8Array(1), ec.privateKey)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
   });
 
-  it('pkijs, an independent reader, sees KMS\'s layout in our output', () => {
+  it("pkijs, an independent reader, sees KMS's layout in our output", () => {
     const ours = buildCiphertextForRecipient(new Uint8Array(32), alice.publicKey);
     const contentInfo = new pkijs.ContentInfo({ schema: asn1js.fromBER(ours).result });
     expect(contentInfo.contentType).toBe('1.2.840.113549.1.7.3');
@@ -173,8 +193,27 @@ describe.skipIf(!haveOpenssl)(`OpenSSL interoperability${haveOpenssl ? '' : skip
   const opensslEncrypt = (plaintext: Uint8Array, extra: string[] = []): Uint8Array => {
     const input = join(dir, 'plain.bin');
     writeFileSync(input, plaintext);
-    return new Uint8Array(execFileSync('openssl', ['cms', '-encrypt', ...extra, '-in', input, '-binary', '-recip', certPem,
-      '-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256', '-keyopt', 'rsa_mgf1_md:sha256', '-aes-256-cbc', '-outform', 'DER']));
+    return new Uint8Array(
+      execFileSync('openssl', [
+        'cms',
+        '-encrypt',
+        ...extra,
+        '-in',
+        input,
+        '-binary',
+        '-recip',
+        certPem,
+        '-keyopt',
+        'rsa_padding_mode:oaep',
+        '-keyopt',
+        'rsa_oaep_md:sha256',
+        '-keyopt',
+        'rsa_mgf1_md:sha256',
+        '-aes-256-cbc',
+        '-outform',
+        'DER',
+      ]),
+    );
   };
 
   it('openssl cms -decrypt opens what we build', () => {
@@ -227,7 +266,11 @@ describe('every rejection', () => {
     ['a missing end-of-contents', () => good.subarray(0, good.length - 2), 'ERR_CMS_MALFORMED'],
     ['definite inner length running past its parent', () => patch(good, '318201', '318301'), 'ERR_CMS_MALFORMED'],
     ['IV of 15 bytes', () => encodeCiphertextForRecipient({ ...parseCiphertextForRecipient(good), iv: new Uint8Array(15) }), 'ERR_CMS_MALFORMED'],
-    ['ciphertext not a multiple of 16', () => encodeCiphertextForRecipient({ ...parseCiphertextForRecipient(good), encryptedContent: new Uint8Array(33) }), 'ERR_CMS_MALFORMED'],
+    [
+      'ciphertext not a multiple of 16',
+      () => encodeCiphertextForRecipient({ ...parseCiphertextForRecipient(good), encryptedContent: new Uint8Array(33) }),
+      'ERR_CMS_MALFORMED',
+    ],
   ])('%s', (_name, make, code) => {
     expect(codeOf(() => decryptCiphertextForRecipient(make(), alice.privateKey))).toBe(code);
   });
@@ -248,15 +291,29 @@ describe('every rejection', () => {
 
   it('wrong RSA key, bad PKCS#7 padding and a short content key fail with one indistinguishable error', () => {
     // Addressed (by rid) to bob but wrapped for alice: OAEP fails under bob's key.
-    const wrongKey = encodeCiphertextForRecipient(partsFor(alice.publicKey, plaintext, (p) => { p.rid = subjectKeyIdentifier(bob.publicKey); }));
+    const wrongKey = encodeCiphertextForRecipient(
+      partsFor(alice.publicKey, plaintext, (p) => {
+        p.rid = subjectKeyIdentifier(bob.publicKey);
+      }),
+    );
     // Valid key wrap, content whose last block decrypts to invalid padding (0x00).
-    const badPadding = encodeCiphertextForRecipient(partsFor(alice.publicKey, plaintext, (p) => {
-      const iv = Buffer.alloc(16);
-      const c = createCipheriv('aes-256-cbc', p.cek, iv).setAutoPadding(false);
-      p.content = Buffer.concat([c.update(Buffer.alloc(32, 0)), c.final()]);
-    }));
-    const shortKey = encodeCiphertextForRecipient(partsFor(alice.publicKey, plaintext, (p) => { p.cek = p.cek.subarray(0, 16); }));
-    const errors = [[wrongKey, bob.privateKey], [badPadding, alice.privateKey], [shortKey, alice.privateKey]].map(([bytes, key]) => {
+    const badPadding = encodeCiphertextForRecipient(
+      partsFor(alice.publicKey, plaintext, (p) => {
+        const iv = Buffer.alloc(16);
+        const c = createCipheriv('aes-256-cbc', p.cek, iv).setAutoPadding(false);
+        p.content = Buffer.concat([c.update(Buffer.alloc(32, 0)), c.final()]);
+      }),
+    );
+    const shortKey = encodeCiphertextForRecipient(
+      partsFor(alice.publicKey, plaintext, (p) => {
+        p.cek = p.cek.subarray(0, 16);
+      }),
+    );
+    const errors = [
+      [wrongKey, bob.privateKey],
+      [badPadding, alice.privateKey],
+      [shortKey, alice.privateKey],
+    ].map(([bytes, key]) => {
       try {
         decryptCiphertextForRecipient(bytes as Uint8Array, key as KeyObject);
       } catch (e) {
@@ -273,7 +330,10 @@ describe('every rejection', () => {
 
   it('only ever throws CmsError on random, truncated and bit-flipped input', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 16) & 0xff;
+    };
     for (let i = 0; i < 1500; i++) {
       let input: Uint8Array;
       if (i % 3 === 0) input = new Uint8Array(Array.from({ length: rand() * 2 }, rand));
@@ -295,7 +355,13 @@ describe('nitro-datakey cms-decrypt and cms-encrypt', () => {
   async function run(argv: string[], stdin: Uint8Array = new Uint8Array(0)): Promise<{ code: number; out: Buffer; err: string }> {
     const out: Buffer[] = [];
     let err = '';
-    const code = await main(argv, { stdout: (d) => out.push(Buffer.from(d)), stderr: (t) => { err += t; }, readStdin: async () => stdin });
+    const code = await main(argv, {
+      stdout: (d) => out.push(Buffer.from(d)),
+      stderr: (t) => {
+        err += t;
+      },
+      readStdin: async () => stdin,
+    });
     return { code, out: Buffer.concat(out), err };
   }
 
@@ -324,7 +390,13 @@ describe('nitro-datakey cms-decrypt and cms-encrypt', () => {
     const refused = await run(['cms-decrypt', '--key', bobKey, berFile]);
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/ERR_CMS_RECIPIENT_MISMATCH/);
-    for (const argv of [['cms-decrypt', berFile], ['cms-decrypt', '--key', join(dir, 'nope.pem'), berFile], ['cms-decrypt', '--key', berFile, berFile], ['cms-encrypt', berFile], ['cms-encrypt', '--recipient', bobKey]]) {
+    for (const argv of [
+      ['cms-decrypt', berFile],
+      ['cms-decrypt', '--key', join(dir, 'nope.pem'), berFile],
+      ['cms-decrypt', '--key', berFile, berFile],
+      ['cms-encrypt', berFile],
+      ['cms-encrypt', '--recipient', bobKey],
+    ]) {
       expect((await run(argv)).code, argv.join(' ')).toBe(2);
     }
     expect((await run(['cms-decrypt', '--help'])).code).toBe(0);

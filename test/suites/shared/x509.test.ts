@@ -1,17 +1,22 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CertificateError, decodeAttestation, KeyUsage, parseCertificate } from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable } from '../../support/index.js';
+import { NitroPki } from '@nitro-datakey/devkit';
+import { readVector, vectorsSkipReason } from '../../support/index.js';
 
 const files = ['nitrite_2021.cbor', 'evervault_ga.cbor', 'signal_svr2_2.cbor', 'base_nitro_validator_2026_repaired.cbor'];
 
-describe.skipIf(!vectorsAvailable())(`our X.509 reader agrees with @peculiar/x509 on real AWS certificates${vectorsAvailable() ? '' : ' (SKIPPED: ../shared/vectors not found; set NITRO_DATAKEY_VECTORS)'}`, () => {
-  const certs = files.flatMap((f) => {
+// The suite's body runs at collection even when skipped: read the vectors only when they are there.
+const skip = vectorsSkipReason(...files.map((f) => `attestation/${f}`));
+describe.skipIf(skip !== undefined)(`our X.509 reader agrees with @peculiar/x509 on real AWS certificates${skip ? ` (SKIPPED: ${skip})` : ''}`, () => {
+  const certs = (skip ? [] : files).flatMap((f) => {
     const { document } = decodeAttestation(readVector(`attestation/${f}`));
     return [document.certificate, ...document.cabundle];
   });
 
+  // With no vectors, one skipped entry keeps the suite visible in the report as skipped.
+  if (certs.length === 0) it.skip('every certificate of the vector documents', () => undefined);
   it.each(certs.map((der, i) => [i, der] as const))('certificate %i', (_i, der) => {
     const ours = parseCertificate(der);
     const oracle = new x509.X509Certificate(der);
@@ -58,8 +63,13 @@ describe('X.509 reader strictness', () => {
   });
 });
 
+// The AWS root when the vectors are present, else a simulated Nitro root of the same shape (P-384,
+// DER with a two-byte length): these two tests never need to skip.
+let simulatedRoot: Uint8Array | undefined;
+beforeAll(async () => {
+  if (vectorsSkipReason('root/root.der') !== undefined) simulatedRoot = (await NitroPki.create()).root.der;
+});
+
 function readRoot(): Uint8Array {
-  // The AWS root when vectors are present, else a self-made one of the same shape.
-  if (vectorsAvailable()) return readVector('root/root.der');
-  throw new Error('vectors required');
+  return simulatedRoot ?? readVector('root/root.der');
 }

@@ -60,7 +60,10 @@ describe('the address syntax', () => {
     expect(formatAddress(parseAddress(text))).toBe(text);
   });
 
-  it.each(['vsock:3', 'vsock:3:4294967296', 'vsock:-1:5', 'vsock:03:5', 'tcp:host', 'tcp:host:70000', 'tcp::::1:80', 'unix:', 'udp:1.2.3.4:5', '8000', ''])('refuses %j with ERR_INVALID_ADDRESS', (text) => {
-    expect(() => parseAddress(text)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }));
-  });
+  it.each(['vsock:3', 'vsock:3:4294967296', 'vsock:-1:5', 'vsock:03:5', 'tcp:host', 'tcp:host:70000', 'tcp::::1:80', 'unix:', 'udp:1.2.3.4:5', '8000', ''])(
+    'refuses %j with ERR_INVALID_ADDRESS',
+    (text) => {
+      expect(() => parseAddress(text)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ADDRESS' }));
+    },
+  );
 });

@@ -73,7 +73,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       if (!m) throw new UsageError(`--principal takes ACCESS_KEY_ID=ARN, got ${JSON.stringify(item)}`);
       principals[m[1] as string] = m[2] as string;
     }
-    let seed;
+    let seed: Awaited<ReturnType<typeof readSeedFile>> | undefined;
     try {
       seed = values.seed === undefined ? undefined : await readSeedFile(values.seed);
     } catch (e) {

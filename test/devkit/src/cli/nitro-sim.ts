@@ -98,7 +98,7 @@ async function attest(argv: readonly string[], io: CliIo): Promise<number> {
   const nonce = values.nonce === undefined ? undefined : parseHexArg(values.nonce, '--nonce');
   const seed = values.seed === undefined ? undefined : parseHexArg(values.seed, '--seed');
   const publicKey = values['public-key'] === undefined ? undefined : await readPublicKey(values['public-key']);
-  let measurements;
+  let measurements: Awaited<ReturnType<typeof readMeasurements>> | undefined;
   try {
     measurements = values.pcrs === undefined ? undefined : await readMeasurements(values.pcrs);
   } catch (e) {
@@ -145,7 +145,7 @@ async function enclave(argv: readonly string[], io: CliIo, signals: NodeJS.Proce
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values['pki-dir'] === undefined) throw new UsageError('--pki-dir DIR is required (create one with "nitro-sim pki init DIR")');
-  let measurements;
+  let measurements: Awaited<ReturnType<typeof readMeasurements>> | undefined;
   try {
     measurements = values.pcrs === undefined ? undefined : await readMeasurements(values.pcrs);
   } catch (e) {

@@ -47,35 +47,76 @@ async function main(): Promise<void> {
   console.log(`nitro-datakey demo (work directory ${dir})\n`);
   const enclaveMeasurements = syntheticMeasurements('nitro-datakey demo enclave image');
 
-  const pki = await step('simulated Nitro PKI (P-384 root, regional/zonal/instance CAs)', async () => {
-    const p = await NitroPki.create();
-    await p.save(join(dir, 'pki'));
-    writeFileSync(join(dir, 'measurements.json'), JSON.stringify({ Measurements: Object.fromEntries([...enclaveMeasurements].map(([i, v]) => [`PCR${i}`, toHex(v)])) }));
-    return p;
-  }, (p) => `root ${p.rootFingerprint.slice(0, 16)}...`);
+  const pki = await step(
+    'simulated Nitro PKI (P-384 root, regional/zonal/instance CAs)',
+    async () => {
+      const p = await NitroPki.create();
+      await p.save(join(dir, 'pki'));
+      writeFileSync(
+        join(dir, 'measurements.json'),
+        JSON.stringify({ Measurements: Object.fromEntries([...enclaveMeasurements].map(([i, v]) => [`PCR${i}`, toHex(v)])) }),
+      );
+      return p;
+    },
+    (p) => `root ${p.rootFingerprint.slice(0, 16)}...`,
+  );
 
   const role = 'arn:aws:iam::111122223333:role/demo-enclave';
   // The key policy comes from the same generator operators use ("nitro-datakey policy").
-  const policy = enclaveKeyPolicy({ account: '111122223333', roleArn: role, pcrs: new Map([...enclaveMeasurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)])) });
-  writeFileSync(join(dir, 'seed.json'), JSON.stringify({ keys: [{ alias: 'alias/demo', description: 'releases data keys to the demo enclave image only', policy }] }));
-  const kms = await step('local KMS with TLS, key alias/demo pinned to the enclave PCR0', () =>
-    spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), ['--tls', '--quiet', '--data-dir', join(dir, 'kms'), '--trust-root-fingerprint', pki.rootFingerprint, '--seed', join(dir, 'seed.json'), '--principal', `AKIDDEMOENCLAVE=${role}`]),
-  (k) => k.ready.endpoint);
+  const policy = enclaveKeyPolicy({
+    account: '111122223333',
+    roleArn: role,
+    pcrs: new Map([...enclaveMeasurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)])),
+  });
+  writeFileSync(
+    join(dir, 'seed.json'),
+    JSON.stringify({ keys: [{ alias: 'alias/demo', description: 'releases data keys to the demo enclave image only', policy }] }),
+  );
+  const kms = await step(
+    'local KMS with TLS, key alias/demo pinned to the enclave PCR0',
+    () =>
+      spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
+        '--tls',
+        '--quiet',
+        '--data-dir',
+        join(dir, 'kms'),
+        '--trust-root-fingerprint',
+        pki.rootFingerprint,
+        '--seed',
+        join(dir, 'seed.json'),
+        '--principal',
+        `AKIDDEMOENCLAVE=${role}`,
+      ]),
+    (k) => k.ready.endpoint,
+  );
   children.push(kms.child);
   const kmsPort = new URL(kms.ready.endpoint).port;
 
   process.env['AWS_ACCESS_KEY_ID'] = 'AKIDDEMOENCLAVE'; // what the parent's default credential chain finds
   process.env['AWS_SECRET_ACCESS_KEY'] = 'demo-secret-not-checked';
-  const proxy = await step('parent proxy on loopback TCP (in place of vsock), credentials route', () =>
-    spawnReady<{ routes: { listen: string }[]; credentials: string }>(builtScript('@nitro-datakey/parent-proxy', 'main.js'), ['--route', `tcp:127.0.0.1:0=127.0.0.1:${kmsPort}`, '--allow', `127.0.0.1:${kmsPort}`, '--credentials', 'tcp:127.0.0.1:0']),
-  (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kmsPort}`);
+  const proxy = await step(
+    'parent proxy on loopback TCP (in place of vsock), credentials route',
+    () =>
+      spawnReady<{ routes: { listen: string }[]; credentials: string }>(builtScript('@nitro-datakey/parent-proxy', 'main.js'), [
+        '--route',
+        `tcp:127.0.0.1:0=127.0.0.1:${kmsPort}`,
+        '--allow',
+        `127.0.0.1:${kmsPort}`,
+        '--credentials',
+        'tcp:127.0.0.1:0',
+      ]),
+    (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kmsPort}`,
+  );
   children.push(proxy.child);
 
   const config = {
     region: 'us-east-1',
     kms: { transport: proxy.ready.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile: kms.ready.caCertPath },
     credentials: { transport: proxy.ready.credentials },
-    secrets: { dir: join(dir, 'run', 'secrets'), items: [{ name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), encryptionContext: { app: 'demo' } }] },
+    secrets: {
+      dir: join(dir, 'run', 'secrets'),
+      items: [{ name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), encryptionContext: { app: 'demo' } }],
+    },
     gateway: { listen: 'tcp:127.0.0.1:0' },
   };
   writeFileSync(join(dir, 'enclave.json'), JSON.stringify({ ...config, secrets: undefined }));
@@ -86,24 +127,53 @@ async function main(): Promise<void> {
   const secret = `demo secret ${Date.now()}`;
   writeFileSync(join(dir, 'api-token.txt'), secret);
 
-  await step('enclave: attested GenerateDataKey, seal a secret (AES-256-GCM)', () =>
-    run(process.execPath, [simBin, ...onSimulator, 'seal', '--config', join(dir, 'enclave.json'), '--key-id', 'alias/demo', '--context', 'app=demo', '--out', join(dir, 'api-token.sealed.json'), join(dir, 'api-token.txt')]),
-  () => 'api-token.sealed.json');
+  await step(
+    'enclave: attested GenerateDataKey, seal a secret (AES-256-GCM)',
+    () =>
+      run(process.execPath, [
+        simBin,
+        ...onSimulator,
+        'seal',
+        '--config',
+        join(dir, 'enclave.json'),
+        '--key-id',
+        'alias/demo',
+        '--context',
+        'app=demo',
+        '--out',
+        join(dir, 'api-token.sealed.json'),
+        join(dir, 'api-token.txt'),
+      ]),
+    () => 'api-token.sealed.json',
+  );
   rmSync(join(dir, 'api-token.txt'));
 
-  const enclave = await step('enclave restarts: opens the sealed secret, serves the gateway', () => spawnReady<{ moduleId: string; gateway: string; secrets: string[] }>(simBin, [...onSimulator, '--config', join(dir, 'enclave-with-secrets.json')]), (e) => `secrets ${e.ready.secrets.join(', ')}`);
+  const enclave = await step(
+    'enclave restarts: opens the sealed secret, serves the gateway',
+    () => spawnReady<{ moduleId: string; gateway: string; secrets: string[] }>(simBin, [...onSimulator, '--config', join(dir, 'enclave-with-secrets.json')]),
+    (e) => `secrets ${e.ready.secrets.join(', ')}`,
+  );
   children.push(enclave.child);
   await step('the secret the workload reads equals the one sealed', async () => {
     const opened = readFileSync(join(dir, 'run', 'secrets', 'api-token'), 'utf8');
     if (opened !== secret) throw new Error('the opened secret differs');
   });
   const [, gwHost, gwPort] = /^tcp:(.+):(\d+)$/.exec(enclave.ready.gateway) ?? [];
-  const workload = new KMSClient({ region: 'us-east-1', endpoint: `http://${gwHost}:${gwPort}`, credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-  await step('a workload SDK call through the gateway: GenerateDataKey', async () => {
-    const dk = await workload.send(new GenerateDataKeyCommand({ KeyId: 'alias/demo', KeySpec: 'AES_256' }));
-    if (dk.Plaintext?.length !== 32) throw new Error('no data key');
-    return dk;
-  }, (dk) => `32-byte key for ${String(dk.KeyId).split(':').slice(-1)[0]}`);
+  const workload = new KMSClient({
+    region: 'us-east-1',
+    endpoint: `http://${gwHost}:${gwPort}`,
+    credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
+    maxAttempts: 1,
+  });
+  await step(
+    'a workload SDK call through the gateway: GenerateDataKey',
+    async () => {
+      const dk = await workload.send(new GenerateDataKeyCommand({ KeyId: 'alias/demo', KeySpec: 'AES_256' }));
+      if (dk.Plaintext?.length !== 32) throw new Error('no data key');
+      return dk;
+    },
+    (dk) => `32-byte key for ${String(dk.KeyId).split(':').slice(-1)[0]}`,
+  );
   workload.destroy();
 
   // The attestation an attested call carries, verified the way KMS does.
@@ -111,7 +181,16 @@ async function main(): Promise<void> {
   const doc = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint] }).verify(await nsm.attest({ nonce: new Uint8Array(16) }));
 
   const clientFor = (n: SimulatedNsm | Awaited<ReturnType<typeof SimulatedNsm.client>>, endpointPort: string, transport: string, ca: string) =>
-    new AttestedKmsClient({ nsm: n as never, region: 'us-east-1', transport, endpoint: `https://localhost:${endpointPort}`, ca, credentials: parentCredentialsProvider({ address: proxy.ready.credentials }), keys: { poolSize: 1 }, maxAttempts: 1 });
+    new AttestedKmsClient({
+      nsm: n as never,
+      region: 'us-east-1',
+      transport,
+      endpoint: `https://localhost:${endpointPort}`,
+      ca,
+      credentials: parentCredentialsProvider({ address: proxy.ready.credentials }),
+      keys: { poolSize: 1 },
+      maxAttempts: 1,
+    });
 
   await step('refused: an enclave with another PCR0 (AccessDeniedException)', async () => {
     const other = await SimulatedNsm.client({ pki, measurements: syntheticMeasurements('some other image') });
@@ -135,7 +214,14 @@ async function main(): Promise<void> {
         const body = JSON.parse(Buffer.concat(chunks).toString()) as { Recipient: { AttestationDocument: string } };
         const key = decodeAttestation(new Uint8Array(Buffer.from(body.Recipient.AttestationDocument, 'base64'))).document.publicKey as Uint8Array;
         const dataKey = new Uint8Array(32).fill(7);
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify({ KeyId: 'x', CiphertextBlob: 'AAAA', Plaintext: Buffer.from(dataKey).toString('base64'), CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, key)).toString('base64') }));
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
+          JSON.stringify({
+            KeyId: 'x',
+            CiphertextBlob: 'AAAA',
+            Plaintext: Buffer.from(dataKey).toString('base64'),
+            CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, key)).toString('base64'),
+          }),
+        );
       });
     });
     await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));

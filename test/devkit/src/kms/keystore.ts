@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DevkitError } from '../errors.js';
 
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
@@ -57,7 +58,7 @@ export class KeyStore {
     }
     if (text !== undefined) {
       const state = JSON.parse(text) as StateFile;
-      if (state.format !== 'nitro-kms-local/1') throw new Error(`${dataDir}/state.json: unknown format ${String(state.format)}`);
+      if (state.format !== 'nitro-kms-local/1') throw new DevkitError('ERR_KMS_DATA_DIR', `${dataDir}/state.json: unknown format ${String(state.format)}`);
       for (const key of state.keys) store.keys.set(key.keyId, key);
       for (const alias of state.aliases) store.aliases.set(alias.name, alias);
     }

@@ -1,6 +1,28 @@
 import { generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type AttestationVerifier, encryptionContext, grantTokens, KEY_ID_MAX, KEY_PAIR_SPECS, type KeyPairSpec, kmsError, KmsServiceException, type KmsRequestBody as Body, optionalBoolean, optionalEnum, optionalInteger, optionalString, parseDecryptRequest, parseGenerateDataKeyPairRequest, parseGenerateDataKeyRequest, parseGenerateRandomRequest, type RecipientField, requireBlob, requireString, toBase64 as b64 } from '@nitro-datakey/shared';
+import {
+  type AttestationVerifier,
+  encryptionContext,
+  grantTokens,
+  KEY_ID_MAX,
+  KEY_PAIR_SPECS,
+  type KeyPairSpec,
+  kmsError,
+  KmsServiceException,
+  type KmsRequestBody as Body,
+  optionalBoolean,
+  optionalEnum,
+  optionalInteger,
+  optionalString,
+  parseDecryptRequest,
+  parseGenerateDataKeyPairRequest,
+  parseGenerateDataKeyRequest,
+  parseGenerateRandomRequest,
+  type RecipientField,
+  requireBlob,
+  requireString,
+  toBase64 as b64,
+} from '@nitro-datakey/shared';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import type { KeyStore, StoredAlias, StoredKey } from './keystore.js';
@@ -10,7 +32,12 @@ import { verifyRecipient, type VerifiedRecipient } from './recipient.js';
 const generateKeyPair = promisify(generateKeyPairCb);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
-const CURVES: Partial<Record<KeyPairSpec, string>> = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' };
+const CURVES: Partial<Record<KeyPairSpec, string>> = {
+  ECC_NIST_P256: 'prime256v1',
+  ECC_NIST_P384: 'secp384r1',
+  ECC_NIST_P521: 'secp521r1',
+  ECC_SECG_P256K1: 'secp256k1',
+};
 
 /** Everything an operation needs about the server and the caller. */
 export interface OperationContext {
@@ -53,10 +80,18 @@ function missingKey(ctx: OperationContext, keyId: string): never {
 
 /** Key policy check: explicit deny wins, no allow is a denial. */
 function authorize(ctx: OperationContext, key: StoredKey, action: string, conditions: ReadonlyMap<string, string> = new Map()): void {
-  const decision = evaluatePolicy(parsedPolicy(key.policy), { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: keyArn(ctx, key.keyId), conditions });
+  const decision = evaluatePolicy(parsedPolicy(key.policy), {
+    principalArn: ctx.principalArn,
+    action: `kms:${action}`,
+    resourceArn: keyArn(ctx, key.keyId),
+    conditions,
+  });
   if (decision !== 'Allow') {
     const why = decision === 'ExplicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the';
-    throw kmsError.accessDenied(`User: ${ctx.principalArn} is not authorized to perform: kms:${action} on resource: ${keyArn(ctx, key.keyId)} ${why}${decision === 'ExplicitDeny' ? '' : ` kms:${action} action`}`);
+    throw kmsError.accessDenied(
+      `User: ${ctx.principalArn} is not authorized to perform: kms:${action} on resource: ${keyArn(ctx, key.keyId)} ` +
+        `${why}${decision === 'ExplicitDeny' ? '' : ` kms:${action} action`}`,
+    );
   }
 }
 
@@ -76,7 +111,14 @@ function keyIdParam(body: Body, name = 'KeyId'): string {
 }
 
 /** The steps every cryptographic operation on a key shares, in KMS's order. */
-function prepare(ctx: OperationContext, key: StoredKey, action: string, context: Readonly<Record<string, string>>, dryRun: boolean, recipient?: VerifiedRecipient): void {
+function prepare(
+  ctx: OperationContext,
+  key: StoredKey,
+  action: string,
+  context: Readonly<Record<string, string>>,
+  dryRun: boolean,
+  recipient?: VerifiedRecipient,
+): void {
   authorize(ctx, key, action, contextConditions(context, recipient));
   requireUsable(ctx, key);
   if (dryRun) throw kmsError.dryRun();
@@ -126,8 +168,13 @@ function page<T>(items: readonly T[], body: Body, id: (item: T) => string): { it
 
 function aliasNameParam(body: Body): string {
   const name = requireString(body, 'AliasName', 1, 256);
-  if (!name.startsWith('alias/')) throw kmsError.validation('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
-  if (!ALIAS_NAME.test(name)) throw kmsError.validation(`1 validation error detected: Value '${name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$`);
+  if (!name.startsWith('alias/'))
+    throw kmsError.validation('Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html');
+  if (!ALIAS_NAME.test(name))
+    throw kmsError.validation(
+      `1 validation error detected: Value '${name}' at 'aliasName' failed to satisfy constraint: ` +
+        'Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$',
+    );
   if (name.startsWith('alias/aws/')) throw kmsError.invalidAliasName(`Cannot create alias with prefix 'alias/aws/'`);
   return name;
 }
@@ -149,9 +196,7 @@ function policyParam(body: Body, account: string, required: boolean): string {
 async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
   if (spec === 'SM2') throw kmsError.unsupported('KeyPairSpec SM2 is only supported in China Regions.');
   const curve = CURVES[spec];
-  const pair = curve
-    ? await generateKeyPair('ec', { namedCurve: curve })
-    : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
+  const pair = curve ? await generateKeyPair('ec', { namedCurve: curve }) : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
   return {
     privateKey: new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })),
     publicKey: new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' })),
@@ -189,8 +234,15 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
     const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
     const origin = optionalString(body, 'Origin', 1, 64);
-    if ((usage && usage !== 'ENCRYPT_DECRYPT') || (spec && spec !== 'SYMMETRIC_DEFAULT') || (origin && origin !== 'AWS_KMS') || optionalBoolean(body, 'MultiRegion')) {
-      throw kmsError.unsupported('nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS origin, single-Region) only.');
+    if (
+      (usage && usage !== 'ENCRYPT_DECRYPT') ||
+      (spec && spec !== 'SYMMETRIC_DEFAULT') ||
+      (origin && origin !== 'AWS_KMS') ||
+      optionalBoolean(body, 'MultiRegion')
+    ) {
+      throw kmsError.unsupported(
+        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS origin, single-Region) only.',
+      );
     }
     const key = ctx.store.newKey(policy, description, ctx.clock().getTime());
     await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
@@ -325,7 +377,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     grantTokens(body);
     const algorithm = optionalEnum(body, 'EncryptionAlgorithm', ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const);
     const key = resolveKey(ctx, keyId);
-    if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
+    if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT')
+      throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
     prepare(ctx, key, 'Encrypt', context, dryRunParam(body));
     return { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, plaintext, context)), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
@@ -373,7 +426,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     prepare(ctx, key, 'GenerateDataKey', r.encryptionContext, r.dryRun, recipient);
     const dataKey = new Uint8Array(randomBytes(r.numberOfBytes));
     const base = { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, dataKey, r.encryptionContext)) };
-    return recipient ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(dataKey, recipient.publicKey)) } : { ...base, Plaintext: b64(dataKey) };
+    return recipient
+      ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(dataKey, recipient.publicKey)) }
+      : { ...base, Plaintext: b64(dataKey) };
   },
 
   GenerateDataKeyWithoutPlaintext(body, ctx) {
@@ -411,7 +466,12 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const key = resolveKey(ctx, keyId);
     prepare(ctx, key, 'GenerateDataKeyPairWithoutPlaintext', context, dryRunParam(body));
     const pair = await dataKeyPair(spec);
-    return { KeyId: keyArn(ctx, key.keyId), KeyPairSpec: spec, PublicKey: b64(pair.publicKey), PrivateKeyCiphertextBlob: b64(seal(key, pair.privateKey, context)) };
+    return {
+      KeyId: keyArn(ctx, key.keyId),
+      KeyPairSpec: spec,
+      PublicKey: b64(pair.publicKey),
+      PrivateKeyCiphertextBlob: b64(seal(key, pair.privateKey, context)),
+    };
   },
 
   GenerateRandom(body, ctx) {

@@ -63,7 +63,8 @@ function parseStatement(s: unknown, i: number): Statement {
   const principal = st['Principal'];
   let principals: string[];
   if (principal === '*') principals = ['*'];
-  else if (principal !== null && typeof principal === 'object' && !Array.isArray(principal) && 'AWS' in principal) principals = stringList((principal as { AWS: unknown }).AWS, `Statement[${i}].Principal.AWS`);
+  else if (principal !== null && typeof principal === 'object' && !Array.isArray(principal) && 'AWS' in principal)
+    principals = stringList((principal as { AWS: unknown }).AWS, `Statement[${i}].Principal.AWS`);
   else throw malformed(`Statement[${i}]: Principal must be "*" or {"AWS": ...}`);
   const conditions: Condition[] = [];
   const cond = st['Condition'];
@@ -148,7 +149,13 @@ function principalMatches(pattern: string, caller: string): boolean {
 }
 
 function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, ignoreCase ? 'is' : 's');
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    ignoreCase ? 'is' : 's',
+  );
   return re.test(value);
 }
 

@@ -11,6 +11,9 @@ export interface EnclaveRecipient {
 /** A fresh RSA-2048 key attested by `nsm`, as an enclave prepares an attested KMS call. */
 export async function enclaveRecipient(nsm: Nsm, options: { nonce?: Uint8Array; modulusLength?: number } = {}): Promise<EnclaveRecipient> {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: options.modulusLength ?? 2048 });
-  const document = await nsm.attest({ publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })), ...(options.nonce ? { nonce: options.nonce } : {}) });
+  const document = await nsm.attest({
+    publicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
+    ...(options.nonce ? { nonce: options.nonce } : {}),
+  });
   return { privateKey, publicKey, recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document } };
 }

@@ -1,5 +1,13 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { AttestationError, kmsError, RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey, toHex, type AttestationVerifier, type VerifiedAttestation } from '@nitro-datakey/shared';
+import {
+  AttestationError,
+  kmsError,
+  RECIPIENT_ATTESTATION_IMAGE_SHA384,
+  recipientAttestationPcrKey,
+  toHex,
+  type AttestationVerifier,
+  type VerifiedAttestation,
+} from '@nitro-datakey/shared';
 
 export interface VerifiedRecipient {
   readonly publicKey: KeyObject;

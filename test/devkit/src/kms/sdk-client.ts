@@ -4,7 +4,10 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocalKms } from './server.js';
 
 /** An unmodified AWS SDK KMS client pointed at a local KMS (trusting its CA when it serves TLS). */
-export function localKmsClient(kms: Pick<LocalKms, 'endpoint' | 'region' | 'caCertPem'>, options: { accessKeyId?: string; maxAttempts?: number } = {}): KMSClient {
+export function localKmsClient(
+  kms: Pick<LocalKms, 'endpoint' | 'region' | 'caCertPem'>,
+  options: { accessKeyId?: string; maxAttempts?: number } = {},
+): KMSClient {
   return new KMSClient({
     endpoint: kms.endpoint,
     region: kms.region,

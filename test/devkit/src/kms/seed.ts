@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { KeyStore } from './keystore.js';
 import { defaultKeyPolicy, parsePolicy } from './policy.js';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
 
 /** Keys to create at start: `{"keys": [{"alias": "alias/app", "description": "...", "policy": {...}}]}`. */
 export interface SeedFile {
@@ -17,10 +18,12 @@ export interface SeedKey {
 
 export async function readSeedFile(path: string): Promise<SeedFile> {
   const json = JSON.parse(await readFile(path, 'utf8')) as unknown;
-  if (json === null || typeof json !== 'object' || !Array.isArray((json as { keys?: unknown }).keys)) throw new Error(`${path}: expected {"keys": [...]}`);
+  if (json === null || typeof json !== 'object' || !Array.isArray((json as { keys?: unknown }).keys))
+    throw new InvalidArgumentError(`${path}: expected {"keys": [...]}`);
   for (const [i, key] of ((json as SeedFile).keys as unknown[]).entries()) {
-    if (key === null || typeof key !== 'object') throw new Error(`${path}: keys[${i}] must be an object`);
-    for (const field of Object.keys(key)) if (!['alias', 'description', 'policy'].includes(field)) throw new Error(`${path}: keys[${i}] has an unknown field ${field}`);
+    if (key === null || typeof key !== 'object') throw new InvalidArgumentError(`${path}: keys[${i}] must be an object`);
+    for (const field of Object.keys(key))
+      if (!['alias', 'description', 'policy'].includes(field)) throw new InvalidArgumentError(`${path}: keys[${i}] has an unknown field ${field}`);
   }
   return json as SeedFile;
 }
@@ -29,6 +32,8 @@ export async function applySeed(store: KeyStore, seed: SeedFile, env: { region: 
   for (const spec of seed.keys) {
     if (spec.alias !== undefined && store.aliases.has(spec.alias)) continue;
     const text = spec.policy === undefined ? defaultKeyPolicy(env.account) : typeof spec.policy === 'string' ? spec.policy : JSON.stringify(spec.policy);
+    // Seed files may write ${ACCOUNT} and ${REGION} (literally) for the server's own values.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: these placeholders are literal on purpose
     const policy = text.replaceAll('${ACCOUNT}', env.account).replaceAll('${REGION}', env.region);
     parsePolicy(policy);
     const now = env.clock().getTime();

@@ -5,7 +5,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AttestationVerifier, AWS_NITRO_ROOT_G1_SHA256, InvalidArgumentError, kmsError, kmsOperationFromTarget, KmsServiceException, readKmsRequestBody, writeKmsError, writeKmsResponse } from '@nitro-datakey/shared';
+import {
+  AttestationVerifier,
+  AWS_NITRO_ROOT_G1_SHA256,
+  InvalidArgumentError,
+  kmsError,
+  kmsOperationFromTarget,
+  KmsServiceException,
+  readKmsRequestBody,
+  writeKmsError,
+  writeKmsResponse,
+} from '@nitro-datakey/shared';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS, type OperationContext } from './operations.js';
@@ -43,7 +53,6 @@ export interface LocalKms {
   close(): Promise<void>;
 }
 
-
 /** Starts a KMS-compatible server that the unmodified AWS SDK and CLI talk to with an endpoint override. */
 export async function startLocalKms(options: LocalKmsOptions = {}): Promise<LocalKms> {
   const region = options.region ?? 'us-east-1';
@@ -59,7 +68,8 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
   let tempDir: string | undefined;
   let tls: Awaited<ReturnType<typeof loadOrCreateTls>> | undefined;
   if (options.tls) {
-    const dir = options.dataDir ?? (tempDir = await mkdtemp(join(tmpdir(), 'nitro-kms-local-')));
+    if (options.dataDir === undefined) tempDir = await mkdtemp(join(tmpdir(), 'nitro-kms-local-'));
+    const dir = options.dataDir ?? (tempDir as string);
     tls = await loadOrCreateTls(dir, clock());
   }
 
@@ -114,16 +124,30 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
     const body = await readKmsRequestBody(req);
     const run = operation !== undefined && Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
     if (!run) throw kmsError.unknownOperation();
-    const ctx: OperationContext = { store: state.store, region: state.region, account: state.account, verifier: state.verifier, clock: state.clock, principalArn: principalOf(req, state) };
+    const ctx: OperationContext = {
+      store: state.store,
+      region: state.region,
+      account: state.account,
+      verifier: state.verifier,
+      clock: state.clock,
+      principalArn: principalOf(req, state),
+    };
     writeKmsResponse(res, 200, await run(body, ctx), { 'x-amzn-requestid': requestId });
   } catch (e) {
     const error = e instanceof KmsServiceException ? e : kmsError.internal();
-    if (!(e instanceof KmsServiceException)) state.log('error', 'internal error', { operation: operation ?? null, requestId, error: e instanceof Error ? e.message : String(e) });
+    if (!(e instanceof KmsServiceException))
+      state.log('error', 'internal error', { operation: operation ?? null, requestId, error: e instanceof Error ? e.message : String(e) });
     status = error.status;
     errorType = error.type;
     writeKmsError(res, error, { 'x-amzn-requestid': requestId });
   } finally {
-    state.log('info', 'request', { requestId, operation: operation ?? null, status, ...(errorType ? { error: errorType } : {}), ms: Number(process.hrtime.bigint() - started) / 1e6 });
+    state.log('info', 'request', {
+      requestId,
+      operation: operation ?? null,
+      status,
+      ...(errorType ? { error: errorType } : {}),
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    });
   }
 }
 
@@ -131,5 +155,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
 function principalOf(req: IncomingMessage, state: ServerState): string {
   const auth = String(req.headers['authorization'] ?? '');
   const accessKeyId = /Credential=([^/,\s]+)\//.exec(auth)?.[1];
-  return (accessKeyId !== undefined && Object.hasOwn(state.principals, accessKeyId) ? state.principals[accessKeyId] : undefined) ?? `arn:aws:iam::${state.account}:root`;
+  return (
+    (accessKeyId !== undefined && Object.hasOwn(state.principals, accessKeyId) ? state.principals[accessKeyId] : undefined) ??
+    `arn:aws:iam::${state.account}:root`
+  );
 }

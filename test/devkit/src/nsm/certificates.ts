@@ -1,6 +1,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { x509 } from '../x509.js';
 import type { P384KeyPair } from './keys.js';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
 
 const ECDSA_P384 = { name: 'ECDSA', namedCurve: 'P-384' } as const;
 
@@ -40,13 +41,7 @@ export interface CertificateSpec {
 export async function issueCertificate(spec: CertificateSpec): Promise<IssuedCertificate> {
   const publicKey = await importPublic(spec.keyPair);
   const signer = spec.issuer ?? { subject: spec.subject, keyPair: spec.keyPair, notBefore: spec.notBefore, notAfter: spec.notAfter };
-  const signingKey = await webcrypto.subtle.importKey(
-    'pkcs8',
-    signer.keyPair.privateKey.export({ format: 'der', type: 'pkcs8' }),
-    ECDSA_P384,
-    false,
-    ['sign'],
-  );
+  const signingKey = await webcrypto.subtle.importKey('pkcs8', signer.keyPair.privateKey.export({ format: 'der', type: 'pkcs8' }), ECDSA_P384, false, ['sign']);
   const extensions: x509.Extension[] = [];
   if (spec.basicConstraints) {
     extensions.push(new x509.BasicConstraintsExtension(spec.basicConstraints.ca, spec.basicConstraints.pathLength, true));
@@ -77,20 +72,14 @@ export function certificateToPem(der: Uint8Array): string {
 
 export function pemToDer(pem: string): Uint8Array {
   const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(pem);
-  if (!m?.[1]) throw new Error('no PEM certificate found');
+  if (!m?.[1]) throw new InvalidArgumentError('no PEM certificate found');
   return new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
 }
 
 type WebCryptoKey = webcrypto.CryptoKey;
 
 async function importPublic(keyPair: P384KeyPair): Promise<WebCryptoKey> {
-  return (await webcrypto.subtle.importKey(
-    'spki',
-    keyPair.publicKey.export({ format: 'der', type: 'spki' }),
-    ECDSA_P384,
-    true,
-    ['verify'],
-  ));
+  return await webcrypto.subtle.importKey('spki', keyPair.publicKey.export({ format: 'der', type: 'spki' }), ECDSA_P384, true, ['verify']);
 }
 
 /** A positive 16-byte serial derived from the subject key and time, so seeded PKIs are reproducible. */

@@ -15,7 +15,7 @@ const P384_ORDER = BigInt('0xffffffffffffffffffffffffffffffffffffffffffffffffc76
 export function generateP384KeyPair(seed?: Uint8Array, label = ''): P384KeyPair {
   if (seed === undefined) return generateKeyPairSync('ec', { namedCurve: 'P-384' });
   for (let counter = 0; ; counter++) {
-    const d = BigInt('0x' + createHmac('sha384', seed).update(`${label}/${counter}`).digest('hex'));
+    const d = BigInt(`0x${createHmac('sha384', seed).update(`${label}/${counter}`).digest('hex')}`);
     if (d === 0n || d >= P384_ORDER) continue; // rejection sampling keeps the scalar uniform
     const scalar = Buffer.from(d.toString(16).padStart(96, '0'), 'hex');
     const ecdh = createECDH('secp384r1');

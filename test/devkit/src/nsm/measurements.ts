@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { measurementsFromJson } from '@nitro-datakey/shared';
+import { InvalidArgumentError, measurementsFromJson } from '@nitro-datakey/shared';
 
 /** PCR index -> value (48 bytes for SHA-384). */
 export type PcrValues = ReadonlyMap<number, Uint8Array>;
@@ -15,12 +15,12 @@ export function parseMeasurements(json: unknown, source = 'measurements'): PcrVa
   try {
     hex = measurementsFromJson(json);
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw new InvalidArgumentError(`${source}: ${(e as Error).message}`);
   }
   const pcrs = new Map<number, Uint8Array>();
   for (const [index, value] of hex) {
-    if (index > 15) throw new Error(`${source}: unexpected key "PCR${index}" (expected PCR0 to PCR15)`);
-    if (!/^[0-9a-f]{96}$/.test(value)) throw new Error(`${source}: PCR${index} must be 96 hex digits (SHA-384)`);
+    if (index > 15) throw new InvalidArgumentError(`${source}: unexpected key "PCR${index}" (expected PCR0 to PCR15)`);
+    if (!/^[0-9a-f]{96}$/.test(value)) throw new InvalidArgumentError(`${source}: PCR${index} must be 96 hex digits (SHA-384)`);
     pcrs.set(index, new Uint8Array(Buffer.from(value, 'hex')));
   }
   return pcrs;
@@ -38,5 +38,9 @@ export function extendPcr(current: Uint8Array, data: Uint8Array): Uint8Array {
 /** Measurements of a made-up enclave image, stable for a given label: what the simulator boots without any. */
 export function syntheticMeasurements(label = 'nitro-datakey simulated enclave'): PcrValues {
   const pcr = (i: number) => extendPcr(new Uint8Array(48), new TextEncoder().encode(`${label}/PCR${i}`));
-  return new Map([[0, pcr(0)], [1, pcr(1)], [2, pcr(2)]]);
+  return new Map([
+    [0, pcr(0)],
+    [1, pcr(1)],
+    [2, pcr(2)],
+  ]);
 }

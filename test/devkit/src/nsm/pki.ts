@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { certificateToPem, issueCertificate, KeyUsageFlags, pemToDer, type CertificateSpec, type IssuedCertificate } from './certificates.js';
 import { generateP384KeyPair } from './keys.js';
+import { InvalidArgumentError } from '@nitro-datakey/shared';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -24,7 +25,7 @@ type Level = 'regional' | 'zonal' | 'instance' | 'leaf';
 
 export interface ChainOptions {
   /** The boot time: validity periods are set around it. */
-  readonly now: Date;
+  readonly bootTime: Date;
   readonly region?: string;
   readonly instanceId?: string;
   readonly moduleId?: string;
@@ -66,9 +67,15 @@ export class NitroPki {
     const privateKey = createPrivateKey(await readFile(join(dir, 'root-key.pem'), 'utf8'));
     const publicKey = createPublicKey(privateKey);
     const cert = new X509Certificate(der);
-    if (!cert.checkPrivateKey(privateKey)) throw new Error(`${dir}: root-key.pem does not belong to root.pem`);
+    if (!cert.checkPrivateKey(privateKey)) throw new InvalidArgumentError(`${dir}: root-key.pem does not belong to root.pem`);
     return new NitroPki(
-      { der, subject: cert.subject.split('\n').join(', '), keyPair: { privateKey, publicKey }, notBefore: new Date(cert.validFrom), notAfter: new Date(cert.validTo) },
+      {
+        der,
+        subject: cert.subject.split('\n').join(', '),
+        keyPair: { privateKey, publicKey },
+        notBefore: new Date(cert.validFrom),
+        notAfter: new Date(cert.validTo),
+      },
       undefined,
     );
   }
@@ -87,11 +94,15 @@ export class NitroPki {
     return createHash('sha256').update(this.root.der).digest('hex');
   }
 
-  /** Issues the intermediates and a leaf for one boot at `options.now`. */
+  /** Issues the intermediates and a leaf for one boot at `options.bootTime`. */
   async issueChain(options: ChainOptions): Promise<NitroChain> {
-    const now = options.now.getTime();
+    const now = options.bootTime.getTime();
     const region = options.region ?? 'us-east-1';
-    const tag = (label: string): string => createHash('sha256').update(`${label}/${now}/${this.seed ? Buffer.from(this.seed).toString('hex') : randomBytes(8).toString('hex')}`).digest('hex').slice(0, 16);
+    const tag = (label: string): string =>
+      createHash('sha256')
+        .update(`${label}/${now}/${this.seed ? Buffer.from(this.seed).toString('hex') : randomBytes(8).toString('hex')}`)
+        .digest('hex')
+        .slice(0, 16);
     const instanceId = options.instanceId ?? `i-${tag('instance').slice(0, 17)}`;
     const moduleId = options.moduleId ?? `${instanceId}-enc${tag('module')}`;
     const key = (label: string) => generateP384KeyPair(this.seed, `${label}/${now}`);

@@ -1,6 +1,16 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { decodeNsmRequest, encodeAttestationPayload, encodeNsmResponse, signCoseSign1Es384 } from '@nitro-datakey/shared/testing';
-import { NSM_LIMITS, NSM_MAX_REQUEST_BYTES, NsmClient, type Nsm, type NsmDeviceError, type NsmRequest, type NsmResponse, type NsmTransport } from '@nitro-datakey/shared';
+import {
+  NSM_LIMITS,
+  NSM_MAX_REQUEST_BYTES,
+  NsmClient,
+  NsmError,
+  type Nsm,
+  type NsmDeviceError,
+  type NsmRequest,
+  type NsmResponse,
+  type NsmTransport,
+} from '@nitro-datakey/shared';
 import { extendPcr, syntheticMeasurements, type PcrValues } from './measurements.js';
 import type { NitroChain, NitroPki } from './pki.js';
 
@@ -89,7 +99,7 @@ export class SimulatedNsm implements NsmTransport {
   }
 
   async request(bytes: Uint8Array): Promise<Uint8Array> {
-    if (this.#closed) throw new Error('the simulated NSM is closed');
+    if (this.#closed) throw new NsmError('ERR_NSM_DEVICE_UNAVAILABLE', 'the simulated NSM is closed');
     return encodeNsmResponse(await this.#handle(bytes));
   }
 
@@ -172,7 +182,7 @@ export class SimulatedNsm implements NsmTransport {
     const now = this.#clock();
     const leafNotAfter = this.#chain ? this.#chain.leaf.notAfter.getTime() : 0;
     if (!this.#chain || now.getTime() + LEAF_RENEW_MARGIN_MS >= leafNotAfter) {
-      this.#chain = await this.#pki.issueChain({ now, region: this.#region, instanceId: this.instanceId, moduleId: this.moduleId });
+      this.#chain = await this.#pki.issueChain({ bootTime: now, region: this.#region, instanceId: this.instanceId, moduleId: this.moduleId });
     }
     return this.#chain;
   }

@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadEnclaveConfig, parseEnclaveConfig } from '@nitro-datakey/enclave';
+
+const base = { region: 'us-east-1', kms: { transport: 'vsock:3:8000' }, credentials: { transport: 'vsock:3:8002' } };
+const configError = (text: string | RegExp) => expect.objectContaining({ code: 'ERR_ENCLAVE_CONFIG', message: expect.stringMatching(text) });
+
+describe('enclave config', () => {
+  it('reads the minimal config, with addresses parsed', () => {
+    const c = parseEnclaveConfig(base);
+    expect(c.kms.transport).toEqual({ kind: 'vsock', cid: 3, port: 8000 });
+    expect(c.credentials.transport).toEqual({ kind: 'vsock', cid: 3, port: 8002 });
+    expect(c.gateway).toBeUndefined();
+  });
+
+  it('reads every section', () => {
+    const c = parseEnclaveConfig({
+      ...base,
+      kms: { transport: 'vsock:3:8000', endpoint: 'https://kms.us-east-1.amazonaws.com', serverName: 'kms.us-east-1.amazonaws.com', requestTimeoutMs: 5000 },
+      keys: { maxUses: 10, maxAgeMs: 60000, poolSize: 4 },
+      dataKeyCache: { maxAgeMs: 1000, maxUses: 5, maxBytes: 4096 },
+      secrets: { dir: '/run/secrets', items: [{ name: 'db-password', envelope: '/app/db.sealed.json', encryptionContext: { app: 'db' } }] },
+      gateway: { listen: 'unix:/run/kms.sock' },
+    });
+    expect(c.keys).toEqual({ maxUses: 10, maxAgeMs: 60000, poolSize: 4 });
+    expect(c.secrets?.items[0]?.encryptionContext).toEqual({ app: 'db' });
+    expect(c.gateway?.listen).toEqual({ kind: 'unix', path: '/run/kms.sock' });
+  });
+
+  it('has no NSM setting: the NSM is the device, or what a launcher injects', () => {
+    expect(() => parseEnclaveConfig({ ...base, nsm: 'device' })).toThrow(configError(/nsm.*unknown key/));
+    expect(() => parseEnclaveConfig({ ...base, nsm: { simulator: { pkiDir: '/tmp' } } })).toThrow(configError(/unknown key/));
+  });
+
+  it('refuses a gateway anyone outside the enclave could reach', () => {
+    for (const listen of ['tcp:0.0.0.0:4000', 'tcp:10.0.0.1:4000', 'vsock:3:4000']) {
+      expect(() => parseEnclaveConfig({ ...base, gateway: { listen } }), listen).toThrow(configError(/loopback TCP or a Unix socket only/));
+    }
+    expect(parseEnclaveConfig({ ...base, gateway: { listen: 'tcp:127.0.0.1:0' } }).gateway?.listen).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 0 });
+  });
+
+  it('names the key of every bad value', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...base, region: '' }, /region/],
+      [{ ...base, kms: { transport: 'tcp:nowhere' } }, /kms\.transport/],
+      [{ ...base, keys: { maxUses: 0 } }, /keys\.maxUses/],
+      [{ ...base, dataKeyCache: { maxAgeMs: 1 } }, /dataKeyCache\.maxUses: required/],
+      [{ ...base, secrets: { dir: '/s', items: [{ name: '../etc', envelope: '/e' }] } }, /secrets\.items\[0\]\.name/],
+      [
+        {
+          ...base,
+          secrets: {
+            dir: '/s',
+            items: [
+              { name: 'a', envelope: '/e' },
+              { name: 'a', envelope: '/f' },
+            ],
+          },
+        },
+        /used twice/,
+      ],
+      [{ ...base, secrets: { dir: '/s', items: [{ name: 'a', envelope: '/e', encryptionContext: { n: 1 } }] } }, /encryptionContext/],
+      [{ ...base, verbose: true }, /verbose/],
+      [[], /expected an object/],
+    ];
+    for (const [raw, message] of cases) expect(() => parseEnclaveConfig(raw), String(message)).toThrow(configError(message));
+  });
+
+  it('loads a file, and says which when it cannot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndk-enclave-config-'));
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify(base));
+    writeFileSync(join(dir, 'bad.json'), '{"region": ');
+    expect((await loadEnclaveConfig(join(dir, 'ok.json'))).region).toBe('us-east-1');
+    await expect(loadEnclaveConfig(join(dir, 'bad.json'))).rejects.toThrow(configError(/bad\.json: not valid JSON/));
+    await expect(loadEnclaveConfig(join(dir, 'missing.json'))).rejects.toThrow(configError(/ENOENT/));
+  });
+});

@@ -1,0 +1,155 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../support/index.js';
+
+/*
+ * The package cut follows the trust boundary (ARCHITECTURE.md). These tests hold it by construction:
+ * what importing a package loads, what installing it pulls in, and what its sources may import.
+ */
+const root = projectRoot();
+
+/**
+ * Imports `specifier` (the built package, as an app would) in a fresh Node process and returns every
+ * module it loaded: ESM through a resolve hook, CommonJS from require's cache.
+ */
+function modulesLoadedBy(specifier: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'ndk-loads-'));
+  const log = join(dir, 'loads.txt');
+  writeFileSync(log, '');
+  const hook = `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(process.env.NDK_LOAD_LOG, result.url + '\\n');
+  return result;
+}`;
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});\n`,
+  );
+  const script = `await import(${JSON.stringify(specifier)});
+const { createRequire } = await import('node:module');
+process.stdout.write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
+  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NDK_LOAD_LOG: log, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const esm = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  return [...esm, ...(JSON.parse(r.stdout) as string[])];
+}
+
+const fromPackage = (name: string) => (m: string) => m.includes(`/node_modules/${name}/`) || m.includes(`/${name.replace('@nitro-datakey/', '')}/dist/`);
+
+describe('the trust boundary, by construction', () => {
+  it('importing @nitro-datakey/parent-proxy loads no KMS SDK, no enclave and no dev kit code', () => {
+    const loaded = modulesLoadedBy('@nitro-datakey/parent-proxy');
+    expect(loaded.some((m) => m.includes('/parent-proxy/dist/index.js'))).toBe(true);
+    expect(loaded.some((m) => m.includes('/shared/native/dist/'))).toBe(true);
+    expect(loaded.filter((m) => m.includes('/node_modules/@aws-sdk/client-kms/'))).toEqual([]);
+    expect(loaded.filter((m) => /\/enclave\/dist\/|\/test\/devkit\/dist\//.test(m))).toEqual([]);
+  });
+
+  it('the same probe sees the KMS SDK when @nitro-datakey/enclave is imported (the detector works)', () => {
+    const loaded = modulesLoadedBy('@nitro-datakey/enclave');
+    expect(loaded.some((m) => m.includes('/node_modules/@aws-sdk/client-kms/'))).toBe(true);
+    expect(loaded.some(fromPackage('@nitro-datakey/enclave'))).toBe(true);
+    expect(loaded.filter((m) => /\/parent-proxy\/dist\/|\/test\/devkit\/dist\//.test(m))).toEqual([]);
+  });
+
+  /** Every package an install of `workspace` pulls in, following package-lock.json as npm does. */
+  function installClosure(workspace: string): Set<string> {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; link?: boolean; resolved?: string }>;
+    };
+    const names = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (location: string) => {
+      if (seen.has(location)) return;
+      seen.add(location);
+      const entry = lock.packages[location];
+      if (!entry) throw new Error(`package-lock.json has no entry ${location}`);
+      if (entry.link && entry.resolved) return visit(entry.resolved);
+      for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
+        // Node's lookup: the nearest node_modules/<dep> from this location up to the root.
+        let base = location;
+        let found: string | undefined;
+        for (;;) {
+          const candidate = `${base ? `${base}/` : ''}node_modules/${dep}`;
+          if (lock.packages[candidate]) {
+            found = candidate;
+            break;
+          }
+          if (!base) break;
+          const cut = base.lastIndexOf('/node_modules/');
+          base = cut < 0 ? '' : base.slice(0, cut);
+        }
+        if (!found) continue; // an optional dependency for another platform
+        names.add(dep);
+        visit(found);
+      }
+    };
+    visit(workspace);
+    return names;
+  }
+
+  it("the parent proxy's install (with its workspace dependencies) pulls in neither the KMS SDK nor the enclave", () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'parent-proxy', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(
+      Object.keys(manifest.dependencies)
+        .filter((d) => d.startsWith('@nitro-datakey/'))
+        .sort(),
+    ).toEqual(['@nitro-datakey/native', '@nitro-datakey/shared']);
+    const closure = installClosure('parent-proxy');
+    expect(closure.has('@nitro-datakey/shared')).toBe(true);
+    expect(closure.has('yaml')).toBe(true);
+    for (const absent of ['@aws-sdk/client-kms', '@nitro-datakey/enclave', '@nitro-datakey/devkit', 'vitest', 'pkijs'])
+      expect(closure.has(absent), absent).toBe(false);
+  });
+
+  it("the enclave's install pulls in no dev kit, parent proxy or test tool", () => {
+    const closure = installClosure('enclave');
+    expect(closure.has('@aws-sdk/client-kms')).toBe(true);
+    for (const absent of ['@nitro-datakey/devkit', '@nitro-datakey/parent-proxy', '@nitro-datakey/test-suites', 'yaml', 'vitest', 'pkijs', '@peculiar/x509']) {
+      expect(closure.has(absent), absent).toBe(false);
+    }
+  });
+
+  it('the enclave sources import no dev kit, suite or parent code, statically or dynamically', () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith('.ts')) files.push(path);
+      }
+    };
+    walk(join(root, 'enclave', 'src'));
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      const where = relative(root, file);
+      expect(text, where).not.toMatch(/@nitro-datakey\/(devkit|test-suites|testkit|parent-proxy)/);
+      // Every dynamic import names a literal module: nothing can be loaded by a computed name.
+      for (const m of text.matchAll(/\bimport\s*\(([^)]*)\)/g)) expect(m[1]?.trim(), where).toMatch(/^'[^']+'$/);
+    }
+  });
+
+  it('the suites package is never published; every other package lists its files and has no test in them', () => {
+    const read = (p: string) =>
+      JSON.parse(readFileSync(join(root, p, 'package.json'), 'utf8')) as { private?: boolean; files?: string[]; devDependencies?: Record<string, string> };
+    expect(read('test').private).toBe(true);
+    for (const p of ['shared', 'shared/native', 'enclave', 'parent-proxy', 'test/devkit']) {
+      const manifest = read(p);
+      expect(manifest.private, p).not.toBe(true);
+      expect(manifest.files, p).toBeDefined();
+      expect(
+        manifest.files?.some((f) => /test|suites|bench/.test(f)),
+        p,
+      ).toBe(false);
+    }
+  });
+});
