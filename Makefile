@@ -16,7 +16,7 @@ build: install
 	npx tsc -b
 
 # Biome (format and lint), the 160-column limit, and a type check of the enclave's own tests.
-lint: install
+lint: build
 	npm run --silent lint
 
 format: install

@@ -19,7 +19,13 @@ export type AttestedKmsErrorCode =
   /** No answer in time. */
   | 'ERR_KMS_TIMEOUT'
   /** The connection or TLS failed (a parent tampering with bytes ends here). */
-  | 'ERR_KMS_TRANSPORT';
+  | 'ERR_KMS_TRANSPORT'
+  /** The client (or its key manager) was closed: calls in flight and new calls are refused. */
+  | 'ERR_KMS_CLIENT_CLOSED'
+  /** The KeyId is not one the client was configured to expect, or the answer names another key. */
+  | 'ERR_KMS_WRONG_KEY'
+  /** The answer does not fit the request (length, spec, key pair) or lacks a field: discarded. */
+  | 'ERR_KMS_BAD_RESPONSE';
 
 export class AttestedKmsError extends NitroDatakeyError {
   declare readonly code: AttestedKmsErrorCode;
@@ -49,5 +55,14 @@ export class EnclaveConfigError extends InvalidArgumentError {
 
   constructor(message: string) {
     super(message, undefined, 'ERR_ENCLAVE_CONFIG');
+  }
+}
+
+/** The secrets directory is not safe to write key material into. */
+export class SecretsDirectoryError extends NitroDatakeyError {
+  declare readonly code: 'ERR_SECRETS_DIRECTORY';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_SECRETS_DIRECTORY', message, options);
   }
 }

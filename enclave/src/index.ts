@@ -16,14 +16,31 @@
  * const { plaintext, ciphertextBlob } = await kms.generateDataKey({ KeyId: keyArn, KeySpec: 'AES_256' });
  * ```
  */
-export { AttestedKmsError, SealedSecretError, EnclaveConfigError, type AttestedKmsErrorCode, type SealedSecretErrorCode } from './errors.js';
+export {
+  AttestedKmsError,
+  SealedSecretError,
+  EnclaveConfigError,
+  SecretsDirectoryError,
+  type AttestedKmsErrorCode,
+  type SealedSecretErrorCode,
+} from './errors.js';
 export { parentCredentialsProvider, fetchParentCredentials, type ParentCredentialsOptions } from './credentials.js';
 export { AttestedKmsClient, type AttestedKmsClientOptions, type CallTiming, type DataKey, type DataKeyPair } from './kms/attested-client.js';
 export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
-export { sealSecret, openSecret, parseSealedSecret, SEALED_SECRET_FORMAT, type SealedSecret } from './sealed-secret.js';
+export {
+  sealSecret,
+  openSecret,
+  parseSealedSecret,
+  SEALED_SECRET_FORMAT,
+  SECRET_NAME_CONTEXT_KEY,
+  type SealedSecret,
+  type SealOptions,
+  type OpenOptions,
+} from './sealed-secret.js';
+export { prepareSecretsDirectory, writeSecretFile } from './app/secrets-dir.js';
 export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig } from './app/config.js';
 export { startEnclaveApp, createClient, type EnclaveApp, type EnclaveAppOptions } from './app/app.js';
-export { startGateway, type Gateway, type GatewayKms } from './app/gateway.js';
+export { startGateway, type Gateway, type GatewayKms, type GatewayOptions } from './app/gateway.js';
 export { nitroEnclave, type NitroEnclaveOptions } from './app/cli.js';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { canonicalEncryptionContext, fromBase64, toBase64 } from '@nitro-datakey/shared';
+import { canonicalEncryptionContext, concatWiping, fromBase64, toBase64 } from '@nitro-datakey/shared';
 import type { AttestedKmsClient } from './kms/attested-client.js';
 import { AttestedKmsError, SealedSecretError } from './errors.js';
 
@@ -25,22 +25,47 @@ export interface SealedSecret {
 
 const MAX_SECRET_BYTES = 1024 * 1024;
 
-/** Seals `plaintext` under a fresh data key from KMS (an attested GenerateDataKey). */
-export async function sealSecret(
-  client: AttestedKmsClient,
-  plaintext: Uint8Array,
-  options: { keyId: string; encryptionContext?: Readonly<Record<string, string>> },
-): Promise<SealedSecret> {
+/**
+ * The encryption-context key that binds an envelope to the name of the secret it holds. KMS checks
+ * it when it unwraps the data key, and GCM authenticates it with the header: an envelope made for one
+ * item cannot be served as another.
+ */
+export const SECRET_NAME_CONTEXT_KEY = 'nitro-datakey:secret-name';
+
+export interface SealOptions {
+  /** The KMS key: a full key ARN, or a name the client's allowedKeys maps to one. */
+  readonly keyId: string;
+  /** The secret's name (the file it opens to); bound into the encryption context. */
+  readonly name: string;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+}
+
+export interface OpenOptions {
+  /** The key the envelope must be sealed under: checked before the call, and in KMS's answer. */
+  readonly keyId: string;
+  /** The name the envelope must have been sealed for. */
+  readonly name: string;
+  /** With it, the envelope's context (besides the name) must be exactly this. */
+  readonly expectedContext?: Readonly<Record<string, string>>;
+}
+
+/** Seals `plaintext` under a fresh data key from KMS (an attested GenerateDataKey) for the secret `name`. */
+export async function sealSecret(client: AttestedKmsClient, plaintext: Uint8Array, options: SealOptions): Promise<SealedSecret> {
   if (!(plaintext instanceof Uint8Array) || plaintext.byteLength > MAX_SECRET_BYTES)
     throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `a secret must be a Uint8Array of at most ${MAX_SECRET_BYTES} bytes`);
-  const encryptionContext = { ...(options.encryptionContext ?? {}) };
+  if (typeof options.name !== 'string' || options.name.length === 0) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'a sealed secret needs a name');
+  if (options.encryptionContext && Object.hasOwn(options.encryptionContext, SECRET_NAME_CONTEXT_KEY)) {
+    throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', `${SECRET_NAME_CONTEXT_KEY} is set from the name; leave it out of the encryption context`);
+  }
+  const encryptionContext = { ...(options.encryptionContext ?? {}), [SECRET_NAME_CONTEXT_KEY]: options.name };
+  // The envelope records the key this client expects, never what the answer claims (the client checks both agree).
   const dataKey = await client.generateDataKey({ KeyId: options.keyId, KeySpec: 'AES_256', EncryptionContext: encryptionContext });
   try {
     const iv = randomBytes(12);
     const header = { format: SEALED_SECRET_FORMAT, version: 1, keyId: dataKey.keyId, algorithm: 'AES-256-GCM', encryptionContext } as const;
     const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, iv);
     cipher.setAAD(aad(header));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]); // ciphertext: pooling is harmless
     return {
       ...header,
       encryptedDataKey: toBase64(dataKey.ciphertextBlob),
@@ -54,20 +79,25 @@ export async function sealSecret(
 }
 
 /**
- * Opens an envelope: KMS unwraps the data key (attested Decrypt, bound to the envelope's context),
- * then AES-GCM checks everything. With `expectedContext`, the envelope must carry exactly that context.
+ * Opens an envelope sealed for `name` under the key `keyId`: both are checked before KMS is asked, KMS
+ * unwraps the data key (attested Decrypt under that key, bound to the envelope's context, and the
+ * answer must name that key), then AES-GCM checks everything. Anyone can make an envelope and copy a
+ * context; only the expected key and name make its origin the one the enclave was configured with.
  */
-export async function openSecret(
-  client: AttestedKmsClient,
-  envelope: SealedSecret | string | Uint8Array,
-  options: { expectedContext?: Readonly<Record<string, string>> } = {},
-): Promise<Uint8Array> {
+export async function openSecret(client: AttestedKmsClient, envelope: SealedSecret | string | Uint8Array, options: OpenOptions): Promise<Uint8Array> {
   const sealed = parseSealedSecret(envelope);
-  if (
-    options.expectedContext &&
-    Buffer.compare(canonicalEncryptionContext(options.expectedContext), canonicalEncryptionContext(sealed.encryptionContext)) !== 0
-  ) {
-    throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', 'the sealed secret carries another encryption context than the one expected');
+  const expectedKey = client.expectedKeyArn(options.keyId);
+  if (sealed.keyId !== expectedKey) {
+    throw new SealedSecretError('ERR_SEALED_SECRET_KEY', `the sealed secret ${options.name} names the key ${sealed.keyId}, not the expected ${expectedKey}`);
+  }
+  if (sealed.encryptionContext[SECRET_NAME_CONTEXT_KEY] !== options.name) {
+    throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', `the envelope was not sealed for the secret ${options.name} (it is another item's, or unnamed)`);
+  }
+  if (options.expectedContext) {
+    const { [SECRET_NAME_CONTEXT_KEY]: _name, ...rest } = sealed.encryptionContext;
+    if (Buffer.compare(canonicalEncryptionContext(options.expectedContext), canonicalEncryptionContext(rest)) !== 0) {
+      throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', 'the sealed secret carries another encryption context than the one expected');
+    }
   }
   let dataKey: Uint8Array;
   try {
@@ -75,7 +105,7 @@ export async function openSecret(
       await client.decrypt({
         CiphertextBlob: decodeField(sealed.encryptedDataKey, 'encryptedDataKey'),
         EncryptionContext: sealed.encryptionContext,
-        KeyId: sealed.keyId,
+        KeyId: expectedKey,
       })
     ).plaintext;
   } catch (e) {
@@ -94,7 +124,8 @@ export async function openSecret(
     decipher.setAAD(aad(sealed));
     decipher.setAuthTag(decodeField(sealed.tag, 'tag'));
     try {
-      return new Uint8Array(Buffer.concat([decipher.update(decodeField(sealed.ciphertext, 'ciphertext')), decipher.final()]));
+      // Unpooled output, intermediates zeroed: no copy of the secret stays in Node's shared Buffer pool.
+      return concatWiping([decipher.update(decodeField(sealed.ciphertext, 'ciphertext')), decipher.final()]);
     } catch (cause) {
       throw new SealedSecretError('ERR_SEALED_SECRET_INTEGRITY', 'the sealed secret fails its integrity check: the ciphertext, IV, tag or header was altered', {
         cause,

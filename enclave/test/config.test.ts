@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadEnclaveConfig, parseEnclaveConfig } from '@nitro-datakey/enclave';
 
+const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const base = { region: 'us-east-1', kms: { transport: 'vsock:3:8000' }, credentials: { transport: 'vsock:3:8002' } };
 const configError = (text: string | RegExp) => expect.objectContaining({ code: 'ERR_ENCLAVE_CONFIG', message: expect.stringMatching(text) });
 
@@ -21,7 +22,7 @@ describe('enclave config', () => {
       kms: { transport: 'vsock:3:8000', endpoint: 'https://kms.us-east-1.amazonaws.com', serverName: 'kms.us-east-1.amazonaws.com', requestTimeoutMs: 5000 },
       keys: { maxUses: 10, maxAgeMs: 60000, poolSize: 4 },
       dataKeyCache: { maxAgeMs: 1000, maxUses: 5, maxBytes: 4096 },
-      secrets: { dir: '/run/secrets', items: [{ name: 'db-password', envelope: '/app/db.sealed.json', encryptionContext: { app: 'db' } }] },
+      secrets: { dir: '/run/secrets', items: [{ name: 'db-password', envelope: '/app/db.sealed.json', keyId: KEY, encryptionContext: { app: 'db' } }] },
       gateway: { listen: 'unix:/run/kms.sock' },
     });
     expect(c.keys).toEqual({ maxUses: 10, maxAgeMs: 60000, poolSize: 4 });
@@ -47,21 +48,25 @@ describe('enclave config', () => {
       [{ ...base, kms: { transport: 'tcp:nowhere' } }, /kms\.transport/],
       [{ ...base, keys: { maxUses: 0 } }, /keys\.maxUses/],
       [{ ...base, dataKeyCache: { maxAgeMs: 1 } }, /dataKeyCache\.maxUses: required/],
-      [{ ...base, secrets: { dir: '/s', items: [{ name: '../etc', envelope: '/e' }] } }, /secrets\.items\[0\]\.name/],
+      [{ ...base, secrets: { dir: '/s', items: [{ name: '../etc', envelope: '/e', keyId: KEY }] } }, /secrets\.items\[0\]\.name/],
+      [{ ...base, secrets: { dir: '/s', items: [{ name: 'a', envelope: '/e' }] } }, /secrets\.items\[0\]\.keyId/],
+      [{ ...base, secrets: { dir: '/s', items: [{ name: 'a', envelope: '/e', keyId: 'alias/app' }] } }, /full key ARN, or a name in kms\.allowedKeys/],
+      [{ ...base, kms: { ...base.kms, allowedKeys: { 'alias/app': 'alias/app' } } }, /kms\.allowedKeys\.alias\/app: a full key ARN/],
+      [{ ...base, gateway: { listen: 'tcp:127.0.0.1:4000', allowedUids: [0] } }, /Unix socket only/],
       [
         {
           ...base,
           secrets: {
             dir: '/s',
             items: [
-              { name: 'a', envelope: '/e' },
-              { name: 'a', envelope: '/f' },
+              { name: 'a', envelope: '/e', keyId: KEY },
+              { name: 'a', envelope: '/f', keyId: KEY },
             ],
           },
         },
         /used twice/,
       ],
-      [{ ...base, secrets: { dir: '/s', items: [{ name: 'a', envelope: '/e', encryptionContext: { n: 1 } }] } }, /encryptionContext/],
+      [{ ...base, secrets: { dir: '/s', items: [{ name: 'a', envelope: '/e', keyId: KEY, encryptionContext: { n: 1 } }] } }, /encryptionContext/],
       [{ ...base, verbose: true }, /verbose/],
       [[], /expected an object/],
     ];

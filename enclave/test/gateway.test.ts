@@ -1,3 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestedKmsError, startGateway, type Gateway, type GatewayKms } from '@nitro-datakey/enclave';
 import { parseAddress } from '@nitro-datakey/native';
@@ -88,5 +93,103 @@ describe('the enclave gateway', () => {
     const r = await call('GenerateDataKeyPair', { KeyId: 'alias/app', KeyPairSpec: 'RSA_2048' });
     expect(r.status).toBe(500);
     expect(r.json).toEqual({ __type: 'KMSInternalException', message: 'internal error in the enclave gateway' });
+  });
+});
+
+describe('the enclave gateway on a Unix socket', () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'ndk-gw-'));
+    dirs.push(d);
+    return d;
+  };
+  const post = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: path,
+          method: 'POST',
+          path: '/',
+          headers: { 'x-amz-target': 'TrentService.GenerateRandom', 'content-type': 'application/x-amz-json-1.1' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ NumberOfBytes: 4 }));
+    });
+
+  it('creates the socket 0600 and answers callers of its own uid', async () => {
+    const path = join(tmp(), 'kms.sock');
+    const g = await startGateway(parseAddress(`unix:${path}`), fake);
+    try {
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect((await post(path)).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('drops a caller whose uid is not allowed (the kernel reports it: SO_PEERCRED)', async () => {
+    const path = join(tmp(), 'kms.sock');
+    const lines: string[] = [];
+    const g = await startGateway(parseAddress(`unix:${path}`), fake, {
+      allowedUids: [(process.getuid?.() ?? 0) + 4242],
+      log: (level, msg, fields) => lines.push(`${level} ${msg} ${JSON.stringify(fields)}`),
+    });
+    try {
+      await expect(post(path)).rejects.toThrow();
+      expect(lines.some((l) => l.includes('gateway caller refused') && l.includes(`"uid":${process.getuid?.()}`))).toBe(true);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('replaces a stale socket, but never a live one or a file that is not a socket', async () => {
+    const dir = tmp();
+    const path = join(dir, 'kms.sock');
+    // A stale socket: a server killed with SIGKILL leaves its socket file behind, as after a crash.
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(statSync(path).isSocket()).toBe(true);
+    const g = await startGateway(parseAddress(`unix:${path}`), fake);
+    // A second gateway on the live path is refused instead of stealing it.
+    await expect(startGateway(parseAddress(`unix:${path}`), fake)).rejects.toMatchObject({
+      code: 'ERR_UNIX_SOCKET_PATH',
+      message: expect.stringContaining('in use'),
+    });
+    expect((await post(path)).status).toBe(200);
+    await g.close();
+    const file = join(dir, 'not-a-socket');
+    writeFileSync(file, 'keep me');
+    await expect(startGateway(parseAddress(`unix:${file}`), fake)).rejects.toMatchObject({ code: 'ERR_UNIX_SOCKET_PATH' });
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it('answers over its concurrency limit with ThrottlingException', async () => {
+    let release: () => void = () => undefined;
+    const slow: GatewayKms = { ...fake, generateRandom: () => new Promise((r) => (release = () => r(new Uint8Array(4)))) };
+    const g = await startGateway(parseAddress('tcp:127.0.0.1:0'), slow, { maxConcurrentRequests: 1 });
+    const base = `http://${g.address.slice('tcp:'.length)}/`;
+    const send = () => fetch(base, { method: 'POST', headers: { 'x-amz-target': 'TrentService.GenerateRandom' }, body: JSON.stringify({ NumberOfBytes: 4 }) });
+    try {
+      const first = send();
+      await new Promise((r) => setTimeout(r, 100));
+      const second = await send();
+      expect(second.status).toBe(400);
+      expect(((await second.json()) as { __type: string }).__type).toBe('ThrottlingException');
+      release();
+      expect((await first).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 });

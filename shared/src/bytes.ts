@@ -51,3 +51,20 @@ export function fromBase64(text: string, label = 'base64'): Uint8Array {
   }
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
+
+/**
+ * Concatenates into a fresh, unpooled Uint8Array and zeroes every part: for key material, which must
+ * not leave copies behind (Buffer.concat may allocate from Node's shared pool).
+ */
+export function concatWiping(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+    part.fill(0);
+  }
+  return out;
+}

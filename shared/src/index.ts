@@ -13,8 +13,18 @@
  * ```
  */
 export { NitroDatakeyError, InvalidArgumentError } from './errors.js';
-export { toHex, fromHex, toBase64, fromBase64, bytesEqual, concatBytes, asUint8Array, assertBytes } from './bytes.js';
-export { decodeCbor, encodeCbor, CborTag, scanCbor, CborError, type CborDecodeOptions, type CborScanOptions, type CborErrorCode } from './cbor/index.js';
+export { toHex, fromHex, toBase64, fromBase64, bytesEqual, concatBytes, concatWiping, asUint8Array, assertBytes } from './bytes.js';
+export {
+  decodeCbor,
+  encodeCbor,
+  CborTag,
+  scanCbor,
+  MAX_CBOR_DEPTH,
+  CborError,
+  type CborDecodeOptions,
+  type CborScanOptions,
+  type CborErrorCode,
+} from './cbor/index.js';
 export {
   CoseError,
   decodeCoseSign1,
@@ -116,6 +126,8 @@ export {
   type CachedCredentialsOptions,
 } from './credentials/protocol.js';
 export {
+  KEY_ARN_PATTERN,
+  isKeyArn,
   KmsServiceException,
   kmsError,
   KMS_CONTENT_TYPE,

@@ -1,5 +1,4 @@
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
@@ -8,6 +7,7 @@ import { AttestedKmsClient } from '../kms/attested-client.js';
 import { openSecret } from '../sealed-secret.js';
 import type { EnclaveAppConfig } from './config.js';
 import { startGateway, type Gateway } from './gateway.js';
+import { prepareSecretsDirectory, writeSecretFile } from './secrets-dir.js';
 
 export interface EnclaveApp {
   readonly client: AttestedKmsClient;
@@ -30,6 +30,7 @@ export async function createClient(config: EnclaveAppConfig, nsm: Nsm): Promise<
     ...(config.kms.serverName ? { serverName: config.kms.serverName } : {}),
     ...(ca ? { ca } : {}),
     ...(config.kms.requestTimeoutMs ? { requestTimeoutMs: config.kms.requestTimeoutMs } : {}),
+    ...(config.kms.allowedKeys ? { allowedKeys: config.kms.allowedKeys } : {}),
     credentials: parentCredentialsProvider({ address: config.credentials.transport }),
     ...(config.keys ? { keys: config.keys } : {}),
     ...(config.dataKeyCache ? { dataKeyCache: config.dataKeyCache } : {}),
@@ -63,16 +64,16 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   const opened: string[] = [];
   try {
     if (config.secrets) {
-      await mkdir(config.secrets.dir, { recursive: true, mode: 0o700 });
+      await prepareSecretsDirectory(config.secrets.dir);
       for (const item of config.secrets.items) {
         const envelope = await readFile(item.envelope);
-        const plaintext = await openSecret(client, envelope, item.encryptionContext ? { expectedContext: item.encryptionContext } : {});
-        const target = join(config.secrets.dir, item.name);
-        const tmp = `${target}.${process.pid}.tmp`;
+        const plaintext = await openSecret(client, envelope, {
+          keyId: item.keyId,
+          name: item.name,
+          ...(item.encryptionContext ? { expectedContext: item.encryptionContext } : {}),
+        });
         try {
-          await writeFile(tmp, plaintext, { mode: 0o600 });
-          await chmod(tmp, 0o600);
-          await rename(tmp, target);
+          await writeSecretFile(config.secrets.dir, item.name, plaintext);
         } finally {
           plaintext.fill(0);
         }
@@ -80,7 +81,13 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
         log('info', 'secret opened', { name: item.name });
       }
     }
-    if (config.gateway) gateway = await startGateway(config.gateway.listen, client, log);
+    if (config.gateway) {
+      gateway = await startGateway(config.gateway.listen, client, {
+        log,
+        ...(config.gateway.allowedUids ? { allowedUids: config.gateway.allowedUids } : {}),
+        ...(config.gateway.maxConcurrentRequests ? { maxConcurrentRequests: config.gateway.maxConcurrentRequests } : {}),
+      });
+    }
   } catch (e) {
     client.close();
     throw e;

@@ -8,15 +8,16 @@ import { createClient, startEnclaveApp } from './app.js';
 import { loadEnclaveConfig } from './config.js';
 
 const USAGE = `Usage: nitro-enclave --config FILE
-       nitro-enclave seal --config FILE --key-id KEY [--context K=V]... [--out FILE] SECRET_FILE|-
+       nitro-enclave seal --config FILE --key-id KEY --name NAME [--context K=V]... [--out FILE] SECRET_FILE|-
 
 Runs inside the Nitro Enclave. At boot it opens the configured sealed secrets into the secrets
 directory and serves a KMS-compatible gateway on loopback: workloads point their AWS SDK at it and
 receive plaintext, while every call to KMS goes out attested with CiphertextForRecipient.
 
-"seal" makes a sealed-secret envelope with an attested GenerateDataKey under KEY (run it in the
-enclave, or through the dev kit's simulator: "nitro-sim enclave ..."); --context binds an encryption
-context.
+"seal" makes a sealed-secret envelope with an attested GenerateDataKey under KEY (a full key ARN, or
+a name in kms.allowedKeys) for the secret NAME (the item name it will open as; bound into the envelope).
+Run it in the enclave, or through the dev kit's simulator: "nitro-sim enclave ...". --context binds an
+extra encryption context.
 
 Prints one JSON line on stdout when ready; logs JSON lines on stderr; stops on SIGINT/SIGTERM.
 Exit status: 0 ok, 1 failed, 2 usage or configuration error.
@@ -71,10 +72,16 @@ async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<N
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { config: { type: 'string' }, 'key-id': { type: 'string' }, context: { type: 'string', multiple: true }, out: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      'key-id': { type: 'string' },
+      name: { type: 'string' },
+      context: { type: 'string', multiple: true },
+      out: { type: 'string' },
+    },
   });
-  if (values.config === undefined || values['key-id'] === undefined || positionals.length !== 1) {
-    throw new UsageError('seal needs --config FILE, --key-id KEY and one SECRET_FILE (or -)');
+  if (values.config === undefined || values['key-id'] === undefined || values.name === undefined || positionals.length !== 1) {
+    throw new UsageError('seal needs --config FILE, --key-id KEY, --name NAME and one SECRET_FILE (or -)');
   }
   const encryptionContext: Record<string, string> = {};
   for (const pair of values.context ?? []) {
@@ -87,7 +94,7 @@ async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<N
   const config = await loadEnclaveConfig(values.config);
   const client = await createClient(config, await openNsm());
   try {
-    const envelope = `${JSON.stringify(await sealSecret(client, secret, { keyId: values['key-id'], encryptionContext }), null, 2)}\n`;
+    const envelope = `${JSON.stringify(await sealSecret(client, secret, { keyId: values['key-id'], name: values.name, encryptionContext }), null, 2)}\n`;
     if (values.out) await writeFile(values.out, envelope, { mode: 0o644 });
     else io.stdout(envelope);
     return EXIT.ok;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native';
+import { isKeyArn } from '@nitro-datakey/shared';
 import { EnclaveConfigError } from '../errors.js';
 
 export interface EnclaveAppConfig {
@@ -10,6 +11,11 @@ export interface EnclaveAppConfig {
     readonly serverName?: string;
     readonly caFile?: string;
     readonly requestTimeoutMs?: number;
+    /**
+     * The keys the enclave may use: each name workloads and secrets use (an alias, a key id) mapped to
+     * the full key ARN it must resolve to. Without it, only full key ARNs are accepted.
+     */
+    readonly allowedKeys?: Readonly<Record<string, string>>;
   };
   readonly credentials: { readonly transport: TransportAddress };
   readonly keys?: { readonly maxUses?: number; readonly maxAgeMs?: number; readonly poolSize?: number };
@@ -17,10 +23,21 @@ export interface EnclaveAppConfig {
   readonly secrets?: {
     /** A tmpfs directory the workload reads; files are written 0600. */
     readonly dir: string;
-    readonly items: readonly { readonly name: string; readonly envelope: string; readonly encryptionContext?: Readonly<Record<string, string>> }[];
+    readonly items: readonly {
+      readonly name: string;
+      readonly envelope: string;
+      /** The key the envelope must be sealed under (a full ARN, or a name in kms.allowedKeys). */
+      readonly keyId: string;
+      readonly encryptionContext?: Readonly<Record<string, string>>;
+    }[];
   };
   /** The KMS-compatible gateway for workloads inside the enclave: loopback TCP or a Unix socket. */
-  readonly gateway?: { readonly listen: TransportAddress };
+  readonly gateway?: {
+    readonly listen: TransportAddress;
+    /** Unix socket only: the uids whose processes may call (default: the app's own). */
+    readonly allowedUids?: readonly number[];
+    readonly maxConcurrentRequests?: number;
+  };
 }
 
 /** The NSM is not configured: it is /dev/nsm, or whatever the launcher passes (the dev kit passes a simulator). */
@@ -64,13 +81,24 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
 
   const root = obj(raw, '(top)', TOP);
   const region = str(root['region'], 'region');
-  const k = obj(root['kms'], 'kms', ['transport', 'endpoint', 'serverName', 'caFile', 'requestTimeoutMs']);
+  const k = obj(root['kms'], 'kms', ['transport', 'endpoint', 'serverName', 'caFile', 'requestTimeoutMs', 'allowedKeys']);
+  let allowedKeys: Record<string, string> | undefined;
+  if (k['allowedKeys'] !== undefined) {
+    const a = k['allowedKeys'];
+    if (a === null || typeof a !== 'object' || Array.isArray(a) || Object.keys(a).length === 0) fail('kms.allowedKeys', 'a non-empty map of names to key ARNs');
+    allowedKeys = {};
+    for (const [name, arn] of Object.entries(a as Record<string, unknown>)) {
+      if (typeof arn !== 'string' || !isKeyArn(arn)) fail(`kms.allowedKeys.${name}`, 'a full key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)');
+      allowedKeys[name] = arn as string;
+    }
+  }
   const kms = {
     transport: addr(k['transport'], 'kms.transport'),
     ...(k['endpoint'] !== undefined ? { endpoint: str(k['endpoint'], 'kms.endpoint') } : {}),
     ...(k['serverName'] !== undefined ? { serverName: str(k['serverName'], 'kms.serverName') } : {}),
     ...(k['caFile'] !== undefined ? { caFile: str(k['caFile'], 'kms.caFile') } : {}),
     ...(k['requestTimeoutMs'] !== undefined ? { requestTimeoutMs: int(k['requestTimeoutMs'], 'kms.requestTimeoutMs') as number } : {}),
+    ...(allowedKeys ? { allowedKeys } : {}),
   };
   const c = obj(root['credentials'], 'credentials', ['transport']);
   const credentials = { transport: addr(c['transport'], 'credentials.transport') };
@@ -94,7 +122,11 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
     if (!Array.isArray(s['items'])) fail('secrets.items', 'expected a list');
     const names = new Set<string>();
     const items = (s['items'] as unknown[]).map((item, i) => {
-      const it = obj(item, `secrets.items[${i}]`, ['name', 'envelope', 'encryptionContext']);
+      const it = obj(item, `secrets.items[${i}]`, ['name', 'envelope', 'keyId', 'encryptionContext']);
+      const keyId = str(it['keyId'], `secrets.items[${i}].keyId`);
+      if (!isKeyArn(keyId) && !(allowedKeys && Object.hasOwn(allowedKeys, keyId))) {
+        fail(`secrets.items[${i}].keyId`, 'the key the envelope must be sealed under: a full key ARN, or a name in kms.allowedKeys');
+      }
       const name = str(it['name'], `secrets.items[${i}].name`);
       if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) fail(`secrets.items[${i}].name`, 'a file name of letters, digits, ".", "_" and "-"');
       if (names.has(name)) fail(`secrets.items[${i}].name`, `${name} is used twice`);
@@ -102,19 +134,28 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
       const ec = it['encryptionContext'];
       if (ec !== undefined && (ec === null || typeof ec !== 'object' || Object.values(ec).some((x) => typeof x !== 'string')))
         fail(`secrets.items[${i}].encryptionContext`, 'a map of strings');
-      return { name, envelope: str(it['envelope'], `secrets.items[${i}].envelope`), ...(ec ? { encryptionContext: ec as Record<string, string> } : {}) };
+      return { name, envelope: str(it['envelope'], `secrets.items[${i}].envelope`), keyId, ...(ec ? { encryptionContext: ec as Record<string, string> } : {}) };
     });
     secrets = { dir: str(s['dir'], 'secrets.dir'), items };
   }
   let gateway: EnclaveAppConfig['gateway'];
   if (root['gateway'] !== undefined) {
-    const g = obj(root['gateway'], 'gateway', ['listen']);
+    const g = obj(root['gateway'], 'gateway', ['listen', 'allowedUids', 'maxConcurrentRequests']);
     const listen = addr(g['listen'], 'gateway.listen');
     // Plaintext keys leave through the gateway: it must never be reachable from outside the enclave.
     if (listen.kind === 'vsock' || (listen.kind === 'tcp' && !isLoopbackHost(listen.host))) {
       fail('gateway.listen', 'the gateway hands out plaintext keys: it listens on loopback TCP or a Unix socket only');
     }
-    gateway = { listen };
+    let allowedUids: number[] | undefined;
+    if (g['allowedUids'] !== undefined) {
+      if (listen.kind !== 'unix') fail('gateway.allowedUids', 'callers can be told apart by uid on a Unix socket only');
+      const list = g['allowedUids'];
+      if (!Array.isArray(list) || list.length === 0 || list.some((u) => !Number.isSafeInteger(u) || u < 0))
+        fail('gateway.allowedUids', 'a non-empty list of user ids');
+      allowedUids = list as number[];
+    }
+    const maxConcurrentRequests = int(g['maxConcurrentRequests'], 'gateway.maxConcurrentRequests');
+    gateway = { listen, ...(allowedUids ? { allowedUids } : {}), ...(maxConcurrentRequests ? { maxConcurrentRequests } : {}) };
   }
   return {
     region,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatAddress, type TransportAddress } from '@nitro-datakey/native';
+import { chmod } from 'node:fs/promises';
+import { claimUnixSocketPath, formatAddress, type TransportAddress, unixPeerCredentials } from '@nitro-datakey/native';
 import {
   InvalidArgumentError,
   kmsError,
@@ -92,16 +93,67 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Serves the gateway on loopback TCP or a Unix socket (the config refuses anything else). */
-export async function startGateway(listen: TransportAddress, client: GatewayKms, log: Logger = silentLogger): Promise<Gateway> {
+export interface GatewayOptions {
+  readonly log?: Logger;
+  /**
+   * On a Unix socket: the user ids whose processes may call (the kernel reports the peer's uid).
+   * Default: this process's own uid. The socket file is created 0600 as well.
+   */
+  readonly allowedUids?: readonly number[];
+  /** Requests served at once; more are answered with ThrottlingException (the SDK retries it). Default 64. */
+  readonly maxConcurrentRequests?: number;
+}
+
+/**
+ * Serves the gateway on a Unix socket (0600, callers checked by uid: the way to keep other processes
+ * in the enclave out) or on loopback TCP (any process in the enclave may call). Never on vsock.
+ */
+export async function startGateway(listen: TransportAddress, client: GatewayKms, options: GatewayOptions = {}): Promise<Gateway> {
   if (listen.kind === 'vsock') throw new InvalidArgumentError('the gateway listens on loopback TCP or a Unix socket, never on vsock');
-  const server: Server = createServer((req, res) => void handle(req, res, client, log));
+  const log = options.log ?? silentLogger;
+  const maxConcurrent = options.maxConcurrentRequests ?? 64;
+  if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent >= 1)) throw new InvalidArgumentError('gateway.maxConcurrentRequests must be a positive integer');
+  const ownUid = process.getuid?.();
+  const allowedUids = new Set(options.allowedUids ?? (ownUid === undefined ? [] : [ownUid]));
+  let inFlight = 0;
+  const server: Server = createServer((req, res) => {
+    if (inFlight >= maxConcurrent) {
+      req.resume();
+      writeKmsError(res, new KmsServiceException('ThrottlingException', 'Rate exceeded: the enclave gateway is at its concurrency limit'));
+      log('warn', 'gateway request refused', { reason: 'concurrency-limit', limit: maxConcurrent });
+      return;
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
+    void handle(req, res, client, log);
+  });
   server.requestTimeout = 30_000;
+  if (listen.kind === 'unix') {
+    server.on('connection', (socket) => {
+      const peer = unixPeerCredentials(socket);
+      if (peer === undefined || !allowedUids.has(peer.uid)) {
+        log('warn', 'gateway caller refused', { reason: 'peer-uid', uid: peer?.uid ?? null, pid: peer?.pid ?? null });
+        socket.destroy();
+      }
+    });
+    await claimUnixSocketPath(listen.path);
+  } else {
+    log('info', 'gateway on loopback TCP: any process in the enclave may call it (a Unix socket restricts callers by uid)', {});
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (listen.kind === 'tcp') server.listen(listen.port, listen.host, () => resolve());
-    else server.listen(listen.path, () => resolve());
+    else {
+      // The socket file appears at bind with the umask's mode: 0600 from the first instant.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(listen.path, () => resolve());
+      } finally {
+        process.umask(umask);
+      }
+    }
   });
+  if (listen.kind === 'unix') await chmod(listen.path, 0o600);
   const bound = server.address();
   const address = listen.kind === 'tcp' ? formatAddress({ ...listen, port: (bound as AddressInfo).port }) : formatAddress(listen);
   return {
@@ -140,6 +192,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, client: Gateway
 /** KMS's answer passes through by name; our own refusals keep their code in the message. */
 function toKmsException(e: unknown): KmsServiceException {
   if (e instanceof KmsServiceException) return e;
+  if (e instanceof AttestedKmsError && e.code === 'ERR_KMS_WRONG_KEY') return new KmsServiceException('AccessDeniedException', `${e.code}: ${e.message}`);
   if (e instanceof AttestedKmsError) return new KmsServiceException(e.kmsErrorName ?? 'KMSInternalException', `${e.code}: ${e.message}`);
   if (e instanceof NitroDatakeyError) return new KmsServiceException('KMSInternalException', `${e.code}: ${e.message}`);
   return new KmsServiceException('KMSInternalException', 'internal error in the enclave gateway', 500);

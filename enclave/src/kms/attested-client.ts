@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import {
   DecryptCommand,
   GenerateDataKeyCommand,
@@ -10,7 +10,7 @@ import {
   type RecipientInfo,
 } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { type AwsCredentials, CmsError, decryptCiphertextForRecipient, InvalidArgumentError, type Nsm } from '@nitro-datakey/shared';
+import { type AwsCredentials, CmsError, decryptCiphertextForRecipient, InvalidArgumentError, isKeyArn, type Nsm } from '@nitro-datakey/shared';
 import type { TransportAddress } from '@nitro-datakey/native';
 import { DataKeyCache, type DataKeyCacheOptions } from './data-key-cache.js';
 import { AttestedKmsError } from '../errors.js';
@@ -38,6 +38,13 @@ export interface AttestedKmsClientOptions {
   readonly connectTimeoutMs?: number;
   /** SDK attempts (with its backoff for throttling and 5xx). Default 3. */
   readonly maxAttempts?: number;
+  /**
+   * The KMS keys this client may use: each name a caller may pass as KeyId (an alias, a key id, the
+   * ARN itself) mapped to the full key ARN it must resolve to. The parent serves the credentials, so
+   * it chooses the account: an alias or bare key id could name a key it owns. Without this option,
+   * only full key ARNs are accepted; with it, only these. Every attested answer must name that ARN.
+   */
+  readonly allowedKeys?: Readonly<Record<string, string>>;
   /** Records where each call's time went (attest, key wait, KMS, CMS decrypt). */
   readonly onTiming?: (timing: CallTiming) => void;
 }
@@ -83,6 +90,9 @@ export class AttestedKmsClient {
   readonly #onTiming: ((t: CallTiming) => void) | undefined;
   readonly #ownsKeys: boolean;
   readonly #timeoutMs: number;
+  readonly #allowedKeys: ReadonlyMap<string, string> | undefined;
+  /** Aborted by close(): every call in flight stops waiting at once. */
+  readonly #closing = new AbortController();
 
   constructor(options: AttestedKmsClientOptions) {
     const endpoint = options.endpoint ?? `https://kms.${options.region}.amazonaws.com`;
@@ -94,6 +104,15 @@ export class AttestedKmsClient {
     this.#cache = options.dataKeyCache ? new DataKeyCache(options.dataKeyCache) : undefined;
     this.#onTiming = options.onTiming;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
+    if (options.allowedKeys) {
+      const allowed = new Map<string, string>();
+      for (const [name, arn] of Object.entries(options.allowedKeys)) {
+        if (!isKeyArn(arn)) throw new InvalidArgumentError(`allowedKeys[${JSON.stringify(name)}] must be a full KMS key ARN, got ${JSON.stringify(arn)}`);
+        allowed.set(name, arn);
+        allowed.set(arn, arn);
+      }
+      this.#allowedKeys = allowed;
+    }
     const agent = transportAgent({
       transport: options.transport,
       serverName: options.serverName ?? url.hostname,
@@ -113,53 +132,96 @@ export class AttestedKmsClient {
     });
   }
 
+  /**
+   * The key ARN every answer about `keyId` must name; refused before any call when it cannot be known
+   * from the client's own configuration.
+   */
+  expectedKeyArn(keyId: string | undefined): string {
+    if (keyId === undefined) {
+      const arns = new Set(this.#allowedKeys?.values() ?? []);
+      if (arns.size === 1) return [...arns][0] as string;
+      throw new AttestedKmsError('ERR_KMS_WRONG_KEY', 'give the KeyId this call expects: without it, the ciphertext alone would choose the key');
+    }
+    if (this.#allowedKeys) {
+      const arn = this.#allowedKeys.get(keyId);
+      if (arn === undefined) throw new AttestedKmsError('ERR_KMS_WRONG_KEY', `KeyId ${keyId} is not one of the keys this client may use (allowedKeys)`);
+      return arn;
+    }
+    if (isKeyArn(keyId)) return keyId;
+    throw new AttestedKmsError(
+      'ERR_KMS_WRONG_KEY',
+      `KeyId ${keyId} is not a full key ARN and no ARN is configured for it (allowedKeys): ` +
+        'the parent serves the credentials, so an alias or key id could name a key in its own account',
+    );
+  }
+
   async generateDataKey(input: { KeyId: string; KeySpec?: DataKeySpec; NumberOfBytes?: number; EncryptionContext?: EncryptionContext }): Promise<DataKey> {
+    const expected = this.expectedKeyArn(input.KeyId);
     const cached = this.#cache?.get(input);
     if (cached) return cached;
     const result = await this.#attested('GenerateDataKey', async (Recipient, abortSignal) =>
       this.sdk.send(new GenerateDataKeyCommand({ ...input, Recipient }), { abortSignal }),
     );
-    const dataKey = {
-      keyId: result.response.KeyId as string,
-      plaintext: result.plaintext,
-      ciphertextBlob: required(result.response.CiphertextBlob, 'CiphertextBlob'),
-    };
+    const size = input.NumberOfBytes ?? (input.KeySpec === 'AES_128' ? 16 : 32);
+    const dataKey = checked(result.plaintext, () => {
+      checkKeyId('GenerateDataKey', result.response.KeyId, expected);
+      if (result.plaintext.byteLength !== size)
+        badResponse(`GenerateDataKey returned a ${result.plaintext.byteLength}-byte data key, not the ${size} bytes asked for`);
+      return { keyId: expected, plaintext: result.plaintext, ciphertextBlob: required(result.response.CiphertextBlob, 'CiphertextBlob') };
+    });
     return this.#cache ? this.#cache.put(input, dataKey) : dataKey;
   }
 
   async generateDataKeyPair(input: { KeyId: string; KeyPairSpec: DataKeyPairSpec; EncryptionContext?: EncryptionContext }): Promise<DataKeyPair> {
+    const expected = this.expectedKeyArn(input.KeyId);
     const result = await this.#attested('GenerateDataKeyPair', async (Recipient, abortSignal) =>
       this.sdk.send(new GenerateDataKeyPairCommand({ ...input, Recipient }), { abortSignal }),
     );
-    return {
-      keyId: result.response.KeyId as string,
-      keyPairSpec: String(result.response.KeyPairSpec),
-      privateKey: result.plaintext,
-      publicKey: required(result.response.PublicKey, 'PublicKey'),
-      privateKeyCiphertextBlob: required(result.response.PrivateKeyCiphertextBlob, 'PrivateKeyCiphertextBlob'),
-    };
+    return checked(result.plaintext, () => {
+      checkKeyId('GenerateDataKeyPair', result.response.KeyId, expected);
+      if (result.response.KeyPairSpec !== input.KeyPairSpec)
+        badResponse(`GenerateDataKeyPair returned a ${String(result.response.KeyPairSpec)} pair, not ${input.KeyPairSpec}`);
+      const publicKey = required(result.response.PublicKey, 'PublicKey');
+      checkKeyPair(result.plaintext, publicKey);
+      return {
+        keyId: expected,
+        keyPairSpec: input.KeyPairSpec,
+        privateKey: result.plaintext,
+        publicKey,
+        privateKeyCiphertextBlob: required(result.response.PrivateKeyCiphertextBlob, 'PrivateKeyCiphertextBlob'),
+      };
+    });
   }
 
+  /** Decrypt under the key the caller expects (KMS is told, and the answer must name it). */
   async decrypt(input: {
     CiphertextBlob: Uint8Array;
     EncryptionContext?: EncryptionContext;
     KeyId?: string;
   }): Promise<{ keyId: string; plaintext: Uint8Array }> {
+    const expected = this.expectedKeyArn(input.KeyId);
     const result = await this.#attested('Decrypt', async (Recipient, abortSignal) =>
-      this.sdk.send(new DecryptCommand({ ...input, Recipient }), { abortSignal }),
+      this.sdk.send(new DecryptCommand({ ...input, KeyId: expected, Recipient }), { abortSignal }),
     );
-    return { keyId: result.response.KeyId as string, plaintext: result.plaintext };
+    return checked(result.plaintext, () => {
+      checkKeyId('Decrypt', result.response.KeyId, expected);
+      return { keyId: expected, plaintext: result.plaintext };
+    });
   }
 
   async generateRandom(input: { NumberOfBytes: number }): Promise<Uint8Array> {
-    return (
-      await this.#attested('GenerateRandom', async (Recipient, abortSignal) =>
-        this.sdk.send(new GenerateRandomCommand({ ...input, Recipient }), { abortSignal }),
-      )
-    ).plaintext;
+    const { plaintext } = await this.#attested('GenerateRandom', async (Recipient, abortSignal) =>
+      this.sdk.send(new GenerateRandomCommand({ ...input, Recipient }), { abortSignal }),
+    );
+    return checked(plaintext, () => {
+      if (plaintext.byteLength !== input.NumberOfBytes)
+        badResponse(`GenerateRandom returned ${plaintext.byteLength} bytes, not the ${input.NumberOfBytes} asked for`);
+      return plaintext;
+    });
   }
 
   close(): void {
+    this.#closing.abort();
     this.#cache?.clear();
     if (this.#ownsKeys) this.keys.close();
     this.sdk.destroy();
@@ -169,27 +231,51 @@ export class AttestedKmsClient {
     operation: string,
     send: (recipient: RecipientInfo, signal: AbortSignal) => Promise<R>,
   ): Promise<{ response: R; plaintext: Uint8Array }> {
-    const t0 = performance.now();
-    const key: RecipientKey = await this.keys.acquire();
-    const t1 = performance.now();
-    const document = await this.#nsm.attest({ publicKey: key.spki, nonce: new Uint8Array(randomBytes(32)) });
-    const t2 = performance.now();
-    let response: R;
-    // Our own deadline over the whole call (retries included): it holds whatever the socket does.
+    if (this.#closing.signal.aborted) throw new AttestedKmsError('ERR_KMS_CLIENT_CLOSED', `the client is closed: ${operation} refused`);
+    // One deadline over the whole call: the key wait, the NSM, and KMS with its retries. A stuck NSM
+    // or an empty key pool cannot hold a caller past it, and close() releases everyone at once.
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    const onClose = () => deadline.abort();
+    this.#closing.signal.addEventListener('abort', onClose, { once: true });
+    const stopped = (cause?: unknown): AttestedKmsError =>
+      this.#closing.signal.aborted
+        ? new AttestedKmsError('ERR_KMS_CLIENT_CLOSED', `the client was closed during ${operation}`, { cause })
+        : new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer to ${operation} within ${this.#timeoutMs} ms`, { cause });
     try {
-      response = await send({ KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document }, deadline.signal);
-    } catch (e) {
-      if (deadline.signal.aborted)
-        throw new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} within ${this.#timeoutMs} ms`, { cause: e });
-      throw mapSdkError(operation, e);
+      const t0 = performance.now();
+      const key: RecipientKey = await untilAborted(this.keys.acquire(), deadline.signal, stopped);
+      const t1 = performance.now();
+      const document = await untilAborted(this.#nsm.attest({ publicKey: key.spki, nonce: new Uint8Array(randomBytes(32)) }), deadline.signal, stopped);
+      const t2 = performance.now();
+      let response: R;
+      try {
+        response = await send({ KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document }, deadline.signal);
+      } catch (e) {
+        if (deadline.signal.aborted) throw stopped(e);
+        throw mapSdkError(operation, e);
+      }
+      return this.#open(operation, response, key, { t0, t1, t2 });
     } finally {
       clearTimeout(timer);
+      this.#closing.signal.removeEventListener('abort', onClose);
     }
+  }
+
+  #open<R extends object>(
+    operation: string,
+    response: R,
+    key: RecipientKey,
+    t: { t0: number; t1: number; t2: number },
+  ): { response: R; plaintext: Uint8Array } {
+    const { t0, t1, t2 } = t;
     const t3 = performance.now();
     const fields = response as Record<string, unknown>;
-    const leaked = PLAINTEXT_FIELDS.filter((f) => fields[f] !== undefined && fields[f] !== null);
+    // AWS documents the plaintext field beside CiphertextForRecipient as "null or empty": zero bytes is
+    // absence (the SDK turns "" into an empty array); any byte at all is plaintext on the wire.
+    const leaked = PLAINTEXT_FIELDS.filter(
+      (f) => fields[f] !== undefined && fields[f] !== null && !(fields[f] instanceof Uint8Array && fields[f].byteLength === 0),
+    );
     if (leaked.length > 0) {
       // Whatever it carried is discarded; a KMS (or anything posing as one) that sends plaintext is not trusted.
       for (const f of leaked) if (fields[f] instanceof Uint8Array) (fields[f] as Uint8Array).fill(0);
@@ -217,9 +303,65 @@ export class AttestedKmsClient {
   }
 }
 
+/** `promise`, or a rejection from `error()` as soon as `signal` aborts (the promise itself runs on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(error());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(error());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 function required(value: Uint8Array | undefined, name: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new AttestedKmsError('ERR_KMS_REQUEST_FAILED', `KMS answered without ${name}`);
+  if (!(value instanceof Uint8Array) || value.byteLength === 0) badResponse(`KMS answered without ${name}`);
   return value;
+}
+
+function badResponse(message: string): never {
+  throw new AttestedKmsError('ERR_KMS_BAD_RESPONSE', `${message}: refused, the answer is discarded`);
+}
+
+/** Runs the checks of an answer; if any fails, the key material it carried is zeroed before the error leaves. */
+function checked<T>(plaintext: Uint8Array, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    plaintext.fill(0);
+    throw e;
+  }
+}
+
+function checkKeyId(operation: string, answered: string | undefined, expected: string): void {
+  if (answered !== expected) {
+    throw new AttestedKmsError(
+      'ERR_KMS_WRONG_KEY',
+      answered === undefined ? `KMS answered ${operation} without a KeyId` : `KMS answered ${operation} for ${answered}, not the expected ${expected}`,
+    );
+  }
+}
+
+/** CMS has no integrity of its own: the private key must be the one whose public half KMS returned. */
+function checkKeyPair(privateKeyDer: Uint8Array, publicKeyDer: Uint8Array): void {
+  let derived: Buffer;
+  try {
+    derived = createPublicKey(createPrivateKey({ key: Buffer.from(privateKeyDer), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+  } catch {
+    badResponse('GenerateDataKeyPair returned a private key that is not PKCS#8 DER');
+  }
+  if (!derived.equals(publicKeyDer)) badResponse('GenerateDataKeyPair returned a private key that does not match its PublicKey');
 }
 
 function mapSdkError(operation: string, e: unknown): AttestedKmsError {

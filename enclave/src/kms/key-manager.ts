@@ -1,5 +1,6 @@
 import { constants, generateKeyPair, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
 import { InvalidArgumentError } from '@nitro-datakey/shared';
+import { AttestedKmsError } from '../errors.js';
 
 export interface KeyManagerOptions {
   /** Calls one key pair may serve. Default 1: a new key pair for every call. */
@@ -47,7 +48,7 @@ export class KeyManager {
   readonly #now: () => number;
   readonly #generate: (modulusLength: number) => Promise<{ readonly publicKey: KeyObject; readonly privateKey: KeyObject }>;
   readonly #ready: Entry[] = [];
-  readonly #waiting: Array<(entry: Entry) => void> = [];
+  readonly #waiting: Array<{ resolve: (entry: Entry) => void; reject: (error: Error) => void }> = [];
   #current: Entry | undefined;
   #generating = 0;
   #generated = 0;
@@ -79,6 +80,7 @@ export class KeyManager {
 
   /** A key pair for one call, following the rotation policy. */
   async acquire(): Promise<RecipientKey> {
+    if (this.#closed) throw closedError();
     const current = this.#current;
     if (current && current.uses < this.#maxUses && this.#now() - current.createdAt <= this.#maxAgeMs) {
       current.uses++;
@@ -89,8 +91,8 @@ export class KeyManager {
     if (!entry) {
       this.#waits++;
       // Start generation for this waiter now: when every pooled pair has aged out, nothing else would.
-      entry = await new Promise<Entry>((resolve) => {
-        this.#waiting.push(resolve);
+      entry = await new Promise<Entry>((resolve, reject) => {
+        this.#waiting.push({ resolve, reject });
         this.#refill();
       });
     }
@@ -104,10 +106,12 @@ export class KeyManager {
     return { generated: this.#generated, waits: this.#waits, ready: this.#ready.length };
   }
 
+  /** Drops every pair and rejects every caller still waiting for one (no call hangs on a closed manager). */
   close(): void {
     this.#closed = true;
     this.#ready.length = 0;
     this.#current = undefined;
+    for (const waiter of this.#waiting.splice(0)) waiter.reject(closedError());
   }
 
   #takeFresh(): Entry | undefined {
@@ -135,7 +139,7 @@ export class KeyManager {
             uses: 0,
           };
           const waiter = this.#waiting.shift();
-          if (waiter) waiter(entry);
+          if (waiter) waiter.resolve(entry);
           else this.#ready.push(entry);
           this.#refill();
         },
@@ -147,6 +151,10 @@ export class KeyManager {
       );
     }
   }
+}
+
+function closedError(): AttestedKmsError {
+  return new AttestedKmsError('ERR_KMS_CLIENT_CLOSED', 'the key manager is closed: no key pair for new calls');
 }
 
 function generateRsaKeyPair(modulusLength: number): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {

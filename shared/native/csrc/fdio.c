@@ -97,6 +97,25 @@ static napi_value socket_error(napi_env env, napi_callback_info info) {
   return make_errno_error(env, err, "connect");
 }
 
+/* socketPeerCredentials(fd): {pid, uid, gid} of the process at the other end of an AF_UNIX socket
+ * (SO_PEERCRED, set by the kernel at connect: the peer cannot forge it). */
+static napi_value socket_peer_credentials(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  if (argc < 1 || !get_fd_arg(env, argv[0], &fd)) return NULL;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_errno(env, errno, "getsockopt");
+  napi_value result;
+  NAPI_CALL(env, napi_create_object(env, &result));
+  NAPI_CALL(env, napi_set_named_property(env, result, "pid", number(env, (double)cred.pid)));
+  NAPI_CALL(env, napi_set_named_property(env, result, "uid", number(env, (double)cred.uid)));
+  NAPI_CALL(env, napi_set_named_property(env, result, "gid", number(env, (double)cred.gid)));
+  return result;
+}
+
 /* unixSocketPair(): two connected non-blocking AF_UNIX stream fds (tests drive FdSocket with them). */
 static napi_value unix_socket_pair(napi_env env, napi_callback_info info) {
   (void)info;
@@ -255,6 +274,7 @@ napi_status fdio_register(napi_env env, napi_value exports) {
       {"fdClose", NULL, fd_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"socketError", NULL, socket_error, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unixSocketPair", NULL, unix_socket_pair, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketPeerCredentials", NULL, socket_peer_credentials, NULL, NULL, NULL, napi_enumerable, NULL},
       {"Poller", NULL, NULL, NULL, NULL, poller_class, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -16,6 +16,8 @@ export interface NativeAddon {
   /** 0, or the Error a non-blocking connect ended with. */
   socketError(fd: number): 0 | SystemError;
   unixSocketPair(): [number, number];
+  /** The peer process of a connected AF_UNIX socket, as the kernel recorded it (SO_PEERCRED). */
+  socketPeerCredentials(fd: number): { pid: number; uid: number; gid: number };
   Poller: new (fd: number, callback: (status: number, readable: boolean, writable: boolean) => void) => NativePoller;
 
   vsockSocket(): number;

@@ -1,6 +1,8 @@
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
+import { loadNativeAddon } from './addon.js';
+import { NativeLayerError } from './errors.js';
 import { formatAddress, parseAddress, type TransportAddress } from './address.js';
 import { connectVsock, VsockServer } from './vsock.js';
 
@@ -52,7 +54,7 @@ export async function listenOn(address: string | TransportAddress, onConnection:
     return { address: formatAddress({ kind: 'vsock', cid: bound.cid, port: bound.port }), close: async () => server.close() };
   }
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
-  if (a.kind === 'unix') await unlink(a.path).catch(() => undefined); // a stale socket file from a crash
+  if (a.kind === 'unix') await claimUnixSocketPath(a.path);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
@@ -69,4 +71,47 @@ export async function listenOn(address: string | TransportAddress, onConnection:
       server.close();
     },
   };
+}
+
+/**
+ * Makes `path` free for a new Unix socket without taking anything that is not ours to take: nothing
+ * there is fine; a socket that refuses connections is stale (left by a crash) and is removed; a live
+ * socket (another server answering) or anything that is not a socket is refused with a clear error.
+ */
+export async function claimUnixSocketPath(path: string): Promise<void> {
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isSocket()) throw new NativeLayerError('ERR_UNIX_SOCKET_PATH', `${path} exists and is not a socket: refusing to replace it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = netConnect({ path });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new NativeLayerError('ERR_UNIX_SOCKET_PATH', `${path} is in use by a running server: stop it first, or choose another path`);
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+}
+
+/**
+ * The process at the other end of a connected Unix socket (`net.Socket` from a `unix:` listener), as
+ * the kernel recorded it at connect: the peer cannot forge it. Undefined for any other socket.
+ */
+export function unixPeerCredentials(socket: Socket): { pid: number; uid: number; gid: number } | undefined {
+  // Node keeps the fd on the handle of a pipe (its Unix socket); there is no public accessor.
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return undefined;
+  try {
+    return loadNativeAddon().socketPeerCredentials(fd);
+  } catch {
+    return undefined; // not a Unix socket (ENOTSOCK, EINVAL): no credentials to report
+  }
 }

@@ -8,20 +8,23 @@ export const NSM_DEVICE_PATH = '/dev/nsm';
  * pool. Outside an enclave there is no device and `open` fails with ERR_NSM_DEVICE_UNAVAILABLE.
  */
 export class NsmDeviceTransport implements NsmTransport {
-  readonly #addon: NativeAddon;
+  readonly #addon: Pick<NativeAddon, 'nsmOpen' | 'nsmRequest' | 'nsmClose'>;
   #fd: number | undefined;
+  /** ioctls queued on libuv's thread pool: the fd must outlive every one of them. */
+  readonly #inflight = new Set<Promise<unknown>>();
   readonly path: string;
 
-  private constructor(addon: NativeAddon, fd: number, path: string) {
+  private constructor(addon: Pick<NativeAddon, 'nsmOpen' | 'nsmRequest' | 'nsmClose'>, fd: number, path: string) {
     this.#addon = addon;
     this.#fd = fd;
     this.path = path;
   }
 
-  static open(path: string = NSM_DEVICE_PATH): NsmDeviceTransport {
-    let addon: NativeAddon;
+  /** Opens the device; `addon` is for tests that stand in for the kernel. */
+  static open(path: string = NSM_DEVICE_PATH, nativeAddon?: Pick<NativeAddon, 'nsmOpen' | 'nsmRequest' | 'nsmClose'>): NsmDeviceTransport {
+    let addon: Pick<NativeAddon, 'nsmOpen' | 'nsmRequest' | 'nsmClose'>;
     try {
-      addon = loadNativeAddon();
+      addon = nativeAddon ?? loadNativeAddon();
     } catch (cause) {
       throw new NsmError('ERR_NSM_DEVICE_UNAVAILABLE', `cannot reach the NSM: ${(cause as Error).message}`, { cause });
     }
@@ -36,18 +39,27 @@ export class NsmDeviceTransport implements NsmTransport {
 
   async request(bytes: Uint8Array): Promise<Uint8Array> {
     if (this.#fd === undefined) throw new NsmError('ERR_NSM_DEVICE_UNAVAILABLE', `the NSM device ${this.path} is closed`);
+    const call = this.#addon.nsmRequest(this.#fd, bytes);
+    this.#inflight.add(call);
     try {
-      return new Uint8Array(await this.#addon.nsmRequest(this.#fd, bytes));
+      return new Uint8Array(await call);
     } catch (cause) {
       const code = (cause as SystemError).code ?? 'error';
       throw new NsmError('ERR_NSM_DEVICE_IO', `the NSM device call failed (ioctl on ${this.path}: ${code})`, { cause });
+    } finally {
+      this.#inflight.delete(call);
     }
   }
 
-  close(): void {
+  /**
+   * Refuses new requests at once, and closes the fd only after every queued ioctl has returned:
+   * closing it under a running ioctl would let the kernel hand the number to another file.
+   */
+  async close(): Promise<void> {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     this.#fd = undefined;
+    await Promise.allSettled([...this.#inflight]);
     this.#addon.nsmClose(fd);
   }
 }

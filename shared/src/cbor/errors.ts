@@ -4,6 +4,8 @@ export type CborErrorCode =
   | 'ERR_CBOR_MALFORMED'
   | 'ERR_CBOR_TRAILING_BYTES'
   | 'ERR_CBOR_DUPLICATE_KEY'
+  /** An integer or length not in its shortest form: two encodings of one value would let parsers disagree. */
+  | 'ERR_CBOR_NOT_SHORTEST'
   | 'ERR_CBOR_UNSUPPORTED'
   | 'ERR_CBOR_TOO_LARGE'
   | 'ERR_CBOR_TOO_DEEP';

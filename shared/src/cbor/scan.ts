@@ -1,10 +1,11 @@
+import { InvalidArgumentError } from '../errors.js';
 import { CborError } from './errors.js';
 
 /** What the strict pre-scan allows beyond plain CBOR data items (ints, byte/text strings, arrays, maps, false/true/null). */
 export interface CborScanOptions {
   /** Tags allowed anywhere (every other tag is rejected). Default: none. */
   readonly allowedTags?: readonly number[];
-  /** Deepest nesting of arrays, maps and tags. Default 16. */
+  /** Deepest nesting of arrays, maps and tags. Default 16, at most MAX_CBOR_DEPTH. */
   readonly maxDepth?: number;
   /** Half, single and double floats. Default false: no format this project reads has floats. */
   readonly allowFloats?: boolean;
@@ -13,9 +14,20 @@ export interface CborScanOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * The deepest nesting a caller may ask for. The scan and cbor-x both recurse per level: a cap far
+ * below the stack's limit keeps a hostile input (or a careless option) from overflowing it.
+ */
+export const MAX_CBOR_DEPTH = 64;
+
+/**
  * Walks an encoded item once, before any decoder allocates, and rejects what a strict reader must:
  * truncation, declared lengths larger than the input, reserved additional info, stray breaks, chunked strings,
- * invalid UTF-8, duplicate map keys, disallowed tags and simple values, excessive depth and trailing bytes.
+ * invalid UTF-8, integers and lengths not in their shortest form, duplicate map keys, disallowed tags and
+ * simple values, excessive depth and trailing bytes.
+ *
+ * Shortest forms are required (as the NSM's serde encoder writes them) so that every value has one
+ * encoding: duplicate keys are then found by comparing bytes, and no second parser can read a key
+ * this one counted as distinct (`pcrs` twice, PCR 0 as 0x00 and 0x1800).
  *
  * Every declared length is bounded by the bytes that remain, so a decoder that runs after a
  * successful scan never allocates more than the input's size (cbor-x itself would pre-allocate
@@ -40,7 +52,11 @@ class Scanner {
   constructor(bytes: Uint8Array, options: CborScanOptions) {
     this.#bytes = bytes;
     this.#tags = new Set(options.allowedTags ?? []);
-    this.#maxDepth = options.maxDepth ?? 16;
+    const maxDepth = options.maxDepth ?? 16;
+    if (!Number.isSafeInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_CBOR_DEPTH) {
+      throw new InvalidArgumentError(`maxDepth must be an integer from 1 to ${MAX_CBOR_DEPTH}, got ${String(maxDepth)}`);
+    }
+    this.#maxDepth = maxDepth;
     this.#floats = options.allowFloats ?? false;
   }
 
@@ -156,13 +172,14 @@ class Scanner {
     const view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset + pos, size);
     switch (size) {
       case 1:
-        return [view.getUint8(0), pos + 1];
+        return [shortest(view.getUint8(0), 24, pos), pos + 1];
       case 2:
-        return [view.getUint16(0), pos + 2];
+        return [shortest(view.getUint16(0), 0x100, pos), pos + 2];
       case 4:
-        return [view.getUint32(0), pos + 4];
+        return [shortest(view.getUint32(0), 0x1_0000, pos), pos + 4];
       default: {
         const high = view.getUint32(0);
+        if (high === 0) shortest(view.getUint32(4), 0x1_0000_0000, pos);
         // Integers may be that big; a length may not, and a caller compares against remaining bytes.
         return [high >= 0x200000 ? Number.MAX_SAFE_INTEGER : high * 0x1_0000_0000 + view.getUint32(4), pos + 8];
       }
@@ -180,6 +197,12 @@ class Scanner {
   #enter(depth: number): void {
     if (depth + 1 > this.#maxDepth) throw new CborError('ERR_CBOR_TOO_DEEP', `nesting deeper than ${this.#maxDepth}`);
   }
+}
+
+/** The value, when it needed this many bytes; a value below `min` had a shorter encoding. */
+function shortest(value: number, min: number, pos: number): number {
+  if (value < min) throw new CborError('ERR_CBOR_NOT_SHORTEST', `the integer or length ${value} at offset ${pos - 1} is not in its shortest form`);
+  return value;
 }
 
 function truncated(pos: number): CborError {

@@ -1,5 +1,5 @@
 import { constants, createCipheriv, createDecipheriv, createHash, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, KeyObject } from 'node:crypto';
-import { bytesEqual } from '../bytes.js';
+import { bytesEqual, concatWiping } from '../bytes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { encodeCiphertextForRecipient, parseCiphertextForRecipient, type EncodeOptions, type ParseOptions } from './enveloped-data.js';
 import { CmsError } from './errors.js';
@@ -41,7 +41,8 @@ export function decryptCiphertextForRecipient(bytes: Uint8Array, privateKey: Key
     contentKey = privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, parts.recipient.encryptedKey);
     if (contentKey.byteLength !== 32) throw new Error('content key is not 32 bytes');
     const decipher = createDecipheriv('aes-256-cbc', contentKey, parts.iv);
-    return new Uint8Array(Buffer.concat([decipher.update(parts.encryptedContent), decipher.final()]));
+    // Unpooled output, intermediates zeroed: the plaintext is key material.
+    return concatWiping([decipher.update(parts.encryptedContent), decipher.final()]);
   } catch (cause) {
     // The cause is kept off the error: its text would distinguish OAEP from padding failures.
     void cause;

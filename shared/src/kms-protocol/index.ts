@@ -1,3 +1,4 @@
+export { KEY_ARN_PATTERN, isKeyArn } from './arn.js';
 export { KmsServiceException, kmsError } from './errors.js';
 export {
   KMS_CONTENT_TYPE,

@@ -15,6 +15,7 @@ export interface Stack {
   readonly kms: LocalKms;
   readonly proxy: RunningProxy;
   readonly nsm: Nsm & { simulator: SimulatedNsm };
+  /** The full ARN of the stack's key (what an enclave is configured with). */
   readonly keyId: string;
   readonly client: AttestedKmsClient;
   /** Another attested client on the same path (another enclave, or other options). */
@@ -34,7 +35,7 @@ export async function startStack(
   const kms = await startLocalKms({ tls: true, trustedRootFingerprints: [pki.rootFingerprint] });
   const kmsPort = new URL(kms.endpoint).port;
   const admin = localKmsClient(kms);
-  const keyId = (await admin.send(new CreateKeyCommand(options.keyPolicy ? { Policy: options.keyPolicy } : {}))).KeyMetadata?.KeyId as string;
+  const keyId = (await admin.send(new CreateKeyCommand(options.keyPolicy ? { Policy: options.keyPolicy } : {}))).KeyMetadata?.Arn as string;
   admin.destroy();
   const dir = mkdtempSync(join(tmpdir(), 'ndk-stack-'));
   const listen = (name: string) => (options.transport === 'unix' ? `unix:${join(dir, `${name}.sock`)}` : 'tcp:127.0.0.1:0');

@@ -19,7 +19,7 @@ describe.each(['tcp', 'unix'] as const)('the attested path through the real prox
     const dk = await stack.client.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256', EncryptionContext: { app: 'e2e' } });
     expect(dk.plaintext).toHaveLength(32);
     expect(dk.keyId).toContain(stack.keyId);
-    const back = await stack.client.decrypt({ CiphertextBlob: dk.ciphertextBlob, EncryptionContext: { app: 'e2e' } });
+    const back = await stack.client.decrypt({ CiphertextBlob: dk.ciphertextBlob, EncryptionContext: { app: 'e2e' }, KeyId: stack.keyId });
     expect(back.plaintext).toEqual(dk.plaintext);
     const pair = await stack.client.generateDataKeyPair({ KeyId: stack.keyId, KeyPairSpec: 'ECC_NIST_P256' });
     const pub = createPublicKey(createPrivateKey({ key: Buffer.from(pair.privateKey), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
@@ -39,17 +39,18 @@ describe.each(['tcp', 'unix'] as const)('the attested path through the real prox
 
   it('sealed secrets: seal, open, and every kind of damage refused with a typed error', async () => {
     const secret = new TextEncoder().encode('database password: correct horse battery staple');
-    const sealed = await sealSecret(stack.client, secret, { keyId: stack.keyId, encryptionContext: { service: 'billing', env: 'prod' } });
+    const sealed = await sealSecret(stack.client, secret, { keyId: stack.keyId, name: 'db-password', encryptionContext: { service: 'billing', env: 'prod' } });
     expect(sealed).toMatchObject({
       format: 'nitro-datakey/sealed-secret',
       version: 1,
       algorithm: 'AES-256-GCM',
-      encryptionContext: { service: 'billing', env: 'prod' },
+      encryptionContext: { service: 'billing', env: 'prod', 'nitro-datakey:secret-name': 'db-password' },
     });
-    expect(sealed.keyId).toMatch(/^arn:aws:kms:/);
+    expect(sealed.keyId).toBe(stack.keyId);
     expect(JSON.stringify(sealed)).not.toContain('correct horse');
-    expect(await openSecret(stack.client, JSON.stringify(sealed))).toEqual(secret);
-    expect(await openSecret(stack.client, sealed, { expectedContext: { env: 'prod', service: 'billing' } })).toEqual(secret);
+    const item = { keyId: stack.keyId, name: 'db-password' };
+    expect(await openSecret(stack.client, JSON.stringify(sealed), item)).toEqual(secret);
+    expect(await openSecret(stack.client, sealed, { ...item, expectedContext: { env: 'prod', service: 'billing' } })).toEqual(secret);
 
     const codeOf = (p: Promise<unknown>) =>
       p.then(
@@ -63,7 +64,7 @@ describe.each(['tcp', 'unix'] as const)('the attested path through the real prox
     };
     const variants: Array<[string, SealedSecret | string, string]> = [
       ['a wrong context, expected by the caller', sealed, 'ERR_SEALED_SECRET_CONTEXT'],
-      ['a context edited in the envelope', { ...sealed, encryptionContext: { service: 'billing', env: 'dev' } }, 'ERR_SEALED_SECRET_KEY'],
+      ['a context edited in the envelope', { ...sealed, encryptionContext: { ...sealed.encryptionContext, env: 'dev' } }, 'ERR_SEALED_SECRET_KEY'],
       ['a flipped ciphertext byte', { ...sealed, ciphertext: flip(sealed.ciphertext) }, 'ERR_SEALED_SECRET_INTEGRITY'],
       ['a flipped tag', { ...sealed, tag: flip(sealed.tag) }, 'ERR_SEALED_SECRET_INTEGRITY'],
       ['a damaged data key', { ...sealed, encryptedDataKey: flip(sealed.encryptedDataKey) }, 'ERR_SEALED_SECRET_KEY'],
@@ -73,7 +74,7 @@ describe.each(['tcp', 'unix'] as const)('the attested path through the real prox
       ['a short IV', { ...sealed, iv: 'AAAA' }, 'ERR_SEALED_SECRET_MALFORMED'],
     ];
     for (const [name, envelope, code] of variants) {
-      const options = name.includes('expected by the caller') ? { expectedContext: { service: 'billing', env: 'dev' } } : {};
+      const options = name.includes('expected by the caller') ? { ...item, expectedContext: { service: 'billing', env: 'dev' } } : item;
       expect(await codeOf(openSecret(stack.client, envelope, options)), name).toBe(code);
     }
   });
@@ -113,16 +114,18 @@ describe('the enclave app', () => {
       const envelope = join(dir, 'db.sealed.json');
       writeFileSync(
         envelope,
-        JSON.stringify(await sealSecret(stack.client, new TextEncoder().encode('s3cret'), { keyId: stack.keyId, encryptionContext: { name: 'db' } })),
+        JSON.stringify(
+          await sealSecret(stack.client, new TextEncoder().encode('s3cret'), { keyId: stack.keyId, name: 'db-password', encryptionContext: { name: 'db' } }),
+        ),
       );
       const caFile = join(dir, 'ca.pem');
       writeFileSync(caFile, stack.kms.caCertPem as string);
       const kmsPort = new URL(stack.kms.endpoint).port;
       const config = parseEnclaveConfig({
         region: stack.kms.region,
-        kms: { transport: stack.proxy.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile },
+        kms: { transport: stack.proxy.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile, allowedKeys: { 'alias/db': stack.keyId } },
         credentials: { transport: stack.proxy.credentials },
-        secrets: { dir: join(dir, 'run-secrets'), items: [{ name: 'db-password', envelope, encryptionContext: { name: 'db' } }] },
+        secrets: { dir: join(dir, 'run-secrets'), items: [{ name: 'db-password', envelope, keyId: stack.keyId, encryptionContext: { name: 'db' } }] },
         gateway: { listen: 'tcp:127.0.0.1:0' },
       });
       const app = await startEnclaveApp(config, { nsm: stack.nsm });

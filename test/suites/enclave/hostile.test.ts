@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttestedKmsClient, type AttestedKmsClientOptions } from '@nitro-datakey/enclave';
+import { AttestedKmsClient, type AttestedKmsClientOptions, KeyManager } from '@nitro-datakey/enclave';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
 import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack, type TlsMaterial } from '@nitro-datakey/devkit';
@@ -87,6 +87,7 @@ describe('a hostile KMS', () => {
     server?.close();
   });
 
+  const K = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   const client = (extra: Partial<AttestedKmsClientOptions> = {}) =>
     new AttestedKmsClient({
       nsm,
@@ -110,7 +111,7 @@ describe('a hostile KMS', () => {
       return {
         status: 200,
         body: {
-          KeyId: 'arn:aws:kms:us-east-1:111122223333:key/x',
+          KeyId: K,
           CiphertextBlob: 'AAAA',
           Plaintext: Buffer.from(dataKey).toString('base64'),
           CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, recipientKey(body))).toString('base64'),
@@ -118,19 +119,19 @@ describe('a hostile KMS', () => {
       };
     };
     const c = client();
-    expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
     behaviour = () => ({
       status: 200,
-      body: { KeyId: 'x', KeyPairSpec: 'RSA_2048', PublicKey: 'AAAA', PrivateKeyCiphertextBlob: 'AAAA', PrivateKeyPlaintext: 'AAAA' },
+      body: { KeyId: K, KeyPairSpec: 'RSA_2048', PublicKey: 'AAAA', PrivateKeyCiphertextBlob: 'AAAA', PrivateKeyPlaintext: 'AAAA' },
     });
-    expect(await codeOf(c.generateDataKeyPair({ KeyId: 'k', KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+    expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
     c.close();
   });
 
   it('one that omits CiphertextForRecipient is refused', async () => {
-    behaviour = () => ({ status: 200, body: { KeyId: 'x', CiphertextBlob: 'AAAA' } });
+    behaviour = () => ({ status: 200, body: { KeyId: K, CiphertextBlob: 'AAAA' } });
     const c = client();
-    expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT');
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT');
     expect(await codeOf(c.generateRandom({ NumberOfBytes: 8 }))).toBe('ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT');
     c.close();
   });
@@ -140,13 +141,13 @@ describe('a hostile KMS', () => {
     behaviour = () => ({
       status: 200,
       body: {
-        KeyId: 'x',
+        KeyId: K,
         CiphertextBlob: 'AAAA',
         CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(new Uint8Array(32), other)).toString('base64'),
       },
     });
     const c = client();
-    expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_RECIPIENT_MISMATCH');
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_RECIPIENT_MISMATCH');
     c.close();
   });
 
@@ -154,7 +155,7 @@ describe('a hostile KMS', () => {
     behaviour = () => ({ status: 200, stall: true });
     const c = client({ requestTimeoutMs: 500 });
     const t = Date.now();
-    expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
     expect(Date.now() - t).toBeLessThan(5000);
     c.close();
   });
@@ -164,14 +165,162 @@ describe('a hostile KMS', () => {
     requests = 0;
     const c = client({ maxAttempts: 3 });
     const t = Date.now();
-    expect(await codeOf(c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }))).toBe('ERR_KMS_THROTTLED');
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_THROTTLED');
     expect(requests).toBe(3);
     expect(Date.now() - t).toBeGreaterThan(50); // the SDK backed off between attempts
     // A KMS error that is not throttling passes through by name.
     behaviour = () => ({ status: 400, body: { __type: 'AccessDeniedException', message: 'no' } });
-    const denied = await c.generateDataKey({ KeyId: 'k', KeySpec: 'AES_256' }).catch((e: { code: string; kmsErrorName: string }) => e);
+    const denied = await c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }).catch((e: { code: string; kmsErrorName: string }) => e);
     expect(denied).toMatchObject({ code: 'ERR_KMS_REQUEST_FAILED', kmsErrorName: 'AccessDeniedException' });
     c.close();
+  });
+});
+
+describe('a hostile KMS, answers that do not fit the request', () => {
+  let tls: TlsMaterial;
+  let server: Server;
+  let port: number;
+  let nsm: Nsm;
+  let requests = 0;
+  let behaviour: (body: Record<string, unknown>) => { status: number; body?: unknown; stall?: boolean } = () => ({ status: 500 });
+  const K = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const OTHER = 'arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+  beforeAll(async () => {
+    const pki = await NitroPki.create();
+    nsm = await SimulatedNsm.client({ pki });
+    tls = await loadOrCreateTls(mkdtempSync(join(tmpdir(), 'ndk-hostile2-')), new Date());
+    server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        requests++;
+        const answer = behaviour(JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>);
+        if (answer.stall) return;
+        res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answer.body ?? {}));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => {
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  const client = (extra: Partial<AttestedKmsClientOptions> = {}) =>
+    new AttestedKmsClient({
+      nsm,
+      region: 'us-east-1',
+      transport: `tcp:127.0.0.1:${port}`,
+      endpoint: `https://localhost:${port}`,
+      ca: tls.caCertPem,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      keys: { poolSize: 1 },
+      maxAttempts: 1,
+      ...extra,
+    });
+  const recipientKey = (body: Record<string, unknown>) =>
+    decodeAttestation(new Uint8Array(Buffer.from(String((body['Recipient'] as Record<string, string>)['AttestationDocument']), 'base64'))).document
+      .publicKey as Uint8Array;
+  /** An answer with `secret` in CiphertextForRecipient, addressed to the caller's key, plus `fields`. */
+  const answering = (secret: Uint8Array, fields: Record<string, unknown>) => (body: Record<string, unknown>) => ({
+    status: 200,
+    body: { CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(secret, recipientKey(body))).toString('base64'), ...fields },
+  });
+
+  it('refuses an answer about another key, or about no key (the parent chose the account)', async () => {
+    const c = client();
+    behaviour = answering(new Uint8Array(32), { KeyId: OTHER, CiphertextBlob: 'AAAA' });
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
+    behaviour = answering(new Uint8Array(32), { CiphertextBlob: 'AAAA' });
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
+    behaviour = answering(new Uint8Array(32), { KeyId: OTHER });
+    expect(await codeOf(c.decrypt({ CiphertextBlob: new Uint8Array([1]), KeyId: K }))).toBe('ERR_KMS_WRONG_KEY');
+    c.close();
+  });
+
+  it('refuses an alias or key id it cannot pin to an ARN, before anything is sent', async () => {
+    const c = client();
+    const before = requests;
+    for (const keyId of ['alias/app', '1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:us-east-1:111122223333:alias/app']) {
+      expect(await codeOf(c.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' })), keyId).toBe('ERR_KMS_WRONG_KEY');
+    }
+    expect(await codeOf(c.decrypt({ CiphertextBlob: new Uint8Array([1]) }))).toBe('ERR_KMS_WRONG_KEY');
+    expect(requests).toBe(before);
+    // With allowedKeys, the alias maps to its ARN and the answer must name that ARN.
+    const pinned = client({ allowedKeys: { 'alias/app': K } });
+    behaviour = answering(new Uint8Array(32).fill(3), { KeyId: K, CiphertextBlob: 'AAAA' });
+    expect((await pinned.generateDataKey({ KeyId: 'alias/app', KeySpec: 'AES_256' })).keyId).toBe(K);
+    expect(await codeOf(pinned.generateDataKey({ KeyId: OTHER, KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
+    c.close();
+    pinned.close();
+  });
+
+  it('refuses data keys and random bytes of another length than asked', async () => {
+    const c = client();
+    for (const length of [0, 1, 16, 64]) {
+      behaviour = answering(new Uint8Array(length), { KeyId: K, CiphertextBlob: 'AAAA' });
+      expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' })), `${length} bytes`).toBe('ERR_KMS_BAD_RESPONSE');
+    }
+    behaviour = answering(new Uint8Array(32), { KeyId: K, CiphertextBlob: 'AAAA' });
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_128' }))).toBe('ERR_KMS_BAD_RESPONSE');
+    behaviour = answering(new Uint8Array(4096), {});
+    expect(await codeOf(c.generateRandom({ NumberOfBytes: 32 }))).toBe('ERR_KMS_BAD_RESPONSE');
+    c.close();
+  });
+
+  it('refuses a key pair of another spec, or whose private key does not match its PublicKey', async () => {
+    const c = client();
+    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pkcs8 = new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' }));
+    const spki = (k: KeyObject) => Buffer.from(k.export({ format: 'der', type: 'spki' })).toString('base64');
+    const fields = { KeyId: K, PrivateKeyCiphertextBlob: 'AAAA' };
+    behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(pair.publicKey) });
+    expect((await c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' })).keyPairSpec).toBe('RSA_2048');
+    behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_3072', PublicKey: spki(pair.publicKey) });
+    expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_BAD_RESPONSE');
+    behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(other.publicKey) });
+    expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_BAD_RESPONSE');
+    behaviour = answering(new Uint8Array(40).fill(1), { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(pair.publicKey) });
+    expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_BAD_RESPONSE');
+    c.close();
+  });
+
+  it('treats an empty Plaintext beside CiphertextForRecipient as absent (AWS: "null or empty"), and one byte as leaked', async () => {
+    const c = client();
+    behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: '' });
+    expect((await c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' })).plaintext).toEqual(new Uint8Array(32).fill(5));
+    behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: 'AA==' });
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+    c.close();
+  });
+
+  it('never hangs: close() releases a call in flight, and later calls are refused at once', async () => {
+    behaviour = () => ({ status: 200, stall: true });
+    const c = client({ requestTimeoutMs: 60_000 });
+    await c.keys.warm(1);
+    const t = Date.now();
+    const pending = codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }));
+    await new Promise((r) => setTimeout(r, 100));
+    c.close();
+    expect(await pending).toBe('ERR_KMS_CLIENT_CLOSED');
+    expect(Date.now() - t).toBeLessThan(5_000);
+    expect(await codeOf(c.generateRandom({ NumberOfBytes: 8 }))).toBe('ERR_KMS_CLIENT_CLOSED');
+  });
+
+  it('the deadline covers a stuck NSM and an empty key pool, not only KMS', async () => {
+    const stuckNsm = { ...nsm, attest: () => new Promise<Uint8Array>(() => undefined) } as Nsm;
+    const c = client({ nsm: stuckNsm, requestTimeoutMs: 300 });
+    await c.keys.warm(1);
+    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
+    c.close();
+    const noKeys = client({ requestTimeoutMs: 300, keys: new KeyManager({ generateKeyPair: () => new Promise(() => undefined) }) });
+    const t = Date.now();
+    expect(await codeOf(noKeys.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
+    expect(Date.now() - t).toBeLessThan(5_000);
+    noKeys.close();
   });
 });
 
@@ -214,7 +363,7 @@ describe.skipIf(!hasMoto)(`moto's KMS server${hasMoto ? '' : ' (SKIPPED: moto_se
         maxAttempts: 1,
       });
       const { CreateKeyCommand } = await import('@aws-sdk/client-kms');
-      const keyId = (await c.sdk.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      const keyId = (await c.sdk.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
       expect(await codeOf(c.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
       c.close();
     } finally {

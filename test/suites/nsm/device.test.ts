@@ -30,9 +30,33 @@ describe('the /dev/nsm device transport (native addon)', () => {
     await expect(transport.request(new Uint8Array([0x69, 0x47, 0x65, 0x74, 0x52, 0x61, 0x6e, 0x64, 0x6f, 0x6d]))).rejects.toMatchObject({
       code: 'ERR_NSM_DEVICE_IO',
     });
-    transport.close();
-    transport.close(); // idempotent
+    await transport.close();
+    await transport.close(); // idempotent
     await expect(transport.request(new Uint8Array([1]))).rejects.toMatchObject({ code: 'ERR_NSM_DEVICE_UNAVAILABLE' });
+  });
+
+  it('close() refuses new requests at once but closes the fd only after queued ioctls return', async () => {
+    const events: string[] = [];
+    let finish: (b: Buffer) => void = () => undefined;
+    const fakeKernel = {
+      nsmOpen: () => 42,
+      nsmRequest: () =>
+        new Promise<Buffer>((resolve) => {
+          events.push('ioctl queued');
+          finish = resolve;
+        }),
+      nsmClose: (fd: number) => events.push(`close ${fd}`),
+    };
+    const transport = NsmDeviceTransport.open('/dev/nsm-fake', fakeKernel);
+    const pending = transport.request(new Uint8Array([0x60]));
+    const closed = transport.close();
+    await expect(transport.request(new Uint8Array([1]))).rejects.toMatchObject({ code: 'ERR_NSM_DEVICE_UNAVAILABLE' });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(events).toEqual(['ioctl queued']); // the fd is still open under the running ioctl
+    finish(Buffer.from([0xa0]));
+    await expect(pending).resolves.toEqual(new Uint8Array([0xa0]));
+    await closed;
+    expect(events).toEqual(['ioctl queued', 'close 42']);
   });
 
   it('the native layer refuses bad arguments with Node-style errors instead of crashing', () => {

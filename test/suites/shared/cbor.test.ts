@@ -41,7 +41,7 @@ describe('strict CBOR decoding', () => {
   it.each([
     ['trailing bytes', '01 02', 'ERR_CBOR_TRAILING_BYTES'],
     ['truncated string', '43 0102', 'ERR_CBOR_MALFORMED'],
-    ['huge array count from a 9-byte header', '9b 00000000ffffffff 01', 'ERR_CBOR_MALFORMED'],
+    ['huge array count from a 9-byte header', '9b 0000000100000000 01', 'ERR_CBOR_MALFORMED'],
     ['huge map count', 'bb 0000ffffffffffff 01', 'ERR_CBOR_MALFORMED'],
     ['huge string length', '5b ffffffffffffffff 00', 'ERR_CBOR_MALFORMED'],
     ['duplicate map key', 'a2 61 61 01 61 61 02', 'ERR_CBOR_DUPLICATE_KEY'],
@@ -101,5 +101,46 @@ describe('strict CBOR decoding', () => {
         if (!(e instanceof CborError)) throw e;
       }
     }
+  });
+});
+
+describe('one encoding per value (parser differentials)', () => {
+  it('refuses integers and lengths that are not in their shortest form', () => {
+    for (const [input, what] of [
+      ['1817', '23 in one extra byte'],
+      ['190017', '23 in two extra bytes'],
+      ['1a00000017', '23 in four'],
+      ['1b0000000000000017', '23 in eight'],
+      ['1900ff', '255 in two bytes'],
+      ['1b00000000ffffffff', '2^32-1 in eight bytes'],
+      ['3817', '-24 in one extra byte'],
+      ['5801 00', 'a 1-byte string with a 1-byte length'],
+      ['7801 61', 'a 1-char text with a 1-byte length'],
+      ['9801 00', 'an array of 1 with a 1-byte count'],
+      ['b801 00 00', 'a map of 1 with a 1-byte count'],
+      ['d80000', 'tag 0 in one extra byte'],
+    ] as const) {
+      expect(
+        codeOf(() => decodeCbor(hex(input), { allowedTags: [0] })),
+        what,
+      ).toBe('ERR_CBOR_NOT_SHORTEST');
+    }
+    // The shortest forms of the boundary values still decode.
+    expect(decodeCbor(hex('1818'))).toBe(24);
+    expect(decodeCbor(hex('190100'))).toBe(256);
+    expect(decodeCbor(hex('1a00010000'))).toBe(65536);
+    expect(decodeCbor(hex('1b0000000100000000'))).toBe(2n ** 32n);
+  });
+
+  it('so a key cannot appear twice under two encodings (PCR 0 as 00 and 18 00)', () => {
+    // Before shortest forms were required, byte comparison saw two keys and the last one won.
+    expect(codeOf(() => decodeCbor(hex('a2 00 41 01 1800 41 02')))).toBe('ERR_CBOR_NOT_SHORTEST');
+    expect(codeOf(() => decodeCbor(hex('a2 00 41 01 00 41 02')))).toBe('ERR_CBOR_DUPLICATE_KEY');
+  });
+
+  it('caps the depth a caller may allow, before the stack could overflow', () => {
+    const deep = hex(`${'81'.repeat(100_000)}01`);
+    expect(() => decodeCbor(deep, { maxDepth: 1_000_000 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(codeOf(() => decodeCbor(deep, { maxDepth: 64 }))).toBe('ERR_CBOR_TOO_DEEP');
   });
 });

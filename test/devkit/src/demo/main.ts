@@ -5,11 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
 import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { localKmsClient } from '../kms/sdk-client.js';
 import { loadOrCreateTls } from '../kms/tls.js';
 import { NitroPki } from '../nsm/pki.js';
 import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
@@ -109,13 +110,19 @@ async function main(): Promise<void> {
   );
   children.push(proxy.child);
 
+  // The enclave pins its key by ARN: the parent serves the credentials, so it chooses the account,
+  // and an alias alone could name a key of the parent's own. The operator looks the ARN up once.
+  const operator = localKmsClient({ endpoint: kms.ready.endpoint, region: 'us-east-1', caCertPem: readFileSync(kms.ready.caCertPath, 'utf8') });
+  const keyArn = (await operator.send(new DescribeKeyCommand({ KeyId: 'alias/demo' }))).KeyMetadata?.Arn as string;
+  operator.destroy();
+  const allowedKeys = { 'alias/demo': keyArn };
   const config = {
     region: 'us-east-1',
-    kms: { transport: proxy.ready.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile: kms.ready.caCertPath },
+    kms: { transport: proxy.ready.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile: kms.ready.caCertPath, allowedKeys },
     credentials: { transport: proxy.ready.credentials },
     secrets: {
       dir: join(dir, 'run', 'secrets'),
-      items: [{ name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), encryptionContext: { app: 'demo' } }],
+      items: [{ name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), keyId: 'alias/demo', encryptionContext: { app: 'demo' } }],
     },
     gateway: { listen: 'tcp:127.0.0.1:0' },
   };
@@ -138,6 +145,8 @@ async function main(): Promise<void> {
         join(dir, 'enclave.json'),
         '--key-id',
         'alias/demo',
+        '--name',
+        'api-token',
         '--context',
         'app=demo',
         '--out',
@@ -189,6 +198,7 @@ async function main(): Promise<void> {
       ca,
       credentials: parentCredentialsProvider({ address: proxy.ready.credentials }),
       keys: { poolSize: 1 },
+      allowedKeys,
       maxAttempts: 1,
     });
 
