@@ -29,6 +29,7 @@ export { AttestedKmsClient, type AttestedKmsClientOptions, type CallTiming, type
 export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
+export { AMAZON_TRUST_ROOT_FINGERPRINTS, amazonTrustRoots, kmsTrustAnchors } from './kms/trust-roots.js';
 export {
   sealSecret,
   openSecret,

@@ -109,7 +109,7 @@ export async function openSecret(client: AttestedKmsClient, envelope: SealedSecr
       })
     ).plaintext;
   } catch (e) {
-    if (e instanceof AttestedKmsError && e.kmsErrorName === 'InvalidCiphertextException') {
+    if (e instanceof AttestedKmsError && (e.kmsErrorName === 'InvalidCiphertextException' || e.kmsErrorName === 'IncorrectKeyException')) {
       throw new SealedSecretError(
         'ERR_SEALED_SECRET_KEY',
         'KMS cannot unwrap the data key: the envelope was altered (its key or encryption context) or belongs to another KMS key',

@@ -1,14 +1,15 @@
 import { Agent, type AgentOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect, rootCertificates, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { connectTo, type TransportAddress } from '@nitro-datakey/native';
+import { kmsTrustAnchors } from './trust-roots.js';
 
 export interface TransportAgentOptions {
   /** Where bytes go: the parent proxy's route (`vsock:3:8000`; tcp or unix in tests). */
   readonly transport: string | TransportAddress;
   /** TLS server name and certificate identity: the KMS hostname (or a VPC endpoint's). */
   readonly serverName: string;
-  /** Extra trusted CA certificates (PEM), e.g. the local KMS's; the system roots stay trusted. */
+  /** Extra trusted CA certificates (PEM), e.g. the local KMS's, beside Amazon's roots (always trusted, and only they by default). */
   readonly ca?: string | readonly string[];
   readonly connectTimeoutMs?: number;
   readonly keepAlive?: boolean;
@@ -22,7 +23,7 @@ export interface TransportAgentOptions {
 export function transportAgent(options: TransportAgentOptions): Agent {
   const agentOptions: AgentOptions = { keepAlive: options.keepAlive ?? true, maxSockets: 64 };
   const agent = new Agent(agentOptions);
-  const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? [...options.ca] : [options.ca as string];
+  const ca = kmsTrustAnchors(options.ca);
   (agent as unknown as { createConnection: (o: unknown, cb: (err: Error | null, s?: Duplex) => void) => undefined }).createConnection = (
     _requestOptions,
     callback,
@@ -34,8 +35,8 @@ export function transportAgent(options: TransportAgentOptions): Agent {
         const tlsOptions: ConnectionOptions = {
           socket: raw,
           servername: options.serverName,
-          // Extra CAs add to Node's roots rather than replacing them.
-          ...(ca ? { ca: [...rootCertificates, ...ca] } : {}),
+          // Amazon's roots only (plus what the caller adds), never Node's whole bundle.
+          ca,
           ALPNProtocols: ['http/1.1'],
           minVersion: 'TLSv1.2',
         };

@@ -7,15 +7,18 @@ import type { CliIo } from './io.js';
 
 export const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE --account ID --role-arn ARN [options]
 
-Prints a KMS key policy that releases the key to one enclave image: the account keeps management rights
-but no cryptographic operation; the enclave's role may call Decrypt, GenerateDataKey and
-GenerateDataKeyPair only with a Recipient whose PCRs match (ImageSha384 = PCR0, and PCR1, PCR2, PCR8
-when present); and a Deny refuses every such call without an attestation document.
+Prints a KMS key policy that releases the key to one enclave image: the admin (default the account)
+keeps management rights but no cryptographic operation; the enclave's role may call Decrypt,
+GenerateDataKey and GenerateDataKeyPair only with a Recipient whose PCRs match (ImageSha384 = PCR0,
+and PCR1, PCR2, PCR8 when present) and may never manage the key or create grants (the parent holds its
+credentials); and a Deny refuses every cryptographic call without an attestation document.
 
 Options:
   --measurements FILE     the JSON "nitro-cli build-enclave" prints (PCR0, PCR1, PCR2, and PCR8 if signed)
   --account ID            the 12-digit AWS account that owns the key
-  --role-arn ARN          the parent instance's IAM role (the enclave calls KMS with its credentials)
+  --role-arn ARN          the parent instance's IAM role (the enclave calls KMS with its credentials);
+                          it is explicitly denied every management action and grants
+  --admin-arn ARN         who manages the key (default: the account root, i.e. IAM decides)
   --pcr N=HEX             require PCR N too, or override it (repeatable), e.g. PCR3 for the role, PCR4 for the instance
   --operations LIST       comma-separated subset of ${ATTESTED_OPERATIONS.join(',')}
   --iam-policy            print the IAM policy for the role instead (GenerateRandom, attested)
@@ -33,6 +36,7 @@ export async function policyCommand(argv: readonly string[], io: CliIo): Promise
       measurements: { type: 'string' },
       account: { type: 'string' },
       'role-arn': { type: 'string' },
+      'admin-arn': { type: 'string' },
       pcr: { type: 'string', multiple: true },
       operations: { type: 'string' },
       'iam-policy': { type: 'boolean' },
@@ -59,7 +63,13 @@ export async function policyCommand(argv: readonly string[], io: CliIo): Promise
     pcrs.set(Number(m[1]), (m[2] as string).toLowerCase());
   }
   const operations = values.operations?.split(',').map((s) => s.trim()) as AttestedOperation[] | undefined;
-  const input = { account: values.account, roleArn: values['role-arn'], pcrs, ...(operations ? { operations } : {}) };
+  const input = {
+    account: values.account,
+    roleArn: values['role-arn'],
+    pcrs,
+    ...(values['admin-arn'] ? { adminArn: values['admin-arn'] } : {}),
+    ...(operations ? { operations } : {}),
+  };
   try {
     const keyPolicy = enclaveKeyPolicy(input);
     const iamPolicy = enclaveIamPolicy(input);

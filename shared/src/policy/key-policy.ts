@@ -34,6 +34,11 @@ export const MANAGEMENT_ACTIONS = [
 export interface EnclavePolicyInput {
   readonly account: string;
   readonly roleArn: string;
+  /**
+   * Who manages the key. Default: the account root, which in IAM means any principal of the account
+   * whose IAM policies allow it. The enclave's role is denied management either way.
+   */
+  readonly adminArn?: string;
   /** PCR index -> lower-case hex (PCR0 required). PCR0 becomes kms:RecipientAttestation:ImageSha384. */
   readonly pcrs: ReadonlyMap<number, string>;
   readonly operations?: readonly AttestedOperation[];
@@ -64,10 +69,20 @@ export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'AccountManagesButDoesNotUseTheKey',
+        Sid: 'AdminManagesButDoesNotUseTheKey',
         Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Principal: { AWS: input.adminArn ?? `arn:aws:iam::${account}:root` },
         Action: [...MANAGEMENT_ACTIONS],
+        Resource: '*',
+      },
+      // The parent instance holds the role's credentials: were the role to inherit management through
+      // the account (IAM), the parent could rewrite this policy or re-point an alias, then decrypt
+      // without attestation. An explicit Deny wins over any Allow, in this policy or in IAM.
+      {
+        Sid: 'EnclaveRoleNeverManagesTheKey',
+        Effect: 'Deny',
+        Principal: { AWS: roleArn },
+        Action: [...MANAGEMENT_ACTIONS, 'kms:CreateGrant', 'kms:RetireGrant', 'kms:RevokeGrant', 'kms:ReplicateKey', 'kms:UpdatePrimaryRegion'],
         Resource: '*',
       },
       {
@@ -116,6 +131,11 @@ function attestationConditions(pcrs: ReadonlyMap<number, string>): Record<string
 
 function check(input: EnclavePolicyInput): EnclavePolicyInput {
   if (!/^\d{12}$/.test(input.account)) throw new InvalidArgumentError('account must be a 12-digit AWS account id');
+  if (input.adminArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/.test(input.adminArn)) {
+    throw new InvalidArgumentError(`admin ARN ${JSON.stringify(input.adminArn)} is not arn:aws:iam::ACCOUNT:root, :role/NAME or :user/NAME`);
+  }
+  if (input.adminArn !== undefined && input.adminArn === input.roleArn)
+    throw new InvalidArgumentError('the admin must not be the enclave role: the parent holds its credentials');
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(input.roleArn))
     throw new InvalidArgumentError(`role ARN ${JSON.stringify(input.roleArn)} is not arn:aws:iam::ACCOUNT:role/NAME`);
   if (!input.pcrs.has(0)) throw new InvalidArgumentError('PCR0 (the enclave image measurement) is required');

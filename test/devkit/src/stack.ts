@@ -5,7 +5,7 @@ import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, parentCredentialsProvider, type AttestedKmsClientOptions } from '@nitro-datakey/enclave';
 import { configFromValues, startProxy, type RunningProxy } from '@nitro-datakey/parent-proxy';
 import type { Nsm } from '@nitro-datakey/shared';
-import { startLocalKms, type LocalKms } from './kms/server.js';
+import { type LocalKms, type LocalKmsOptions, startLocalKms } from './kms/server.js';
 import { localKmsClient } from './kms/sdk-client.js';
 import { NitroPki } from './nsm/pki.js';
 import { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
@@ -29,10 +29,17 @@ export interface Stack {
  * and an AttestedKmsClient whose TLS to KMS ends in "the enclave".
  */
 export async function startStack(
-  options: { transport?: 'tcp' | 'unix'; keyPolicy?: string; nsm?: Partial<SimulatedNsmOptions>; client?: Partial<AttestedKmsClientOptions> } = {},
+  options: {
+    transport?: 'tcp' | 'unix';
+    keyPolicy?: string;
+    nsm?: Partial<SimulatedNsmOptions>;
+    client?: Partial<AttestedKmsClientOptions>;
+    /** More local KMS options (principals, account, ...). */
+    kms?: Partial<LocalKmsOptions>;
+  } = {},
 ): Promise<Stack> {
   const pki = await NitroPki.create();
-  const kms = await startLocalKms({ tls: true, trustedRootFingerprints: [pki.rootFingerprint] });
+  const kms = await startLocalKms({ tls: true, trustedRootFingerprints: [pki.rootFingerprint], ...options.kms });
   const kmsPort = new URL(kms.endpoint).port;
   const admin = localKmsClient(kms);
   const keyId = (await admin.send(new CreateKeyCommand(options.keyPolicy ? { Policy: options.keyPolicy } : {}))).KeyMetadata?.Arn as string;
@@ -47,6 +54,7 @@ export async function startStack(
       limits: { shutdownGraceMs: 200 },
     }),
     {
+      // The parent's credential chain: access key id ASIASTACKTEST (map it to a role with kms.principals).
       credentialProvider: async () => ({
         accessKeyId: 'ASIASTACKTEST',
         secretAccessKey: 'stack-secret',

@@ -1,7 +1,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateKeyCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  DisableKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GetKeyPolicyCommand,
+  type KMSClient,
+  PutKeyPolicyCommand,
+  ScheduleKeyDeletionCommand,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
@@ -64,6 +76,12 @@ afterAll(async () => {
   await kms?.close();
 });
 
+const base = (): string[] => ['policy', '--measurements', join(dir, 'measurements.json'), '--account', ACCOUNT, '--role-arn', ROLE];
+
+/** A statement of a policy document by its Sid. */
+// biome-ignore lint/suspicious/noExplicitAny: a parsed policy document, read in assertions only
+const statement = (doc: { Statement: any[] }, sid: string) => doc.Statement.find((st: { Sid?: string }) => st.Sid === sid);
+
 const nameOf = (p: Promise<unknown>) =>
   p.then(
     () => 'OK',
@@ -105,6 +123,29 @@ describe('nitro-datakey policy, loaded into the local KMS', () => {
     );
   });
 
+  it('denies the enclave role every management action: the parent holding its credentials cannot take the key over', async () => {
+    const policy = (await admin.send(new GetKeyPolicyCommand({ KeyId: keyId }))).Policy as string;
+    expect(await nameOf(role.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: policy })))).toBe('AccessDeniedException');
+    expect(await nameOf(role.send(new CreateAliasCommand({ AliasName: 'alias/hijack', TargetKeyId: keyId })))).toBe('AccessDeniedException');
+    expect(await nameOf(role.send(new DisableKeyCommand({ KeyId: keyId })))).toBe('AccessDeniedException');
+    expect(await nameOf(role.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })))).toBe('AccessDeniedException');
+    // The role cannot re-point an alias from the enclave's key to one it controls, either.
+    await admin.send(new CreateAliasCommand({ AliasName: 'alias/enclave-app', TargetKeyId: keyId }));
+    const own = (await role.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+    expect(await nameOf(role.send(new UpdateAliasCommand({ AliasName: 'alias/enclave-app', TargetKeyId: own })))).toBe('AccessDeniedException');
+    expect(await nameOf(admin.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: policy })))).toBe('OK');
+  });
+
+  it('--admin-arn names who manages the key; the role may never be the admin', async () => {
+    const adminArn = `arn:aws:iam::${ACCOUNT}:role/key-admin`;
+    const doc = JSON.parse((await runCli([...base(), '--admin-arn', adminArn])).out);
+    expect(statement(doc, 'AdminManagesButDoesNotUseTheKey').Principal).toEqual({ AWS: adminArn });
+    expect(statement(doc, 'EnclaveRoleNeverManagesTheKey')).toMatchObject({ Effect: 'Deny', Principal: { AWS: ROLE } });
+    expect(statement(doc, 'EnclaveRoleNeverManagesTheKey').Action).toEqual(expect.arrayContaining(['kms:PutKeyPolicy', 'kms:UpdateAlias', 'kms:CreateGrant']));
+    expect((await runCli([...base(), '--admin-arn', ROLE])).code).toBe(2);
+    expect((await runCli([...base(), '--admin-arn', 'bob'])).code).toBe(2);
+  });
+
   it('grants no cryptographic or grant action to the account', () => {
     const doc = enclaveKeyPolicy({ account: ACCOUNT, roleArn: ROLE, pcrs: new Map([[0, pcr('0a')]]) });
     const accountActions = doc.Statement[0]?.Action as string[];
@@ -115,19 +156,20 @@ describe('nitro-datakey policy, loaded into the local KMS', () => {
 });
 
 describe('nitro-datakey policy, the command', () => {
-  const base = () => ['policy', '--measurements', join(dir, 'measurements.json'), '--account', ACCOUNT, '--role-arn', ROLE];
-
   it('pins ImageSha384 = PCR0 and PCR1, PCR2, PCR8 with StringEqualsIgnoreCase, plus extra --pcr', async () => {
     const r = await runCli([...base(), '--pcr', `4=${pcr('44').toUpperCase()}`]);
     const doc = JSON.parse(r.out);
-    expect(doc.Statement[1].Condition.StringEqualsIgnoreCase).toEqual({
+    expect(statement(doc, 'EnclaveUsesTheKeyWithMatchingAttestation').Condition.StringEqualsIgnoreCase).toEqual({
       'kms:RecipientAttestation:ImageSha384': pcr('0a'),
       'kms:RecipientAttestation:PCR1': pcr('1b'),
       'kms:RecipientAttestation:PCR2': pcr('2c'),
       'kms:RecipientAttestation:PCR4': pcr('44'),
       'kms:RecipientAttestation:PCR8': pcr('8d'),
     });
-    expect(doc.Statement[2]).toMatchObject({ Effect: 'Deny', Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } } });
+    expect(statement(doc, 'NoCryptographicCallWithoutAttestation')).toMatchObject({
+      Effect: 'Deny',
+      Condition: { Null: { 'kms:RecipientAttestation:ImageSha384': 'true' } },
+    });
   });
 
   it('prints the IAM policy for GenerateRandom, both with --json, and a subset of operations', async () => {
@@ -137,7 +179,7 @@ describe('nitro-datakey policy, the command', () => {
       Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr('0a') } },
     });
     const both = JSON.parse((await runCli([...base(), '--json', '--operations', 'Decrypt'])).out);
-    expect(both.keyPolicy.Statement[1].Action).toEqual(['kms:Decrypt']);
+    expect(statement(both.keyPolicy, 'EnclaveUsesTheKeyWithMatchingAttestation').Action).toEqual(['kms:Decrypt']);
     expect(both.iamPolicy.Statement).toHaveLength(1);
     expect(toHex(new Uint8Array(48).fill(0x0a))).toBe(pcr('0a'));
   });

@@ -275,6 +275,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const key = aliasTarget(ctx, body);
     const alias = ctx.store.aliases.get(name);
     if (!alias) throw kmsError.notFound(`Alias ${aliasArn(ctx, name)} is not found.`);
+    // As AWS: kms:UpdateAlias is needed on the key the alias points at now, and on the new one. Checking
+    // only the new one would let anyone with rights on some key re-point the enclave's alias to it.
+    const current = ctx.store.keys.get(alias.targetKeyId);
+    if (current) authorize(ctx, current, 'UpdateAlias');
     authorize(ctx, key, 'UpdateAlias');
     await ctx.store.commit(() => {
       alias.targetKeyId = key.keyId;
@@ -288,6 +292,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     if (!alias) throw kmsError.notFound(`Alias ${aliasArn(ctx, name)} is not found.`);
     const key = ctx.store.keys.get(alias.targetKeyId);
     if (key) authorize(ctx, key, 'DeleteAlias');
+    else if (ctx.principalArn !== `arn:aws:iam::${ctx.account}:root`) {
+      // No key policy to ask: without an IAM model, only the account itself may remove a dangling alias.
+      throw kmsError.accessDenied(`User: ${ctx.principalArn} is not authorized to perform: kms:DeleteAlias on resource: ${aliasArn(ctx, name)}`);
+    }
     await ctx.store.commit(() => ctx.store.aliases.delete(name));
     return {};
   },
