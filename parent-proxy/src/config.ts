@@ -21,7 +21,14 @@ export interface ProxyConfig {
   readonly routes: readonly RouteConfig[];
   /** Every upstream a route may name: the region's KMS endpoint, plus what the operator adds. */
   readonly allow: readonly string[];
-  readonly credentials?: { readonly listen: TransportAddress };
+  readonly credentials?: {
+    /** vsock (production), a Unix socket, or loopback TCP (tests): never a network address. */
+    readonly listen: TransportAddress;
+    /** vsock only: the enclave CIDs that may ask (default: any). */
+    readonly allowedCids?: readonly number[];
+    /** Concurrent credential connections (default 16), apart from the routes' limits. */
+    readonly maxConnections: number;
+  };
   readonly metrics?: { readonly listen: TransportAddress };
   readonly limits: {
     /** Concurrent connections over all routes. */
@@ -164,8 +171,22 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
   let credentials: ProxyConfig['credentials'];
   if (root['credentials'] !== undefined) {
     const c = object(root['credentials'], ['credentials'], at);
-    unknownKeys(c, ['listen'], ['credentials'], keyLine);
-    credentials = { listen: address(c['listen'], ['credentials', 'listen'], at) };
+    unknownKeys(c, ['listen', 'allowedCids', 'maxConnections'], ['credentials'], keyLine);
+    const listen = address(c['listen'], ['credentials', 'listen'], at);
+    // The route hands out the role's secret key: only the enclave (vsock) or this host may reach it.
+    if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
+      fail(at(['credentials', 'listen']), "the credentials route hands out the role's secret key: it listens on vsock, a Unix socket or loopback TCP only");
+    }
+    let allowedCids: number[] | undefined;
+    if (c['allowedCids'] !== undefined) {
+      if (listen.kind !== 'vsock') fail(at(['credentials', 'allowedCids']), 'CIDs identify callers on vsock only');
+      allowedCids = list(c['allowedCids'], ['credentials', 'allowedCids'], at).map((v, i) =>
+        integer(v, ['credentials', 'allowedCids', i], at, 0, 3, 0xfffffffe),
+      );
+      if (allowedCids.length === 0) fail(at(['credentials', 'allowedCids']), 'at least one CID');
+    }
+    const maxConnections = integer(c['maxConnections'], ['credentials', 'maxConnections'], at, 16, 1, 1024);
+    credentials = { listen, ...(allowedCids ? { allowedCids } : {}), maxConnections };
     claim(credentials.listen, ['credentials', 'listen']);
   }
   let metrics: ProxyConfig['metrics'];

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { formatAddress, listenOn, type TransportListener } from '@nitro-datakey/native';
+import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native';
+import { Socket } from 'node:net';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
 import { CredentialsService, type CredentialProvider } from './credentials.js';
@@ -116,10 +117,30 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     }
     let credentials: string | undefined;
     if (config.credentials) {
+      const route = config.credentials;
       const service = new CredentialsService(options.credentialProvider ?? (await defaultProvider()), log);
-      const listener = await listenOn(config.credentials.listen, (socket) => {
+      let open = 0;
+      const listener = await listenOn(route.listen, (socket) => {
+        const peer = describePeer(socket);
+        const cid = socket instanceof VsockSocket ? socket.remoteAddress.cid : undefined;
+        const refuse = closing
+          ? 'shutting-down'
+          : route.allowedCids && !route.allowedCids.includes(cid ?? -1)
+            ? 'cid-not-allowed'
+            : open >= route.maxConnections
+              ? 'limit'
+              : undefined;
+        if (refuse) {
+          socket.on('error', () => undefined);
+          socket.destroy();
+          metrics.inc('nitro_proxy_credentials_refused_total', 'Credential connections closed at once.', { reason: refuse });
+          log('warn', 'credentials refused', { peer, reason: refuse });
+          return;
+        }
+        open++;
+        socket.once('close', () => open--);
         metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
-        void service.serve(socket);
+        void service.serve(socket, peer);
       });
       listeners.push(listener);
       credentials = listener.address;
@@ -150,4 +171,15 @@ async function defaultProvider(): Promise<CredentialProvider> {
       ...(c.expiration ? { expiration: c.expiration } : {}),
     };
   };
+}
+
+/** Who is on the other end, for logs: vsock CID and port, a TCP address, or a Unix peer's pid and uid. */
+function describePeer(socket: Duplex): string {
+  if (socket instanceof VsockSocket) return `vsock:${socket.remoteAddress.cid}:${socket.remoteAddress.port}`;
+  if (socket instanceof Socket) {
+    if (socket.remoteAddress) return `tcp:${socket.remoteAddress}:${socket.remotePort ?? 0}`;
+    const peer = unixPeerCredentials(socket);
+    return peer ? `unix:pid=${peer.pid},uid=${peer.uid}` : 'unix';
+  }
+  return 'unknown';
 }

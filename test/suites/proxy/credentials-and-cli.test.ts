@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { fetchParentCredentials, parentCredentialsProvider } from '@nitro-datakey/enclave';
@@ -85,6 +86,71 @@ describe('the credentials route', () => {
       await proxy.close();
     }
     await expect(fetchParentCredentials('tcp:127.0.0.1:1', 500)).rejects.toMatchObject({ code: 'ERR_CREDENTIALS_UNAVAILABLE' });
+  });
+});
+
+describe('the credentials route is not exposed', () => {
+  const routes = [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }];
+
+  it('refuses to listen anywhere but vsock, a Unix socket or loopback TCP', () => {
+    for (const listen of ['tcp:0.0.0.0:0', 'tcp:10.0.0.5:8002', 'tcp:[::]:8002']) {
+      expect(() => configFromValues({ routes, credentials: { listen } }), listen).toThrow(
+        expect.objectContaining({ code: 'ERR_PROXY_CONFIG', message: expect.stringContaining('secret key') }),
+      );
+    }
+    expect(() => configFromValues({ routes, credentials: { listen: 'tcp:127.0.0.1:0', allowedCids: [16] } })).toThrow(/vsock only/);
+    expect(configFromValues({ routes, credentials: { listen: 'vsock:4294967295:8002', allowedCids: [16] } }).credentials).toMatchObject({ allowedCids: [16] });
+  });
+
+  it('logs every hand-out with the peer and access key id (never the secret), and closes the connection itself', async () => {
+    const logs: string[] = [];
+    const proxy = await startProxy(configFromValues({ routes, credentials: { listen: 'tcp:127.0.0.1:0' } }), {
+      credentialProvider: async () => ({ accessKeyId: 'ASIAHANDOUT', secretAccessKey: SECRET }),
+      log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })),
+    });
+    try {
+      // A caller that never ends its side: the proxy answers and closes anyway.
+      const [, host, port] = /^tcp:(.+):(\d+)$/.exec(proxy.credentials as string) ?? [];
+      const socket = connect({ host: host as string, port: Number(port), allowHalfOpen: true });
+      let answer = '';
+      socket.on('data', (d: Buffer) => {
+        answer += d.toString();
+      });
+      await new Promise((r) => socket.once('end', r)); // the proxy's FIN, though this side never ended
+      socket.destroy();
+      expect(JSON.parse(answer)).toMatchObject({ AccessKeyId: 'ASIAHANDOUT' });
+      const handout = logs.find((l) => l.includes('credentials handed out')) as string;
+      expect(JSON.parse(handout)).toMatchObject({ peer: expect.stringMatching(/^tcp:127\.0\.0\.1:\d+$/), accessKeyId: 'ASIAHANDOUT' });
+      expect(logs.join('\n')).not.toContain(SECRET);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('has its own connection cap: a flood of idle callers cannot pile up', async () => {
+    let release: () => void = () => undefined;
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    const proxy = await startProxy(configFromValues({ routes, credentials: { listen: 'tcp:127.0.0.1:0', maxConnections: 2 } }), {
+      credentialProvider: async () => {
+        await stuck;
+        return { accessKeyId: 'ASIACAP', secretAccessKey: SECRET };
+      },
+    });
+    try {
+      const [, host, port] = /^tcp:(.+):(\d+)$/.exec(proxy.credentials as string) ?? [];
+      const open = () => connect({ host: host as string, port: Number(port) }).resume();
+      const held = [open(), open()];
+      await new Promise((r) => setTimeout(r, 100));
+      const third = open();
+      await new Promise((r) => third.once('close', r));
+      expect(proxy.metricsRegistry.get('nitro_proxy_credentials_refused_total', { reason: 'limit' })).toBe(1);
+      release();
+      await Promise.all(held.map((s) => new Promise((r) => s.once('close', r))));
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
