@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, ListAliasesCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { kmsBinPath, localKmsClient, spawnLocalKms } from '@nitro-datakey/devkit';
 import { readFileSync } from 'node:fs';
@@ -94,6 +94,68 @@ describe('nitro-kms-local, the command', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^nitro-kms-local: /);
+  });
+
+  it('refuses a non-loopback --host unless told, and then warns', async () => {
+    const refused = await run(process.execPath, [kmsBinPath(), '--host', '0.0.0.0']).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not a loopback address.*--allow-non-loopback/);
+    const allowed = await spawnLocalKms(['--host', '0.0.0.0', '--allow-non-loopback', '--quiet']);
+    try {
+      expect(allowed.stderr()).toMatch(/"level":"warn".*non-loopback address without signature checks/);
+    } finally {
+      allowed.child.kill('SIGTERM');
+      await new Promise((r) => allowed.child.once('exit', r));
+    }
+  });
+
+  it('checks its data directory before it reports ready: writable, and one server only', async () => {
+    const unwritable = await run(process.execPath, [kmsBinPath(), '--data-dir', '/sys/kernel']).then(
+      (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stdout).toBe(''); // no ready line
+    expect(unwritable.stderr).toMatch(/ERR_KMS_DATA_DIR.*not writable/);
+    const dir = join(mkdtempSync(join(tmpdir(), 'ndk-kmslock-')), 'data');
+    const first = await spawnLocalKms(['--data-dir', dir, '--quiet']);
+    const second = await run(process.execPath, [kmsBinPath(), '--data-dir', dir, '--quiet']).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`in use by another nitro-kms-local \\(pid ${first.child.pid}\\)`));
+    first.child.kill('SIGTERM');
+    await new Promise((r) => first.child.once('exit', r));
+    const third = await spawnLocalKms(['--data-dir', dir, '--quiet']); // the lock was released
+    third.child.kill('SIGKILL'); // a crash leaves the lock behind...
+    await new Promise((r) => third.child.once('exit', r));
+    const fourth = await spawnLocalKms(['--data-dir', dir, '--quiet']); // ...which the next server takes over
+    fourth.child.kill('SIGTERM');
+    await new Promise((r) => fourth.child.once('exit', r));
+  });
+
+  it('--unknown-callers anonymous: an unmapped access key is nobody, not the account root', async () => {
+    const kms = await spawnLocalKms(['--quiet', '--unknown-callers', 'anonymous', '--principal', 'AKIDADMIN=arn:aws:iam::111122223333:user/admin']);
+    try {
+      const admin = localKmsClient({ ...kms.ready }, { accessKeyId: 'AKIDADMIN' });
+      const stranger = localKmsClient({ ...kms.ready }, { accessKeyId: 'AKIDSTRANGER' });
+      const keyId = (await admin.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      expect((await admin.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.KeyId).toBe(keyId);
+      expect(
+        await stranger.send(new DescribeKeyCommand({ KeyId: keyId })).then(
+          () => 'OK',
+          (e: Error) => e.name,
+        ),
+      ).toBe('AccessDeniedException');
+      admin.destroy();
+      stranger.destroy();
+    } finally {
+      kms.child.kill('SIGTERM');
+    }
   });
 
   it('--help exits 0 and says signatures are not checked', async () => {

@@ -437,3 +437,29 @@ describe('attested calls (Recipient)', () => {
     expect(wire.json['CiphertextBlob']).toBeDefined();
   });
 });
+
+describe('recipient keys KMS would never encrypt to', () => {
+  it('refuses an RSA key with e = 1 (identity "encryption"), an even or a small exponent', async () => {
+    const { n } = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+    for (const [e, label] of [
+      ['AQ', 'e = 1'],
+      ['Aw', 'e = 3'],
+      ['BA', 'e = 4'],
+      ['AQAA', 'e = 65536'],
+    ] as const) {
+      const spki = new Uint8Array(createPublicKey({ key: { kty: 'RSA', n: n as string, e }, format: 'jwk' }).export({ format: 'der', type: 'spki' }));
+      const document = await nsm.attest({ publicKey: spki, nonce: new Uint8Array(16) });
+      const error = await failure(
+        client.send(
+          new GenerateDataKeyCommand({
+            KeyId: keyId,
+            KeySpec: 'AES_256',
+            Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document },
+          }),
+        ),
+      );
+      expect(error.name, label).toBe('ValidationException');
+      expect(error.message, label).toMatch(/odd public exponent of at least 65537/);
+    }
+  });
+});

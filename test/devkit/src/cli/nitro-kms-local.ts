@@ -3,6 +3,7 @@ import { normalizeFingerprint } from '@nitro-datakey/shared';
 import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
 import { readSeedFile } from '../kms/seed.js';
 import { type LocalKmsOptions, startLocalKms } from '../kms/server.js';
+import { isLoopbackHost } from '@nitro-datakey/native';
 
 const USAGE = `Usage: nitro-kms-local [options]
 
@@ -11,7 +12,9 @@ at it with an endpoint override. SigV4 signatures are NOT checked: it is a local
 loopback by default.
 
 Options:
-  --host HOST                       listen address (default 127.0.0.1)
+  --host HOST                       listen address (default 127.0.0.1); anything but loopback needs
+                                    --allow-non-loopback, since signatures are not checked
+  --allow-non-loopback              listen on a non-loopback HOST anyway (prints a warning)
   --port PORT                       listen port (default 0: any free port)
   --data-dir DIR                    persist keys, aliases and TLS material in DIR (default: in memory)
   --region REGION                   default us-east-1
@@ -21,7 +24,9 @@ Options:
   --tls                             serve HTTPS with a locally generated CA; its path is printed
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
   --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable
-                                    (other access key ids are the account root)
+                                    (other access key ids are the account root, or see below)
+  --unknown-callers root|anonymous  who an unmapped access key id is (default root; anonymous
+                                    matches only "Principal": "*")
   --quiet                           no request log on stderr
   -h, --help                        show this help
 
@@ -49,6 +54,8 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         seed: { type: 'string' },
         principal: { type: 'string', multiple: true },
         quiet: { type: 'boolean' },
+        'allow-non-loopback': { type: 'boolean' },
+        'unknown-callers': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -57,6 +64,18 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       return EXIT.ok;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+    if (values['unknown-callers'] !== undefined && !['root', 'anonymous'].includes(values['unknown-callers'])) {
+      throw new UsageError('--unknown-callers takes root or anonymous');
+    }
+    if (values.host !== undefined && !isLoopbackHost(values.host)) {
+      // Anyone who can reach it could act as any principal: SigV4 is not verified.
+      if (!values['allow-non-loopback']) {
+        throw new UsageError(
+          `--host ${values.host} is not a loopback address: nitro-kms-local checks no signatures (add --allow-non-loopback to do it anyway)`,
+        );
+      }
+      (log ?? jsonLogger((line) => io.stderr(line)))('warn', 'listening on a non-loopback address without signature checks', { host: values.host });
+    }
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
     if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError('--account must be 12 digits');
@@ -81,6 +100,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
     }
     options = {
       ...(values.host ? { host: values.host } : {}),
+      ...(values['unknown-callers'] ? { unknownCallers: values['unknown-callers'] as 'root' | 'anonymous' } : {}),
       port,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(values.region ? { region: values.region } : {}),

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DevkitError } from '../errors.js';
@@ -30,26 +31,32 @@ interface StateFile {
 }
 
 /**
- * Keys and aliases, in memory and (with a data directory) in `state.json`. Every change is applied,
- * written to a temporary file, fsynced, renamed over the old file and the directory fsynced before the
- * caller acknowledges it: a crash at any point leaves the old state or the new one, never a mix, and
- * never loses an acknowledged change. Changes run one at a time; a failed write rolls the change back.
+ * Keys and aliases, in memory and (with a data directory) in `state.json`. A change is made durable
+ * before anyone can see it: it is computed, written to a temporary file, fsynced, renamed over the old
+ * file and the directory fsynced, and only then applied in memory and acknowledged. A crash at any
+ * point leaves the old state or the new one; a failed write leaves the old state, which no request
+ * ever saw changed. Changes run one at a time.
  */
 export class KeyStore {
   readonly keys = new Map<string, StoredKey>();
   readonly aliases = new Map<string, StoredAlias>();
   readonly #dir: string | undefined;
+  readonly #write: ((json: string) => Promise<void>) | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #writes = 0;
+  #lockPath: string | undefined;
 
-  private constructor(dir: string | undefined) {
+  private constructor(dir: string | undefined, write: ((json: string) => Promise<void>) | undefined) {
     this.#dir = dir;
+    this.#write = write;
   }
 
-  static async open(dataDir?: string): Promise<KeyStore> {
-    const store = new KeyStore(dataDir);
+  /** `options.writeState` replaces the file write (tests use it to make a write slow or fail). */
+  static async open(dataDir?: string, options: { writeState?: (json: string) => Promise<void> } = {}): Promise<KeyStore> {
+    const store = new KeyStore(dataDir, options.writeState);
     if (dataDir === undefined) return store;
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await store.#lock(dataDir);
     let text: string | undefined;
     try {
       text = await readFile(join(dataDir, 'state.json'), 'utf8');
@@ -65,30 +72,78 @@ export class KeyStore {
     return store;
   }
 
-  /** Applies `change`, persists, and resolves once durable. Concurrent calls run in order. */
+  /**
+   * Runs `change` against the current state, makes the result durable, then applies it in memory and
+   * resolves. Between the change and the end of the write, every reader still sees the old state: the
+   * change runs and is undone in one synchronous step. Concurrent calls run in order.
+   */
   commit<T>(change: () => T): Promise<T> {
     const run = this.#queue.then(async () => {
-      const snapshot = this.#snapshot();
-      const result = change();
+      const before = this.#snapshot();
+      let result: T;
+      let after: StateSnapshot;
       try {
-        await this.#persist();
-      } catch (e) {
-        this.#restore(snapshot);
-        throw e;
+        result = change();
+        after = this.#snapshot();
+      } finally {
+        this.#apply(before); // in place, in the same tick: nobody observed the change
       }
+      await this.#persist(after);
+      this.#apply(after);
       return result;
     });
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * Takes the data directory for this process: a lock file created exclusively, holding our pid. It
+   * also proves the directory is writable before the server reports ready. A lock whose process is gone
+   * (a crash) is taken over; one held by a live process is refused.
+   */
+  async #lock(dataDir: string): Promise<void> {
+    const path = join(dataDir, 'lock');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        try {
+          await handle.writeFile(`${process.pid}\n`);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        this.#lockPath = path;
+        return;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST')
+          throw new DevkitError('ERR_KMS_DATA_DIR', `${dataDir} is not writable (${code ?? String(e)}): nothing could be persisted`, { cause: e });
+        const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+        if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && processAlive(holder)) {
+          throw new DevkitError('ERR_KMS_DATA_DIR', `${dataDir} is in use by another nitro-kms-local (pid ${holder}): one server per data directory`);
+        }
+        await unlink(path).catch(() => undefined); // stale: its process is gone
+      }
+    }
+    throw new DevkitError('ERR_KMS_DATA_DIR', `${dataDir}: could not take the lock`);
+  }
+
+  /** Releases the data directory. */
+  async close(): Promise<void> {
+    if (this.#lockPath === undefined) return;
+    const path = this.#lockPath;
+    this.#lockPath = undefined;
+    await unlink(path).catch(() => undefined);
+  }
+
   newKey(policy: string, description: string, now: number): StoredKey {
     return { keyId: randomUUID(), creationDate: now, description, state: 'Enabled', material: randomBytes(32).toString('base64'), policy };
   }
 
-  async #persist(): Promise<void> {
+  async #persist(snapshot: StateSnapshot): Promise<void> {
+    const state: StateFile = { format: 'nitro-kms-local/1', keys: snapshot.keys, aliases: snapshot.aliases };
+    if (this.#write) return this.#write(JSON.stringify(state));
     if (this.#dir === undefined) return;
-    const state: StateFile = { format: 'nitro-kms-local/1', keys: [...this.keys.values()], aliases: [...this.aliases.values()] };
     const path = join(this.#dir, 'state.json');
     const tmp = join(this.#dir, `.state.json.${process.pid}.${this.#writes++}.tmp`);
     const file = await open(tmp, 'w', 0o600);
@@ -112,14 +167,46 @@ export class KeyStore {
     }
   }
 
-  #snapshot(): { keys: StoredKey[]; aliases: StoredAlias[] } {
+  #snapshot(): StateSnapshot {
     return structuredClone({ keys: [...this.keys.values()], aliases: [...this.aliases.values()] });
   }
 
-  #restore(snapshot: { keys: StoredKey[]; aliases: StoredAlias[] }): void {
-    this.keys.clear();
-    this.aliases.clear();
-    for (const key of snapshot.keys) this.keys.set(key.keyId, key);
-    for (const alias of snapshot.aliases) this.aliases.set(alias.name, alias);
+  /**
+   * Makes the live maps equal `snapshot`, updating existing objects in place: a request that holds a
+   * key or alias it looked up earlier keeps holding the live object.
+   */
+  #apply(snapshot: StateSnapshot): void {
+    syncInPlace(this.keys, structuredClone(snapshot.keys), (k) => k.keyId);
+    syncInPlace(this.aliases, structuredClone(snapshot.aliases), (a) => a.name);
+  }
+}
+
+interface StateSnapshot {
+  readonly keys: StoredKey[];
+  readonly aliases: StoredAlias[];
+}
+
+function syncInPlace<T extends object>(live: Map<string, T>, next: readonly T[], id: (item: T) => string): void {
+  const seen = new Set<string>();
+  for (const item of next) {
+    const key = id(item);
+    seen.add(key);
+    const current = live.get(key);
+    if (current === undefined) {
+      live.set(key, item);
+      continue;
+    }
+    for (const field of Object.keys(current)) delete (current as Record<string, unknown>)[field];
+    Object.assign(current, item);
+  }
+  for (const key of [...live.keys()]) if (!seen.has(key)) live.delete(key);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }

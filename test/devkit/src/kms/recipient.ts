@@ -40,6 +40,12 @@ export function verifyRecipient(recipient: { document: Uint8Array }, verifier: A
   if (publicKey.asymmetricKeyType !== 'rsa' || bits < 2048 || bits > 4096) {
     throw kmsError.validation('The public key in the attestation document must be an RSA key of 2048 to 4096 bits.');
   }
+  // With e = 1 "encryption" is the identity: anyone could read the data key off the wire. An even or
+  // tiny exponent is no RSA key either. (unverified: AWS documents no such check; refusing is the safe side.)
+  const exponent = publicKey.asymmetricKeyDetails?.publicExponent ?? 0n;
+  if (exponent < 65537n || exponent % 2n === 0n) {
+    throw kmsError.validation('The public key in the attestation document must have an odd public exponent of at least 65537.');
+  }
   const conditions = new Map<string, string>();
   // Condition keys are compared case-insensitively: the policy evaluator looks them up lower-cased.
   for (const [index, value] of document.pcrs) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), toHex(value));

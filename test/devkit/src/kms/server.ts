@@ -34,8 +34,13 @@ export interface LocalKmsOptions {
   readonly trustedRootFingerprints?: readonly string[];
   /** Serve HTTPS with a locally generated CA (saved under dataDir, or a temporary directory). */
   readonly tls?: boolean;
-  /** SigV4 access key id -> caller ARN. Any other access key id is the account root. */
+  /** SigV4 access key id -> caller ARN. Any other access key id is the account root (see unknownCallers). */
   readonly principals?: Readonly<Record<string, string>>;
+  /**
+   * Who a caller with an unmapped access key id is: the account root (the default, convenient for
+   * tests), or `anonymous`, whom only a `"Principal": "*"` statement admits.
+   */
+  readonly unknownCallers?: 'root' | 'anonymous';
   readonly seed?: SeedFile;
   readonly clock?: () => Date;
   /** One line per request; never key material. Default: none. */
@@ -60,8 +65,18 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
   if (!/^\d{12}$/.test(account)) throw new InvalidArgumentError('account must be 12 digits');
   const clock = options.clock ?? (() => new Date());
   const store = await KeyStore.open(options.dataDir);
+  try {
+    return await serve(options, store, region, account, clock);
+  } catch (e) {
+    await store.close(); // a server that never got ready holds no data directory
+    throw e;
+  }
+}
+
+async function serve(options: LocalKmsOptions, store: KeyStore, region: string, account: string, clock: () => Date): Promise<LocalKms> {
   const verifier = new AttestationVerifier({ trustedRootFingerprints: options.trustedRootFingerprints ?? [AWS_NITRO_ROOT_G1_SHA256], clock });
   const principals = options.principals ?? {};
+  const unknownCallers = options.unknownCallers ?? 'root';
   const log = options.log ?? silentLogger;
   if (options.seed) await applySeed(store, options.seed, { region, account, clock });
 
@@ -74,7 +89,7 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    void handle(req, res, { store, region, account, verifier, clock, principals, log });
+    void handle(req, res, { store, region, account, verifier, clock, principals, unknownCallers, log });
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   server.headersTimeout = 10_000;
@@ -99,6 +114,7 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
         server.closeIdleConnections();
       });
       if (tempDir) await rm(tempDir, { recursive: true, force: true });
+      await store.close();
     },
   };
 }
@@ -110,6 +126,7 @@ interface ServerState {
   readonly verifier: AttestationVerifier;
   readonly clock: () => Date;
   readonly principals: Readonly<Record<string, string>>;
+  readonly unknownCallers: 'root' | 'anonymous';
   readonly log: Logger;
 }
 
@@ -151,12 +168,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
   }
 }
 
-/** The caller: the SigV4 access key id, mapped by --principal; otherwise the account root. Signatures are not checked. */
+/** What an unmapped caller is with unknownCallers 'anonymous': it matches only `"Principal": "*"`. */
+const ANONYMOUS_PRINCIPAL = 'anonymous';
+
+/** The caller: the SigV4 access key id, mapped by --principal; otherwise root or anonymous. Signatures are not checked. */
 function principalOf(req: IncomingMessage, state: ServerState): string {
   const auth = String(req.headers['authorization'] ?? '');
   const accessKeyId = /Credential=([^/,\s]+)\//.exec(auth)?.[1];
-  return (
-    (accessKeyId !== undefined && Object.hasOwn(state.principals, accessKeyId) ? state.principals[accessKeyId] : undefined) ??
-    `arn:aws:iam::${state.account}:root`
-  );
+  const mapped = accessKeyId !== undefined && Object.hasOwn(state.principals, accessKeyId) ? state.principals[accessKeyId] : undefined;
+  return mapped ?? (state.unknownCallers === 'anonymous' ? ANONYMOUS_PRINCIPAL : `arn:aws:iam::${state.account}:root`);
 }
