@@ -90,8 +90,9 @@ export function parseAttestationPayload(payload: Uint8Array): AttestationDocumen
     certificate,
     cabundle,
     publicKey: publicKey !== null && publicKey.byteLength === 0 ? null : publicKey,
-    userData: readOptional(get('user_data'), 'user_data', 0, 512),
-    nonce: readOptional(get('nonce'), 'nonce', 0, 512),
+    // 1024, as the device accepts (see NSM_LIMITS): a genuine document may carry that much.
+    userData: readOptional(get('user_data'), 'user_data', 0, 1024),
+    nonce: readOptional(get('nonce'), 'nonce', 0, 1024),
   };
 }
 

@@ -11,9 +11,9 @@ export interface NsmTransport {
 export interface AttestOptions {
   /** DER SubjectPublicKeyInfo to bind into the document (at most 1024 bytes). */
   readonly publicKey?: Uint8Array;
-  /** At most 512 bytes. */
+  /** At most 1024 bytes (NSM_LIMITS). */
   readonly userData?: Uint8Array;
-  /** At most 512 bytes. */
+  /** At most 1024 bytes (NSM_LIMITS). */
   readonly nonce?: Uint8Array;
 }
 
@@ -43,7 +43,12 @@ export interface Nsm {
 }
 
 /** The device's documented limits on attestation inputs. */
-export const NSM_LIMITS = { userData: 512, nonce: 512, publicKey: 1024, maxPcrIndex: 31 } as const;
+/**
+ * What the device accepts. user_data and nonce: 1024 bytes each. AWS's prose (the attestation
+ * document spec) says 512, but its schema and AWS's own on-hardware check (aws-nitro-enclaves-nsm-api,
+ * nsm-test: sends 1024 bytes of each and expects success) say 1024: we follow the device (FACTS.md).
+ */
+export const NSM_LIMITS = { userData: 1024, nonce: 1024, publicKey: 1024, maxPcrIndex: 31 } as const;
 
 /** The one `Nsm` implementation, over any transport. Limits are checked before anything is sent. */
 export class NsmClient implements Nsm {

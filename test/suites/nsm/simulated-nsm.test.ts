@@ -178,7 +178,7 @@ describe('PCR semantics', () => {
       },
     };
     const guarded = new NsmClient(counting);
-    for (const options of [{ userData: new Uint8Array(513) }, { nonce: new Uint8Array(513) }, { publicKey: new Uint8Array(1025) }]) {
+    for (const options of [{ userData: new Uint8Array(1025) }, { nonce: new Uint8Array(1025) }, { publicKey: new Uint8Array(1025) }]) {
       const e = await guarded.attest(options).catch((err: NsmError) => err);
       expect(e).toBeInstanceOf(NsmError);
       expect((e as NsmError).code).toBe('ERR_NSM_INPUT_TOO_LARGE');
@@ -188,9 +188,21 @@ describe('PCR semantics', () => {
     expect(sent).toBe(0);
     // The simulator itself also refuses, for clients that do not check.
     const { encodeNsmRequest, decodeNsmResponse } = await import('@nitro-datakey/shared');
-    const request = encodeNsmRequest({ type: 'Attestation', userData: new Uint8Array(600), nonce: null, publicKey: null });
+    const request = encodeNsmRequest({ type: 'Attestation', userData: new Uint8Array(1025), nonce: null, publicKey: null });
     expect(decodeNsmResponse(await nsm.simulator.request(request))).toEqual({ type: 'Error', error: 'InputTooLarge' });
-    expect(await guarded.attest({ userData: new Uint8Array(512), nonce: new Uint8Array(512), publicKey: new Uint8Array(1024) })).toBeInstanceOf(Uint8Array);
+    // 1024 bytes each, as AWS's own on-hardware check sends: accepted by the client, the simulator and the verifier.
+    const full = await guarded.attest({ userData: new Uint8Array(1024), nonce: new Uint8Array(1024), publicKey: new Uint8Array(1024) });
+    const { AttestationVerifier } = await import('@nitro-datakey/shared');
+    const verified = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint], clock: () => BOOT }).verify(full);
+    expect(verified.userData).toHaveLength(1024);
+    expect(verified.nonce).toHaveLength(1024);
+  });
+
+  it('refuses LockPCR on PCR0-15 (locked at boot, as the device does), and locks 16-31', async () => {
+    const { nsm } = await client();
+    for (const index of [0, 4, 8, 15]) expect(await nsmCode(nsm.lockPcr(index)), `PCR${index}`).toBe('ERR_NSM_READ_ONLY_INDEX');
+    await nsm.lockPcr(16);
+    expect((await nsm.describePcr(16)).locked).toBe(true);
   });
 
   it('answers garbage with InvalidArgument rather than failing', async () => {

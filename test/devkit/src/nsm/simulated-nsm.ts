@@ -141,6 +141,9 @@ export class SimulatedNsm implements NsmTransport {
       }
       case 'LockPCR':
         if (request.index >= PCR_COUNT) return error('InvalidIndex');
+        // PCR0-15 are locked at boot and cannot be locked again: the device answers with an error
+        // (AWS's nsm-test expects one; which error is unverified: ReadOnlyIndex, as for ExtendPCR).
+        if (request.index < BOOT_LOCKED) return error('ReadOnlyIndex');
         this.#locked.add(request.index);
         return { type: 'LockPCR' };
       case 'LockPCRs':
