@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configFromValues, loadConfigFile, parseConfigText, ProxyConfigError } from '@nitro-datakey/parent-proxy';
+import { configFromValues, loadConfigFile, parseConfigText, ProxyConfigError, startProxy } from '@nitro-datakey/parent-proxy';
 
 function error(f: () => unknown): string {
   try {
@@ -114,5 +115,28 @@ describe('proxy configuration', () => {
     ['an upstream without a port', 'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com\n', /is not HOST:PORT/],
   ])('refuses %s', (_n, text, message) => {
     expect(error(() => parseConfigText(text, 'p.yaml'))).toMatch(message);
+  });
+});
+
+describe('Unix listeners take only what is theirs', () => {
+  it('a route on a path holding a regular file or a live socket refuses to start; a stale socket is replaced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndk-unix-'));
+    const route = (path: string) => configFromValues({ routes: [{ listen: `unix:${path}`, upstream: 'kms.us-east-1.amazonaws.com:443' }] });
+    const file = join(dir, 'file.sock');
+    writeFileSync(file, 'not a socket');
+    await expect(startProxy(route(file))).rejects.toMatchObject({ code: 'ERR_UNIX_SOCKET_PATH' });
+    expect(readFileSync(file, 'utf8')).toBe('not a socket');
+    const live = join(dir, 'live.sock');
+    const first = await startProxy(route(live));
+    try {
+      await expect(startProxy(route(live))).rejects.toMatchObject({ code: 'ERR_UNIX_SOCKET_PATH', message: expect.stringContaining('in use') });
+    } finally {
+      await first.close();
+    }
+    const stale = join(dir, 'stale.sock');
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(statSync(stale).isSocket()).toBe(true);
+    const again = await startProxy(route(stale));
+    await again.close();
   });
 });
