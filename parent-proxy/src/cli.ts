@@ -18,6 +18,7 @@ Options:
   --credentials LISTEN          serve the instance's AWS credentials to the enclave on LISTEN
   --metrics tcp:127.0.0.1:PORT  Prometheus metrics on a loopback address
   --region REGION               default us-east-1 (sets the default allowlist)
+  --fips                        also allow the region's FIPS endpoint, kms-fips.REGION.amazonaws.com:443
   --max-connections N           overall concurrent connections (default 4096)
   --route-max-connections N     concurrent connections per route (default 1024)
   --connect-timeout-ms N        upstream connect timeout (default 5000)
@@ -70,6 +71,7 @@ async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConf
       credentials: { type: 'string' },
       metrics: { type: 'string' },
       region: { type: 'string' },
+      fips: { type: 'boolean' },
       'max-connections': { type: 'string' },
       'route-max-connections': { type: 'string' },
       'connect-timeout-ms': { type: 'string' },
@@ -97,6 +99,7 @@ async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConf
   return configFromValues(
     {
       ...(values.region ? { region: values.region } : {}),
+      ...(values.fips ? { fips: true } : {}),
       routes: values.route.map((r) => {
         const eq = r.lastIndexOf('=');
         if (eq < 0) throw new UsageError(`--route takes LISTEN=HOST:PORT, got ${JSON.stringify(r)}`);

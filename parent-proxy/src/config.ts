@@ -18,6 +18,8 @@ export interface RouteConfig {
 
 export interface ProxyConfig {
   readonly region: string;
+  /** Whether the region's FIPS endpoint (kms-fips.REGION.amazonaws.com:443) is on the default allowlist. */
+  readonly fips: boolean;
   readonly routes: readonly RouteConfig[];
   /** Every upstream a route may name: the region's KMS endpoint, plus what the operator adds. */
   readonly allow: readonly string[];
@@ -44,11 +46,12 @@ export const DEFAULT_LIMITS: ProxyConfig['limits'] = { maxConnections: 4096, con
 export const DEFAULT_ROUTE_MAX_CONNECTIONS = 1024;
 
 /** The one upstream every proxy may reach unless told more: KMS in its region, on 443. */
-export function defaultAllowlist(region: string): string[] {
-  return [`kms.${region}.amazonaws.com:443`];
+export function defaultAllowlist(region: string, options: { fips?: boolean } = {}): string[] {
+  // The FIPS endpoint only when asked for, as AWS's own vsock-proxy allowlist does.
+  return [`kms.${region}.amazonaws.com:443`, ...(options.fips ? [`kms-fips.${region}.amazonaws.com:443`] : [])];
 }
 
-const TOP_KEYS = ['region', 'routes', 'allow', 'credentials', 'metrics', 'limits'] as const;
+const TOP_KEYS = ['region', 'fips', 'routes', 'allow', 'credentials', 'metrics', 'limits'] as const;
 const ROUTE_KEYS = ['listen', 'upstream', 'maxConnections'] as const;
 const LIMIT_KEYS = ['maxConnections', 'connectTimeoutMs', 'idleTimeoutMs', 'shutdownGraceMs'] as const;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -115,7 +118,9 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
   const region = root['region'] === undefined ? 'us-east-1' : string(root['region'], ['region'], at);
   if (!REGION.test(region)) fail(at(['region']), `region ${JSON.stringify(region)} is not an AWS region name`);
 
-  const allow = [...defaultAllowlist(region)];
+  if (root['fips'] !== undefined && typeof root['fips'] !== 'boolean') fail(at(['fips']), 'expected true or false');
+  const fips = root['fips'] === true;
+  const allow = [...defaultAllowlist(region, { fips })];
   if (root['allow'] !== undefined) {
     list(root['allow'], ['allow'], at).forEach((entry, i) => {
       allow.push(formatUpstream(upstream(entry, ['allow', i], at)));
@@ -200,7 +205,7 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
     metrics = { listen };
     claim(listen, ['metrics', 'listen']);
   }
-  return { region, routes, allow, ...(credentials ? { credentials } : {}), ...(metrics ? { metrics } : {}), limits };
+  return { region, fips, routes, allow, ...(credentials ? { credentials } : {}), ...(metrics ? { metrics } : {}), limits };
 }
 
 export function formatUpstream(u: Upstream): string {

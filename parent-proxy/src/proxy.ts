@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native';
-import { Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP, Socket } from 'node:net';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
 import { CredentialsService, type CredentialProvider } from './credentials.js';
@@ -151,6 +152,7 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
       metricsServer = served.server;
       metricsAddress = formatAddress({ kind: 'tcp', host: config.metrics.listen.host, port: served.port });
     }
+    await checkUpstreamNames(config, log);
     return { routes, ...(credentials ? { credentials } : {}), ...(metricsAddress ? { metrics: metricsAddress } : {}), metricsRegistry: metrics, close };
   } catch (e) {
     await close();
@@ -182,4 +184,23 @@ function describePeer(socket: Duplex): string {
     return peer ? `unix:pid=${peer.pid},uid=${peer.uid}` : 'unix';
   }
   return 'unknown';
+}
+
+/**
+ * Looks up every upstream name once at start and says which does not resolve: a typo or a missing
+ * VPC endpoint shows in the log at boot, not as the first failed call. A warning, not a refusal: DNS may
+ * come up after the proxy, and every connection resolves again anyway.
+ */
+async function checkUpstreamNames(config: ProxyConfig, log: Logger): Promise<void> {
+  const hosts = [...new Set(config.routes.map((r) => r.upstream.host))].filter((h) => isIP(h) === 0);
+  await Promise.all(
+    hosts.map(async (host) => {
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(Object.assign(new Error('timed out'), { code: 'ETIMEOUT' })), 2_000).unref());
+      try {
+        await Promise.race([lookup(host), timeout]);
+      } catch (e) {
+        log('warn', 'upstream does not resolve', { upstream: host, error: (e as NodeJS.ErrnoException).code ?? (e as Error).message });
+      }
+    }),
+  );
 }

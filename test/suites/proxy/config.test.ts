@@ -68,7 +68,7 @@ describe('proxy configuration', () => {
 
   it('names unknown keys and their lines', () => {
     expect(error(() => parseConfigText(`${GOOD}verbose: true\n`, 'proxy.yaml'))).toBe(
-      'proxy.yaml:13: unknown key "verbose" (known: region, routes, allow, credentials, metrics, limits)',
+      'proxy.yaml:13: unknown key "verbose" (known: region, fips, routes, allow, credentials, metrics, limits)',
     );
     expect(error(() => parseConfigText(GOOD.replace('    maxConnections: 500', '    maxConnection: 500'), 'p.yaml'))).toMatch(
       /^p\.yaml:6: unknown key "routes\[0\]\.maxConnection"/,
@@ -138,5 +138,40 @@ describe('Unix listeners take only what is theirs', () => {
     expect(statSync(stale).isSocket()).toBe(true);
     const again = await startProxy(route(stale));
     await again.close();
+  });
+});
+
+describe('the default allowlist and upstream names', () => {
+  it('allows the FIPS endpoint only when asked (--fips / fips: true)', () => {
+    const plain = configFromValues({ region: 'eu-west-1', routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.eu-west-1.amazonaws.com:443' }] });
+    expect(plain.allow).toEqual(['kms.eu-west-1.amazonaws.com:443']);
+    expect(() => configFromValues({ region: 'eu-west-1', routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms-fips.eu-west-1.amazonaws.com:443' }] })).toThrow(
+      /not on the allowlist/,
+    );
+    const fips = configFromValues({
+      region: 'eu-west-1',
+      fips: true,
+      routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms-fips.eu-west-1.amazonaws.com:443' }],
+    });
+    expect(fips.allow).toEqual(['kms.eu-west-1.amazonaws.com:443', 'kms-fips.eu-west-1.amazonaws.com:443']);
+    expect(() => parseConfigText('fips: yes-please\nroutes: []\n', 'proxy.yaml')).toThrow(/fips: expected true or false/);
+  });
+
+  it('says at start which upstream name does not resolve (and still starts)', async () => {
+    const lines: string[] = [];
+    const proxy = await startProxy(
+      configFromValues({
+        allow: ['no-such-host.invalid:443', '127.0.0.1:1'],
+        routes: [
+          { listen: 'tcp:127.0.0.1:0', upstream: 'no-such-host.invalid:443' },
+          { listen: 'tcp:127.0.0.1:0', upstream: '127.0.0.1:1' },
+        ],
+      }),
+      { log: (level, msg, fields) => lines.push(JSON.stringify({ level, msg, ...fields })) },
+    );
+    await proxy.close();
+    const warnings = lines.filter((l) => l.includes('upstream does not resolve'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0] as string)).toMatchObject({ level: 'warn', upstream: 'no-such-host.invalid' });
   });
 });
