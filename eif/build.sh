@@ -13,7 +13,8 @@ root="$(cd "$here/.." && pwd)"
 out="$here/out"
 base_image="$(cat "$here/base-image.txt" 2>/dev/null || true)"
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+# The help is the comment block at the top of this file, and nothing after it.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --base-image) base_image="${2:?--base-image needs a value}"; shift 2 ;;

@@ -10,7 +10,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 eif="$here/out/nitro-datakey.eif"; cpus=2; memory=1024; cid=16; debug=0
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+# The help is the comment block at the top of this file, and nothing after it.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --eif) eif="${2:?}"; shift 2 ;;

@@ -1,5 +1,17 @@
 import { parseArgs } from 'node:util';
-import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
+import {
+  type CliIo,
+  errorLine,
+  EXIT,
+  exitCodeFor,
+  jsonLogger,
+  type Logger,
+  packageVersion,
+  processIo,
+  runService,
+  UsageError,
+  wantsVersion,
+} from '@nitro-datakey/shared/cli';
 import { configFromValues, loadConfigFile, type ProxyConfig } from './config.js';
 import { startProxy, type ProxyOptions } from './proxy.js';
 
@@ -36,6 +48,10 @@ export async function nitroParentProxy(
   signals: NodeJS.Process = process,
   options: ProxyOptions = {},
 ): Promise<number> {
+  if (wantsVersion(argv)) {
+    io.stdout(`${packageVersion(import.meta.url)}\n`);
+    return EXIT.ok;
+  }
   const log: Logger = options.log ?? jsonLogger((line) => io.stderr(line));
   let config: ProxyConfig | undefined;
   try {

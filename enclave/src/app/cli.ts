@@ -2,7 +2,19 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
-import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
+import {
+  type CliIo,
+  errorLine,
+  EXIT,
+  exitCodeFor,
+  jsonLogger,
+  type Logger,
+  packageVersion,
+  processIo,
+  runService,
+  UsageError,
+  wantsVersion,
+} from '@nitro-datakey/shared/cli';
 import { sealSecret } from '../sealed-secret.js';
 import { createClient, startEnclaveApp } from './app.js';
 import { loadEnclaveConfig } from './config.js';
@@ -23,6 +35,17 @@ Prints one JSON line on stdout when ready; logs JSON lines on stderr; stops on S
 Exit status: 0 ok, 1 failed, 2 usage or configuration error.
 `;
 
+const SEAL_USAGE = `Usage: nitro-enclave seal --config FILE --key-id KEY --name NAME [--context K=V]... [--out FILE] SECRET_FILE|-
+
+Makes a sealed-secret envelope: an attested GenerateDataKey under KEY (a full key ARN, or a name in
+the config's kms.allowedKeys), the secret encrypted with AES-256-GCM, the data key wrapped by KMS.
+NAME is the item name the envelope will open as (secrets.items[].name); it is bound into the
+envelope, which opens as no other item. --context binds an extra encryption context (repeatable).
+The envelope goes to --out FILE, or to standard output.
+
+Exit status: 0 sealed, 1 failed, 2 usage or configuration error.
+`;
+
 /** What a launcher may inject: the dev kit passes a simulated NSM; production uses /dev/nsm. */
 export interface NitroEnclaveOptions {
   readonly openNsm?: () => Promise<Nsm> | Nsm;
@@ -38,9 +61,19 @@ export async function nitroEnclave(
 ): Promise<number> {
   const log = options.log ?? jsonLogger((line) => io.stderr(line));
   const openNsm = options.openNsm ?? (() => openNsmDevice());
+  if (wantsVersion(argv)) {
+    io.stdout(`${packageVersion(import.meta.url)}\n`);
+    return EXIT.ok;
+  }
   let configPath: string;
   try {
-    if (argv[0] === 'seal') return await seal(argv.slice(1), io, openNsm);
+    if (argv[0] === 'seal') {
+      if (argv.includes('--help') || argv.includes('-h')) {
+        io.stdout(SEAL_USAGE);
+        return EXIT.ok;
+      }
+      return await seal(argv.slice(1), io, openNsm);
+    }
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,

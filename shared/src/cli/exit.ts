@@ -24,5 +24,15 @@ export function exitCodeFor(error: unknown): ExitCode {
 /** `name: CODE: message` (the code only for our own errors), one line for stderr. */
 export function errorLine(name: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return `${name}: ${parseArgsMessage(code, message)} (see --help)\n`;
   return `${name}: ${error instanceof NitroDatakeyError && !(error instanceof UsageError) ? `${error.code}: ` : ''}${message.split('\n')[0]}\n`;
+}
+
+/** Node's parseArgs explains at length; one short line says the same. */
+function parseArgsMessage(code: string, message: string): string {
+  const option = /'(-[^' ]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`.trim();
+  return (message.split('. ')[0] ?? message).replace(/\.$/, '');
 }

@@ -14,3 +14,4 @@ export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLe
 export { runService, stopSignals, type RunningService } from './service.js';
 export { processIo, onePositional, readBinaryInput, parseHexArg, parseTimeArg, type CliIo } from './io.js';
 export { nitroDatakey, usage } from './main.js';
+export { packageVersion, wantsVersion } from './version.js';

@@ -1,4 +1,5 @@
 import { errorLine, EXIT, exitCodeFor } from './exit.js';
+import { packageVersion, wantsVersion } from './version.js';
 import { processIo, type CliIo } from './io.js';
 import { cmsDecryptCommand, cmsEncryptCommand } from './cms-commands.js';
 import { policyCommand } from './policy-command.js';
@@ -30,6 +31,10 @@ Exit status: 0 ok, 1 rejected or failed, 2 usage error.
 
 /** Runs the CLI and returns its exit status; never throws. */
 export async function nitroDatakey(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (wantsVersion(argv)) {
+    io.stdout(`${packageVersion(import.meta.url)}\n`);
+    return EXIT.ok;
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout)(usage());

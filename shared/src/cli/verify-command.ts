@@ -20,6 +20,8 @@ Options:
   --user-data HEX            require this user data
   --public-key-required      require a public key in the document
   --max-age SECONDS          require the document's timestamp to be at most this old
+  --clock-tolerance SECONDS  allow this much clock skew (validity periods, --max-age, a timestamp a
+                             little ahead of --at); default 0
   --deny-debug               refuse debug-mode documents (PCR0-2 all zero)
   --json                     print one JSON object
   -h, --help                 show this help
@@ -51,6 +53,7 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
       'user-data': { type: 'string' },
       'public-key-required': { type: 'boolean' },
       'max-age': { type: 'string' },
+      'clock-tolerance': { type: 'string' },
       'deny-debug': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -88,11 +91,17 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
     expectations.maxAgeMs = Number(values['max-age']) * 1000;
   }
   if (values['deny-debug']) expectations.denyDebug = true;
+  let clockToleranceMs: number | undefined;
+  if (values['clock-tolerance'] !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(values['clock-tolerance'])) throw new UsageError('--clock-tolerance must be a number of seconds');
+    clockToleranceMs = Number(values['clock-tolerance']) * 1000;
+  }
 
   const bytes = await readBinaryInput(file, io, looksLikeCose);
   const verifier = new AttestationVerifier({
     ...(trustedRootFingerprints ? { trustedRootFingerprints } : {}),
     ...(at ? { clock: () => at } : {}),
+    ...(clockToleranceMs !== undefined ? { clockToleranceMs } : {}),
     maxCachedCertificates: 0,
   });
   try {

@@ -68,6 +68,18 @@ describe('nitro-datakey verify', () => {
     expect(pcr.err).toMatch(/^REJECTED ERR_ATTESTATION_PCR_MISMATCH/);
   });
 
+  it('--clock-tolerance lets --at with --max-age accept a document a little ahead of the given time', async () => {
+    // A document stamped 10 s after boot, verified "as of" 8 s after boot: 2 s in the future.
+    const aheadPath = join(dir, 'ahead.cbor');
+    writeFileSync(aheadPath, buildAttestationDocument({ chain, timestamp: BOOT.getTime() + 10_000 }));
+    const early = new Date(BOOT.getTime() + 8_000).toISOString();
+    const base = ['verify', aheadPath, '--at', early, '--root-fingerprint', pki.rootFingerprint, '--max-age', '60', '--json'];
+    expect(JSON.parse((await run(base)).out).code).toBe('ERR_ATTESTATION_FUTURE');
+    expect(JSON.parse((await run([...base, '--clock-tolerance', '5'])).out).valid).toBe(true);
+    expect(JSON.parse((await run([...base, '--clock-tolerance', '1'])).out).code).toBe('ERR_ATTESTATION_FUTURE');
+    expect((await run([...base, '--clock-tolerance', 'soon'])).code).toBe(2);
+  });
+
   it('applies --nonce, --user-data, --max-age, --deny-debug and --public-key-required', async () => {
     const base = ['verify', docPath, '--at', AT, '--root-fingerprint', pki.rootFingerprint, '--json'];
     const codeOf = async (extra: string[]) => JSON.parse((await run([...base, ...extra])).out).code ?? 'OK';

@@ -378,7 +378,7 @@ describe('nitro-datakey cms-decrypt and cms-encrypt', () => {
     const dec = await run(['cms-decrypt', '--key', keyPem, berFile]);
     expect(dec.code).toBe(0);
     expect(new Uint8Array(dec.out)).toEqual(plaintext);
-    const hex = await run(['cms-decrypt', '--key', keyPem, '--hex', '-'], new Uint8Array(Buffer.from(enc.out.toString('base64'))));
+    const hex = await run(['cms-decrypt', '--key', keyPem, '--format', 'hex', '-'], new Uint8Array(Buffer.from(enc.out.toString('base64'))));
     expect(hex.out.toString().trim()).toBe(toHex(plaintext));
   });
 
@@ -400,5 +400,25 @@ describe('nitro-datakey cms-decrypt and cms-encrypt', () => {
       expect((await run(argv)).code, argv.join(' ')).toBe(2);
     }
     expect((await run(['cms-decrypt', '--help'])).code).toBe(0);
+  });
+
+  it('takes DER keys as well as PEM, one --format flag on both commands, and refuses an empty input', async () => {
+    const keyDer = join(dir, 'cli-key.der');
+    const pubDer = join(dir, 'cli-pub.der');
+    writeFileSync(keyDer, alice.privateKey.export({ format: 'der', type: 'pkcs8' }));
+    writeFileSync(pubDer, alice.publicKey.export({ format: 'der', type: 'spki' }));
+    const plaintext = new Uint8Array(randomBytes(40));
+    const enc = await run(['cms-encrypt', '--recipient', pubDer, '--format', 'base64', '-'], plaintext);
+    expect(enc.code).toBe(0);
+    expect(enc.out.toString().trim()).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const dec = await run(['cms-decrypt', '--key', keyDer, '--format', 'base64', '-'], new Uint8Array(enc.out));
+    expect(Buffer.from(dec.out.toString().trim(), 'base64')).toEqual(Buffer.from(plaintext));
+    const empty = await run(['cms-encrypt', '--recipient', pubDer, '-'], new Uint8Array(0));
+    expect(empty.code).toBe(2);
+    expect(empty.err).toMatch(/input is empty/);
+    expect((await run(['cms-encrypt', '--recipient', pubDer, '--format', 'pem', '-'], plaintext)).code).toBe(2);
+    const unknown = await run(['cms-decrypt', '--hex', '--key', keyDer, '-'], new Uint8Array(enc.out));
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toBe('nitro-datakey cms-decrypt: unknown option --hex (see --help)\n');
   });
 });

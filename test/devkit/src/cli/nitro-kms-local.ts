@@ -1,6 +1,18 @@
 import { parseArgs } from 'node:util';
 import { normalizeFingerprint } from '@nitro-datakey/shared';
-import { type CliIo, errorLine, EXIT, exitCodeFor, jsonLogger, type Logger, processIo, runService, UsageError } from '@nitro-datakey/shared/cli';
+import {
+  type CliIo,
+  errorLine,
+  EXIT,
+  exitCodeFor,
+  jsonLogger,
+  type Logger,
+  packageVersion,
+  processIo,
+  runService,
+  UsageError,
+  wantsVersion,
+} from '@nitro-datakey/shared/cli';
 import { readSeedFile } from '../kms/seed.js';
 import { type LocalKmsOptions, startLocalKms } from '../kms/server.js';
 import { isLoopbackHost } from '@nitro-datakey/native';
@@ -36,6 +48,10 @@ It stops cleanly on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed,
 
 /** The `nitro-kms-local` command; returns its exit status and never throws. */
 export async function nitroKmsLocal(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process, log?: Logger): Promise<number> {
+  if (wantsVersion(argv)) {
+    io.stdout(`${packageVersion(import.meta.url)}\n`);
+    return EXIT.ok;
+  }
   let options: LocalKmsOptions;
   let shownRoots: readonly string[];
   let dataDir: string | null;

@@ -4,7 +4,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nitroEnclave } from '@nitro-datakey/enclave';
-import { type CliIo, errorLine, EXIT, exitCodeFor, onePositional, parseHexArg, parseTimeArg, processIo, UsageError } from '@nitro-datakey/shared/cli';
+import {
+  type CliIo,
+  errorLine,
+  EXIT,
+  exitCodeFor,
+  onePositional,
+  packageVersion,
+  parseHexArg,
+  parseTimeArg,
+  processIo,
+  UsageError,
+  wantsVersion,
+} from '@nitro-datakey/shared/cli';
 import { readMeasurements } from '../nsm/measurements.js';
 import { NitroPki } from '../nsm/pki.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
@@ -35,10 +47,23 @@ Exit status: 0 ok, 1 failed, 2 usage error.
 /** The `nitro-sim` command; returns its exit status and never throws. */
 export async function nitroSim(argv: readonly string[], io: CliIo = processIo, signals: NodeJS.Process = process): Promise<number> {
   try {
+    if (wantsVersion(argv)) {
+      io.stdout(`${packageVersion(import.meta.url)}\n`);
+      return EXIT.ok;
+    }
     const [command, sub, ...rest] = argv;
     if (command === undefined || command === '--help' || command === '-h') {
       (command === undefined ? io.stderr : io.stdout)(USAGE);
       return command === undefined ? EXIT.usage : EXIT.ok;
+    }
+    // "nitro-sim pki --help", "nitro-sim attest --help", ...: the section of the usage for that command.
+    const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv; // after "--": nitro-enclave's arguments
+    if (command !== undefined && (own.includes('--help') || own.includes('-h'))) {
+      const section = commandHelp(command);
+      if (section) {
+        io.stdout(section);
+        return EXIT.ok;
+      }
     }
     if (command === 'pki' && sub === 'init') return await pkiInit(rest, io);
     if (command === 'pki' && sub === 'show') return await pkiShow(rest, io);
@@ -154,4 +179,18 @@ async function enclave(argv: readonly string[], io: CliIo, signals: NodeJS.Proce
   const pki = await NitroPki.load(values['pki-dir']);
   const openNsm = () => SimulatedNsm.client({ pki, ...(measurements ? { measurements } : {}), ...(values.debug ? { debug: true } : {}) });
   return nitroEnclave(argv.slice(split + 1), io, signals, { openNsm });
+}
+
+/** The usage lines of one command (`pki`, `attest`, `enclave`), with the common header. */
+function commandHelp(command: string): string | undefined {
+  const lines = USAGE.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`  ${command} `) || l === `  ${command}`);
+  if (start < 0) return undefined;
+  const section: string[] = [];
+  for (let i = start; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (i > start && (line === '' || (/^ {2}\S/.test(line) && !line.startsWith(`  ${command} `)))) break;
+    section.push(line);
+  }
+  return `Usage: nitro-sim ${command} ...\n\n${section.join('\n')}\n\nExit status: 0 ok, 1 failed, 2 usage error.\n`;
 }

@@ -4,7 +4,6 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
 import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
@@ -22,7 +21,13 @@ import { builtScript, spawnReady } from '../process.js';
  * the local KMS (TLS, trusting a fresh simulated Nitro PKI), the parent proxy on loopback TCP in place
  * of vsock, and the enclave app on the simulated NSM. Prints a short report and cleans up.
  */
-const run = promisify(execFile);
+/** Runs a command to completion as a child the cleanup knows about (an interrupt stops it too). */
+function run(command: string, args: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, [...args], (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()));
+    children.push(child);
+  });
+}
 // Warnings go where every bin sends them, as JSON lines; the report shows warnings and errors only
 // (the SDK's Node-version notice is an info line), so stderr stays empty on success.
 routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel: 'warn' }));
@@ -261,10 +266,23 @@ The data key and the secret never crossed the proxy in the clear: KMS answered w
 CiphertextForRecipient, opened inside the enclave with a one-time RSA key.`);
 }
 
-async function cleanup(): Promise<void> {
-  for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-  rmSync(dir, { recursive: true, force: true });
+let cleaning: Promise<void> | undefined;
+
+/** Stops every child and removes the work directory (it holds keys); once, however it is reached. */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    rmSync(dir, { recursive: true, force: true });
+  })();
+  return cleaning;
+}
+
+// Interrupted (Ctrl-C, or SIGTERM to the demo alone): the children and the keys in the work directory go too.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void cleanup().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
 }
 
 try {
