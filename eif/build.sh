@@ -14,7 +14,16 @@ out="$here/out"
 base_image="$(cat "$here/base-image.txt" 2>/dev/null || true)"
 
 # The help is the comment block at the top of this file, and nothing after it.
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+usage() {
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      '#!'*) ;;
+      '#'*) line="${line#\#}"; printf '%s\n' "${line# }" ;;
+      *) return 0 ;;
+    esac
+  done < "$0"
+}
 while [ $# -gt 0 ]; do
   case "$1" in
     --base-image) base_image="${2:?--base-image needs a value}"; shift 2 ;;
