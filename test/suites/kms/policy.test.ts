@@ -4,11 +4,12 @@ import {
   DescribeKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateRandomCommand,
   PutKeyPolicyCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decryptCiphertextForRecipient, toHex, type Nsm } from '@nitro-datakey/shared';
+import { decryptCiphertextForRecipient, enclaveIamPolicy, toHex, type Nsm } from '@nitro-datakey/shared';
 import { enclaveRecipient, localKmsClient, NitroPki, parseMeasurements, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 
 const ACCOUNT = '123456789012';
@@ -81,8 +82,9 @@ function pcrPolicy(pcr0: string): string {
   });
 }
 
+/** A key with `policy`; these test policies grant only what they test, so they bypass the lockout check. */
 async function keyWith(policy: string): Promise<string> {
-  return (await admin.send(new CreateKeyCommand({ Policy: policy }))).KeyMetadata?.KeyId as string;
+  return (await admin.send(new CreateKeyCommand({ Policy: policy, BypassPolicyLockoutSafetyCheck: true }))).KeyMetadata?.KeyId as string;
 }
 
 describe('key policies', () => {
@@ -175,5 +177,129 @@ describe('key policies', () => {
     );
     expect(await nameOf(admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })))).toBe('AccessDeniedException');
     expect(await nameOf(app.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(1) })))).toBe('OK');
+  });
+});
+
+describe('key policy semantics, as IAM evaluates them', () => {
+  const allowApp = (extra: Record<string, unknown>) =>
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: ROLE }, ...extra }] });
+  const generate = (keyId: string, context?: Record<string, string>) =>
+    nameOf(app.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', ...(context ? { EncryptionContext: context } : {}) })));
+
+  it('a statement without Resource, or without Action, has no effect (it is not "*")', async () => {
+    expect(await generate(await keyWith(allowApp({ Action: 'kms:GenerateDataKey' })))).toBe('AccessDeniedException');
+    expect(await generate(await keyWith(allowApp({ Resource: '*' })))).toBe('AccessDeniedException');
+    expect(await generate(await keyWith(allowApp({ Action: 'kms:GenerateDataKey', Resource: '*' })))).toBe('OK');
+  });
+
+  it('refuses a condition key KMS never sets, at CreateKey and at PutKeyPolicy', async () => {
+    const bad = allowApp({ Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:RecipientAttestation:PCR99': 'ab' } } });
+    const typo = allowApp({ Action: 'kms:*', Resource: '*', Condition: { StringEquals: { 'kms:RecipientAtestation:ImageSha384': 'ab' } } });
+    for (const policy of [bad, typo]) {
+      expect(await nameOf(admin.send(new CreateKeyCommand({ Policy: policy, BypassPolicyLockoutSafetyCheck: true })))).toBe('MalformedPolicyDocumentException');
+    }
+    const keyId = await keyWith(allowApp({ Action: 'kms:*', Resource: '*' }));
+    expect(await nameOf(app.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: typo, BypassPolicyLockoutSafetyCheck: true })))).toBe(
+      'MalformedPolicyDocumentException',
+    );
+  });
+
+  it('evaluates StringNotEquals, StringNotLike, Bool, IfExists and ForAnyValue/ForAllValues', async () => {
+    const notProd = await keyWith(
+      allowApp({ Action: 'kms:GenerateDataKey', Resource: '*', Condition: { StringNotEquals: { 'kms:EncryptionContext:env': 'prod' } } }),
+    );
+    expect(await generate(notProd, { env: 'dev' })).toBe('OK');
+    expect(await generate(notProd, { env: 'prod' })).toBe('AccessDeniedException');
+    expect(await generate(notProd)).toBe('OK'); // a missing key matches no value: the negation holds
+    const notLike = await keyWith(
+      allowApp({ Action: 'kms:GenerateDataKey', Resource: '*', Condition: { StringNotLike: { 'kms:EncryptionContext:team': 'red-*' } } }),
+    );
+    expect(await generate(notLike, { team: 'blue-1' })).toBe('OK');
+    expect(await generate(notLike, { team: 'red-1' })).toBe('AccessDeniedException');
+    const ifExists = await keyWith(
+      allowApp({ Action: 'kms:GenerateDataKey', Resource: '*', Condition: { StringEqualsIfExists: { 'kms:EncryptionContext:env': 'dev' } } }),
+    );
+    expect(await generate(ifExists)).toBe('OK');
+    expect(await generate(ifExists, { env: 'dev' })).toBe('OK');
+    expect(await generate(ifExists, { env: 'prod' })).toBe('AccessDeniedException');
+    const onlyKnownKeys = await keyWith(
+      allowApp({ Action: 'kms:GenerateDataKey', Resource: '*', Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['app', 'env'] } } }),
+    );
+    expect(await generate(onlyKnownKeys, { app: 'x', env: 'y' })).toBe('OK');
+    expect(await generate(onlyKnownKeys, { app: 'x', other: 'y' })).toBe('AccessDeniedException');
+    const anyApp = await keyWith(
+      allowApp({ Action: 'kms:GenerateDataKey', Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': 'app' } } }),
+    );
+    expect(await generate(anyApp, { app: 'x', other: 'y' })).toBe('OK');
+    expect(await generate(anyApp)).toBe('AccessDeniedException');
+    const attested = await keyWith(allowApp({ Action: 'kms:GenerateDataKey', Resource: '*', Condition: { Bool: { 'kms:ViaService': 'true' } } }));
+    expect(await generate(attested)).toBe('AccessDeniedException'); // kms:ViaService is never set here
+  });
+
+  it('evaluates NotPrincipal, NotAction and NotResource; an explicit Deny wins', async () => {
+    const keyId = await keyWith(
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, NotAction: ['kms:Decrypt', 'kms:PutKeyPolicy'], Resource: '*' },
+          { Effect: 'Deny', NotPrincipal: { AWS: ADMIN }, Action: 'kms:DescribeKey', Resource: '*' },
+          { Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:Encrypt', NotResource: 'arn:aws:kms:*:*:key/*' },
+        ],
+      }),
+    );
+    expect(await generate(keyId)).toBe('OK'); // allowed by NotAction
+    expect(await nameOf(admin.send(new DescribeKeyCommand({ KeyId: keyId })))).toBe('OK');
+    expect(await nameOf(app.send(new DescribeKeyCommand({ KeyId: keyId })))).toBe('AccessDeniedException'); // the Deny, whatever allows it
+    const blob = (await admin.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]) }))).CiphertextBlob as Uint8Array;
+    expect(await nameOf(admin.send(new DecryptCommand({ CiphertextBlob: blob })))).toBe('AccessDeniedException'); // excluded by NotAction
+  });
+
+  it("holds AWS's lockout safety check, unless BypassPolicyLockoutSafetyCheck", async () => {
+    const lockedOut = allowApp({ Action: 'kms:GenerateDataKey', Resource: '*' }); // the admin could never change it again
+    const refused = await admin.send(new CreateKeyCommand({ Policy: lockedOut })).catch((e: Error) => e);
+    expect(refused).toMatchObject({
+      name: 'MalformedPolicyDocumentException',
+      message: expect.stringContaining('will not allow you to update the key policy'),
+    });
+    expect(await nameOf(admin.send(new CreateKeyCommand({ Policy: lockedOut, BypassPolicyLockoutSafetyCheck: true })))).toBe('OK');
+    const keyId = await keyWith(allowApp({ Action: 'kms:*', Resource: '*' }));
+    expect(
+      await nameOf(
+        app.send(
+          new PutKeyPolicyCommand({
+            KeyId: keyId,
+            Policy: JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:*', Resource: '*' }] }),
+          }),
+        ),
+      ),
+    ).toBe('MalformedPolicyDocumentException');
+  });
+});
+
+describe('GenerateRandom under an IAM-style policy (what `nitro-datakey policy --iam-policy` prints)', () => {
+  it('the attested role may call it with a matching document; without one, or as anyone else, it is refused', async () => {
+    const pki = await NitroPki.create();
+    const iam = JSON.stringify(enclaveIamPolicy({ account: ACCOUNT, roleArn: ROLE, pcrs: new Map([[0, PCR0]]) }));
+    const local = await startLocalKms({
+      account: ACCOUNT,
+      trustedRootFingerprints: [pki.rootFingerprint],
+      principals: { AKIDAPP: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-app/i-0abc`, AKIDADMIN: ADMIN },
+      iamPolicies: { [`arn:aws:sts::${ACCOUNT}:assumed-role/enclave-app/i-0abc`]: iam },
+    });
+    const role = localKmsClient(local, { accessKeyId: 'AKIDAPP' });
+    const other = localKmsClient(local, { accessKeyId: 'AKIDADMIN' });
+    try {
+      const good = await enclaveRecipient(await SimulatedNsm.client({ pki, measurements: parseMeasurements({ PCR0 }) }));
+      const bad = await enclaveRecipient(await SimulatedNsm.client({ pki, measurements: parseMeasurements({ PCR0: 'ee'.repeat(48) }) }));
+      expect(await nameOf(role.send(new GenerateRandomCommand({ NumberOfBytes: 32, Recipient: good.recipient })))).toBe('OK');
+      expect(await nameOf(role.send(new GenerateRandomCommand({ NumberOfBytes: 32, Recipient: bad.recipient })))).toBe('AccessDeniedException');
+      expect(await nameOf(role.send(new GenerateRandomCommand({ NumberOfBytes: 32 })))).toBe('AccessDeniedException');
+      expect(await nameOf(other.send(new GenerateRandomCommand({ NumberOfBytes: 32, Recipient: good.recipient })))).toBe('AccessDeniedException');
+      expect(await nameOf(role.send(new CreateKeyCommand({})))).toBe('AccessDeniedException'); // CreateKey, too, needs an IAM allow
+    } finally {
+      role.destroy();
+      other.destroy();
+      await local.close();
+    }
   });
 });

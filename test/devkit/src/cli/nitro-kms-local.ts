@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { normalizeFingerprint } from '@nitro-datakey/shared';
 import {
@@ -37,6 +38,8 @@ Options:
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
   --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable
                                     (other access key ids are the account root, or see below)
+  --iam-policy ARN=FILE             an IAM policy (JSON) of a principal, for CreateKey and GenerateRandom;
+                                    repeatable. Given at all, those need an Allow from the caller's policies
   --unknown-callers root|anonymous  who an unmapped access key id is (default root; anonymous
                                     matches only "Principal": "*")
   --quiet                           no request log on stderr
@@ -72,6 +75,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         quiet: { type: 'boolean' },
         'allow-non-loopback': { type: 'boolean' },
         'unknown-callers': { type: 'string' },
+        'iam-policy': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -108,6 +112,19 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       if (!m) throw new UsageError(`--principal takes ACCESS_KEY_ID=ARN, got ${JSON.stringify(item)}`);
       principals[m[1] as string] = m[2] as string;
     }
+    let iamPolicies: Record<string, string[]> | undefined;
+    for (const item of values['iam-policy'] ?? []) {
+      const m = /^(arn:aws:(?:iam|sts)::\d{12}:[^=]+)=(.+)$/.exec(item);
+      if (!m) throw new UsageError(`--iam-policy takes ARN=FILE, got ${JSON.stringify(item)}`);
+      let text: string;
+      try {
+        text = await readFile(m[2] as string, 'utf8');
+      } catch (e) {
+        throw new UsageError(`--iam-policy ${m[2]}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      }
+      iamPolicies ??= {};
+      (iamPolicies[m[1] as string] ??= []).push(text);
+    }
     let seed: Awaited<ReturnType<typeof readSeedFile>> | undefined;
     try {
       seed = values.seed === undefined ? undefined : await readSeedFile(values.seed);
@@ -117,6 +134,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
     options = {
       ...(values.host ? { host: values.host } : {}),
       ...(values['unknown-callers'] ? { unknownCallers: values['unknown-callers'] as 'root' | 'anonymous' } : {}),
+      ...(iamPolicies ? { iamPolicies } : {}),
       port,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(values.region ? { region: values.region } : {}),

@@ -47,6 +47,11 @@ export interface OperationContext {
   readonly verifier: AttestationVerifier;
   readonly clock: () => Date;
   readonly principalArn: string;
+  /**
+   * IAM-style identity policies by principal ARN, for what no key policy covers (CreateKey,
+   * GenerateRandom). Undefined: those actions are open to every caller, as before any IAM is modelled.
+   */
+  readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
 }
 
 export type Operation = (body: Body, ctx: OperationContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
@@ -79,12 +84,12 @@ function missingKey(ctx: OperationContext, keyId: string): never {
 }
 
 /** Key policy check: explicit deny wins, no allow is a denial. */
-function authorize(ctx: OperationContext, key: StoredKey, action: string, conditions: ReadonlyMap<string, string> = new Map()): void {
+function authorize(ctx: OperationContext, key: StoredKey, action: string, conditions: ReadonlyMap<string, string | readonly string[]> = new Map()): void {
   const decision = evaluatePolicy(parsedPolicy(key.policy), {
     principalArn: ctx.principalArn,
     action: `kms:${action}`,
     resourceArn: keyArn(ctx, key.keyId),
-    conditions,
+    conditions: withCaller(ctx, conditions),
   });
   if (decision !== 'Allow') {
     const why = decision === 'ExplicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the';
@@ -95,14 +100,41 @@ function authorize(ctx: OperationContext, key: StoredKey, action: string, condit
   }
 }
 
+/**
+ * An action no key policy covers (CreateKey, GenerateRandom): decided by the caller's IAM policies when
+ * any are configured, the way AWS decides it (an identity-based policy must allow it).
+ */
+function authorizeWithoutKey(ctx: OperationContext, action: string, conditions: ReadonlyMap<string, string | readonly string[]> = new Map()): void {
+  if (ctx.iamPolicies === undefined) return;
+  const policies = ctx.iamPolicies.get(ctx.principalArn) ?? [];
+  const request = { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: '*', conditions: withCaller(ctx, conditions) };
+  const decisions = policies.map((text) => evaluatePolicy(parsedPolicy(text, 'iam'), request));
+  if (decisions.includes('ExplicitDeny') || !decisions.includes('Allow')) {
+    const why = decisions.includes('ExplicitDeny') ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the';
+    throw kmsError.accessDenied(
+      `User: ${ctx.principalArn} is not authorized to perform: kms:${action} ${why}${decisions.includes('ExplicitDeny') ? '' : ` kms:${action} action`}`,
+    );
+  }
+}
+
+/** The condition keys about the caller, beside the request's own. */
+function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
+  const all = new Map(conditions);
+  all.set('aws:principalarn', ctx.principalArn);
+  const account = ctx.principalArn.split(':')[4];
+  if (account) all.set('kms:calleraccount', account);
+  return all;
+}
+
 function requireUsable(ctx: OperationContext, key: StoredKey): void {
   if (key.state === 'Disabled') throw kmsError.disabled(keyArn(ctx, key.keyId));
   if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
 }
 
-function contextConditions(context: Readonly<Record<string, string>>, recipient?: VerifiedRecipient): Map<string, string> {
-  const conditions = new Map<string, string>(recipient?.conditions ?? []);
+function contextConditions(context: Readonly<Record<string, string>>, recipient?: VerifiedRecipient): Map<string, string | readonly string[]> {
+  const conditions = new Map<string, string | readonly string[]>(recipient?.conditions ?? []);
   for (const [k, v] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${k}`, v);
+  if (Object.keys(context).length > 0) conditions.set('kms:encryptioncontextkeys', Object.keys(context));
   return conditions;
 }
 
@@ -186,10 +218,26 @@ function aliasTarget(ctx: OperationContext, body: Body): StoredKey {
   return resolveKey(ctx, target);
 }
 
-function policyParam(body: Body, account: string, required: boolean): string {
+/**
+ * The Policy parameter of CreateKey and PutKeyPolicy: parsed strictly, and held to AWS's lockout safety
+ * check: the new policy must let the caller call PutKeyPolicy on the key again, unless the request
+ * sets BypassPolicyLockoutSafetyCheck (AWS: "the new key policy will not allow you to update the key
+ * policy in the future").
+ */
+function policyParam(body: Body, ctx: OperationContext, required: boolean, resourceArn: string): string {
   const policy = required ? requireString(body, 'Policy', 1, 131072) : optionalString(body, 'Policy', 1, 131072);
-  if (policy === undefined) return defaultKeyPolicy(account);
-  parsedPolicy(policy);
+  const bypass = optionalBoolean(body, 'BypassPolicyLockoutSafetyCheck') === true;
+  if (policy === undefined) return defaultKeyPolicy(ctx.account);
+  const statements = parsedPolicy(policy);
+  if (!bypass) {
+    const decision = evaluatePolicy(statements, {
+      principalArn: ctx.principalArn,
+      action: 'kms:PutKeyPolicy',
+      resourceArn,
+      conditions: withCaller(ctx, new Map()),
+    });
+    if (decision !== 'Allow') throw kmsError.malformedPolicy('The new key policy will not allow you to update the key policy in the future.');
+  }
   return policy;
 }
 
@@ -229,7 +277,6 @@ function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Record<st
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   async CreateKey(body, ctx) {
-    const policy = policyParam(body, ctx.account, false);
     const description = optionalString(body, 'Description', 0, 8192) ?? '';
     const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
     const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
@@ -244,7 +291,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
         'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS origin, single-Region) only.',
       );
     }
-    const key = ctx.store.newKey(policy, description, ctx.clock().getTime());
+    authorizeWithoutKey(ctx, 'CreateKey');
+    const key = ctx.store.newKey('', description, ctx.clock().getTime());
+    key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
     await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
     return { KeyMetadata: keyMetadata(ctx, key) };
   },
@@ -368,9 +417,9 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
 
   async PutKeyPolicy(body, ctx) {
     const name = optionalString(body, 'PolicyName', 1, 128) ?? 'default';
-    const policy = policyParam(body, ctx.account, true);
     const key = resolveKey(ctx, keyIdParam(body));
     authorize(ctx, key, 'PutKeyPolicy');
+    const policy = policyParam(body, ctx, true, keyArn(ctx, key.keyId));
     if (name !== 'default') throw kmsError.notFound(`No such policy exists: ${name}`);
     await ctx.store.commit(() => {
       key.policy = policy;
@@ -485,6 +534,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   GenerateRandom(body, ctx) {
     const r = parseGenerateRandomRequest(body);
     const recipient = readRecipientFor(ctx, r.recipient);
+    authorizeWithoutKey(ctx, 'GenerateRandom', contextConditions({}, recipient));
     const random = new Uint8Array(randomBytes(r.numberOfBytes));
     return recipient ? { CiphertextForRecipient: b64(buildCiphertextForRecipient(random, recipient.publicKey)) } : { Plaintext: b64(random) };
   },

@@ -19,6 +19,7 @@ import {
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { KeyStore } from './keystore.js';
 import { OPERATIONS, type OperationContext } from './operations.js';
+import { parsedPolicy } from './policy.js';
 import { applySeed, type SeedFile } from './seed.js';
 import { loadOrCreateTls } from './tls.js';
 
@@ -41,6 +42,11 @@ export interface LocalKmsOptions {
    * tests), or `anonymous`, whom only a `"Principal": "*"` statement admits.
    */
   readonly unknownCallers?: 'root' | 'anonymous';
+  /**
+   * IAM-style identity policies (JSON text) by principal ARN, for CreateKey and GenerateRandom (no key
+   * policy covers them). Given at all, those actions need an Allow from the caller's own policies.
+   */
+  readonly iamPolicies?: Readonly<Record<string, string | readonly string[]>>;
   readonly seed?: SeedFile;
   readonly clock?: () => Date;
   /** One line per request; never key material. Default: none. */
@@ -77,6 +83,21 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
   const verifier = new AttestationVerifier({ trustedRootFingerprints: options.trustedRootFingerprints ?? [AWS_NITRO_ROOT_G1_SHA256], clock });
   const principals = options.principals ?? {};
   const unknownCallers = options.unknownCallers ?? 'root';
+  let iamPolicies: Map<string, readonly string[]> | undefined;
+  if (options.iamPolicies) {
+    iamPolicies = new Map();
+    for (const [arn, texts] of Object.entries(options.iamPolicies)) {
+      const list = typeof texts === 'string' ? [texts] : [...texts];
+      for (const text of list) {
+        try {
+          parsedPolicy(text, 'iam');
+        } catch (e) {
+          throw new InvalidArgumentError(`the IAM policy for ${arn} is not valid: ${(e as Error).message}`);
+        }
+      }
+      iamPolicies.set(arn, list);
+    }
+  }
   const log = options.log ?? silentLogger;
   if (options.seed) await applySeed(store, options.seed, { region, account, clock });
 
@@ -89,7 +110,7 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    void handle(req, res, { store, region, account, verifier, clock, principals, unknownCallers, log });
+    void handle(req, res, { store, region, account, verifier, clock, principals, unknownCallers, ...(iamPolicies ? { iamPolicies } : {}), log });
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   server.headersTimeout = 10_000;
@@ -127,6 +148,7 @@ interface ServerState {
   readonly clock: () => Date;
   readonly principals: Readonly<Record<string, string>>;
   readonly unknownCallers: 'root' | 'anonymous';
+  readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
   readonly log: Logger;
 }
 
@@ -148,6 +170,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       verifier: state.verifier,
       clock: state.clock,
       principalArn: principalOf(req, state),
+      ...(state.iamPolicies ? { iamPolicies: state.iamPolicies } : {}),
     };
     writeKmsResponse(res, 200, await run(body, ctx), { 'x-amzn-requestid': requestId });
   } catch (e) {
