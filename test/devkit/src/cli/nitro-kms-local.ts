@@ -123,7 +123,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         throw new UsageError(`--iam-policy ${m[2]}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
       }
       iamPolicies ??= {};
-      (iamPolicies[m[1] as string] ??= []).push(text);
+      iamPolicies[m[1] as string] = [...(iamPolicies[m[1] as string] ?? []), text];
     }
     let seed: Awaited<ReturnType<typeof readSeedFile>> | undefined;
     try {
