@@ -115,3 +115,14 @@ describe('KeyManager', () => {
     expect(km.stats().ready).toBe(0);
   });
 });
+
+describe('KeyManager, closed', () => {
+  it('rejects callers still waiting for a pair, and refuses new ones, with a typed error', async () => {
+    const km = new KeyManager({ poolSize: 1, generateKeyPair: () => new Promise(() => undefined) });
+    const waiting = km.acquire();
+    await new Promise((r) => setTimeout(r, 10));
+    km.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_KMS_CLIENT_CLOSED' });
+    await expect(km.acquire()).rejects.toMatchObject({ code: 'ERR_KMS_CLIENT_CLOSED' });
+  });
+});

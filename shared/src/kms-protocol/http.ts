@@ -49,7 +49,12 @@ export async function readKmsRequestBody(req: IncomingMessage, maxBytes = KMS_MA
   return body as Record<string, unknown>;
 }
 
-/** Writes one JSON answer; `errorType` adds the header the SDK reads after `__type`. */
+/**
+ * Writes one JSON answer; `errorType` adds the header the SDK reads after `__type`. The body may carry
+ * key material (the gateway's Plaintext): it is written from an unpooled buffer that is zeroed once
+ * the socket has taken it, so no copy stays in Node's shared Buffer pool. (The JSON text itself is a
+ * JavaScript string, which no program can zero; it is garbage once the call returns.)
+ */
 export function writeKmsResponse(
   res: ServerResponse,
   status: number,
@@ -58,7 +63,11 @@ export function writeKmsResponse(
   errorType?: string,
 ): void {
   if (res.headersSent) return;
-  const payload = Buffer.from(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  const payload = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  payload.write(text);
+  res.once('finish', () => payload.fill(0));
+  res.once('close', () => payload.fill(0));
   res.writeHead(status, {
     'content-type': KMS_CONTENT_TYPE,
     'content-length': payload.length,

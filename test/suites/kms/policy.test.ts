@@ -1,5 +1,7 @@
 import {
+  CreateAliasCommand,
   CreateKeyCommand,
+  DeleteAliasCommand,
   DecryptCommand,
   DescribeKeyCommand,
   EncryptCommand,
@@ -275,6 +277,25 @@ describe('key policy semantics, as IAM evaluates them', () => {
     ).toBe('MalformedPolicyDocumentException');
   });
 });
+
+describe('aliases whose key is gone', () => {
+  it('only the account itself may delete a dangling alias (there is no key policy to ask)', async () => {
+    const keyId = await keyWith(accountMayDoEverything());
+    await admin.send(new CreateAliasCommand({ AliasName: 'alias/dangling', TargetKeyId: keyId }));
+    kms.store.keys.delete(keyId); // as if its material were gone: the alias now points at nothing
+    expect(await nameOf(app.send(new DeleteAliasCommand({ AliasName: 'alias/dangling' })))).toBe('AccessDeniedException');
+    const root = localKmsClient(kms, { accessKeyId: 'AKIDUNMAPPED' }); // unmapped: the account root
+    expect(await nameOf(root.send(new DeleteAliasCommand({ AliasName: 'alias/dangling' })))).toBe('OK');
+    root.destroy();
+  });
+});
+
+function accountMayDoEverything(): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+  });
+}
 
 describe('GenerateRandom under an IAM-style policy (what `nitro-datakey policy --iam-policy` prints)', () => {
   it('the attested role may call it with a matching document; without one, or as anyone else, it is refused', async () => {
