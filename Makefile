@@ -12,15 +12,20 @@ install: $(INSTALL_STAMP)
 $(INSTALL_STAMP): $(MANIFESTS)
 	npm ci --no-audit --no-fund
 
+# The project's own binaries, called directly: npx would add npm's own warnings to every command's stderr.
+BIN := node_modules/.bin
+
 build: install
-	npx tsc -b
+	$(BIN)/tsc -b
 
 # Biome (format and lint), the 160-column limit, and a type check of the enclave's own tests.
 lint: build
-	npm run --silent lint
+	$(BIN)/biome check .
+	node scripts/check-line-length.mjs
+	$(BIN)/tsc -p enclave/test
 
 format: install
-	npm run --silent format
+	$(BIN)/biome check --write .
 
 # The enclave package's tests with the dev kit and the suites removed from node_modules.
 test-enclave: build
@@ -29,7 +34,7 @@ test-enclave: build
 # Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads, after one line per
 # skipped suite with its reason.
 test: build lint test-enclave
-	@status=0; npx vitest run --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
+	@status=0; $(BIN)/vitest run --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs test-results.json; exit $$status
 
 # BENCH=verify (or another suite name) runs one suite. Nothing is installed: a missing tool skips its part.
@@ -46,7 +51,7 @@ eif:
 	eif/build.sh
 
 clean:
-	npx tsc -b --clean 2>/dev/null || true
+	$(BIN)/tsc -b --clean 2>/dev/null || true
 	rm -rf shared/dist shared/native/dist enclave/dist parent-proxy/dist test/dist test/devkit/dist
 
 distclean: clean

@@ -20,4 +20,4 @@ if node --input-type=module -e "await import('@nitro-datakey/devkit')" 2>/dev/nu
   exit 1
 fi
 echo "enclave tests without @nitro-datakey/devkit and @nitro-datakey/test-suites in node_modules:"
-npx vitest run --config enclave/vitest.config.ts
+node_modules/.bin/vitest run --config enclave/vitest.config.ts

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -43,4 +43,14 @@ describe('make demo, interrupted', () => {
     },
     60_000,
   );
+});
+
+describe('make demo, run to the end', () => {
+  it('exits 0, prints its report on stdout and nothing on stderr', async () => {
+    const r = spawnSync(process.execPath, [join(projectRoot(), 'test/devkit/dist/demo/main.js')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/refused: a KMS that answers with Plaintext/);
+    expect(r.stdout).not.toMatch(/FAIL/);
+  }, 90_000);
 });
