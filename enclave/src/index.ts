@@ -25,7 +25,8 @@ export {
   type SealedSecretErrorCode,
 } from './errors.js';
 export { parentCredentialsProvider, fetchParentCredentials, type ParentCredentialsOptions } from './credentials.js';
-export { AttestedKmsClient, type AttestedKmsClientOptions, type CallTiming, type DataKey, type DataKeyPair } from './kms/attested-client.js';
+export { AttestedKmsClient, type AttestedKmsClientOptions, type DataKey, type DataKeyPair } from './kms/attested-client.js';
+export { attestationPlugin, keyArnResolver, type AttestationPluginOptions, type CallTiming } from './kms/attestation-plugin.js';
 export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';

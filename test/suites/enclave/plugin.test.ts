@@ -1,0 +1,131 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { connect, createServer, type Server } from 'node:net';
+import {
+  CreateKeyCommand,
+  DecryptCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GenerateRandomCommand,
+  KMSClient,
+} from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attestationPlugin, KeyManager } from '@nitro-datakey/enclave';
+import { type Nsm, toBase64 } from '@nitro-datakey/shared';
+import { enclaveRecipient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+
+/*
+ * The attestation plugin on a plain, unmodified KMSClient. The local KMS speaks plain HTTP here and a
+ * tap records every byte between client and KMS, so "the plaintext never crosses the wire" is checked
+ * on the bytes themselves (in production TLS hides them from the parent as well).
+ */
+let kms: LocalKms;
+let nsm: Nsm;
+let keys: KeyManager;
+let tap: Server;
+let wire: Buffer[] = [];
+let keyArn: string;
+let attested: KMSClient;
+let plain: KMSClient;
+
+beforeAll(async () => {
+  const pki = await NitroPki.create();
+  nsm = await SimulatedNsm.client({ pki });
+  kms = await startLocalKms({ trustedRootFingerprints: [pki.rootFingerprint] });
+  const port = Number(new URL(kms.endpoint).port);
+  tap = createServer((down) => {
+    const up = connect({ host: '127.0.0.1', port });
+    down.on('data', (d: Buffer) => {
+      wire.push(Buffer.from(d));
+      up.write(d);
+    });
+    up.on('data', (d: Buffer) => {
+      wire.push(Buffer.from(d));
+      down.write(d);
+    });
+    down.on('close', () => up.destroy());
+    up.on('close', () => down.destroy());
+    down.on('error', () => up.destroy());
+    up.on('error', () => down.destroy());
+  });
+  await new Promise<void>((r) => tap.listen(0, '127.0.0.1', () => r()));
+  const endpoint = `http://127.0.0.1:${(tap.address() as { port: number }).port}`;
+  const credentials = { accessKeyId: 'AKIDPLUGIN', secretAccessKey: 'x' };
+  plain = new KMSClient({ region: kms.region, endpoint, credentials, maxAttempts: 1 });
+  attested = new KMSClient({ region: kms.region, endpoint, credentials, maxAttempts: 1 });
+  keys = new KeyManager({ poolSize: 2 });
+  attested.middlewareStack.use(attestationPlugin({ nsm, keys }));
+  keyArn = (await plain.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+});
+
+afterAll(async () => {
+  attested?.destroy();
+  plain?.destroy();
+  keys?.close();
+  tap?.close();
+  await kms?.close();
+});
+
+/** Whether `secret` appears on the wire, raw or base64 (as KMS's JSON would carry it). */
+const onTheWire = (secret: Uint8Array) => {
+  const all = Buffer.concat(wire);
+  return all.includes(Buffer.from(secret)) || all.includes(Buffer.from(toBase64(secret)));
+};
+
+describe('the attestation plugin on a plain KMSClient', () => {
+  it('GenerateDataKey and Decrypt: the usual output, and the data key never on the wire', async () => {
+    wire = [];
+    const dk = await attested.send(new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: { app: 'plugin' } }));
+    expect(dk.Plaintext).toHaveLength(32);
+    expect(dk.KeyId).toBe(keyArn);
+    expect(dk.CiphertextForRecipient).toBeUndefined();
+    const back = await attested.send(new DecryptCommand({ CiphertextBlob: dk.CiphertextBlob, EncryptionContext: { app: 'plugin' }, KeyId: keyArn }));
+    expect(back.Plaintext).toEqual(dk.Plaintext);
+    expect(onTheWire(dk.Plaintext as Uint8Array)).toBe(false);
+    // The same output shape an unattested call gives (which does put the key on the wire).
+    wire = [];
+    const unattested = await plain.send(new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256' }));
+    expect(
+      Object.keys(unattested)
+        .filter((k) => k !== '$metadata')
+        .sort(),
+    ).toEqual(
+      Object.keys(dk)
+        .filter((k) => k !== '$metadata')
+        .sort(),
+    );
+    expect(onTheWire(unattested.Plaintext as Uint8Array)).toBe(true); // the tap does see plaintext when there is some
+  });
+
+  it('GenerateDataKeyPair and GenerateRandom', async () => {
+    wire = [];
+    const pair = await attested.send(new GenerateDataKeyPairCommand({ KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' }));
+    const derived = createPublicKey(createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext as Uint8Array), format: 'der', type: 'pkcs8' }));
+    expect(Buffer.from(derived.export({ format: 'der', type: 'spki' }))).toEqual(Buffer.from(pair.PublicKey as Uint8Array));
+    expect(onTheWire(pair.PrivateKeyPlaintext as Uint8Array)).toBe(false);
+    const random = await attested.send(new GenerateRandomCommand({ NumberOfBytes: 48 }));
+    expect(random.Plaintext).toHaveLength(48);
+    expect(onTheWire(random.Plaintext as Uint8Array)).toBe(false);
+  });
+
+  it('passes other operations through untouched (no Recipient added)', async () => {
+    wire = [];
+    await attested.send(new DescribeKeyCommand({ KeyId: keyArn }));
+    const enc = await attested.send(new EncryptCommand({ KeyId: keyArn, Plaintext: new Uint8Array([1, 2, 3]) }));
+    expect(enc.CiphertextBlob).toBeInstanceOf(Uint8Array);
+    expect(Buffer.concat(wire).includes(Buffer.from('Recipient'))).toBe(false);
+  });
+
+  it('leaves a call whose caller set Recipient as written', async () => {
+    const own = await enclaveRecipient(nsm);
+    const answer = await attested.send(new GenerateDataKeyCommand({ KeyId: keyArn, KeySpec: 'AES_256', Recipient: own.recipient }));
+    expect(answer.CiphertextForRecipient).toBeInstanceOf(Uint8Array);
+    expect(answer.Plaintext).toBeUndefined();
+  });
+
+  it('refuses, with typed errors, what the enclave cannot pin: an alias without allowedKeys', async () => {
+    const e = await attested.send(new GenerateDataKeyCommand({ KeyId: 'alias/anything', KeySpec: 'AES_256' })).catch((err: { code?: string }) => err);
+    expect(e).toMatchObject({ code: 'ERR_KMS_WRONG_KEY' });
+  });
+});
