@@ -27,7 +27,7 @@ export {
 export { parentCredentialsProvider, fetchParentCredentials, type ParentCredentialsOptions } from './credentials.js';
 export { AttestedKmsClient, type AttestedKmsClientOptions, type DataKey, type DataKeyPair } from './kms/attested-client.js';
 export { attestationPlugin, keyArnResolver, type AttestationPluginOptions, type CallTiming } from './kms/attestation-plugin.js';
-export { KeyManager, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
+export { KeyManager, DEFAULT_KEY_POLICY, type KeyManagerOptions, type KeyManagerStats, type RecipientKey } from './kms/key-manager.js';
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
 export { AMAZON_TRUST_ROOT_FINGERPRINTS, amazonTrustRoots, kmsTrustAnchors } from './kms/trust-roots.js';

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KeyManager } from '@nitro-datakey/enclave';
+import { DEFAULT_KEY_POLICY, KeyManager } from '@nitro-datakey/enclave';
 
 // Real RSA keys (the manager warms each one with an OAEP round trip), made once: the fake generator
 // hands them out instantly and in order, so the tests control when and how many pairs appear.
@@ -37,9 +37,9 @@ const settle = () => new Promise((r) => setTimeout(r, 0));
 const spkiHex = (k: { spki: Uint8Array }) => Buffer.from(k.spki).toString('hex');
 
 describe('KeyManager', () => {
-  it('hands out a new key pair for every call by default, and keeps the pool topped up', async () => {
+  it('in the strict mode (maxUses: 1) hands out a new key pair for every call, and keeps the pool topped up', async () => {
     const gen = instantGenerator();
-    const km = new KeyManager({ poolSize: 2, generateKeyPair: gen.generate });
+    const km = new KeyManager({ maxUses: 1, poolSize: 2, generateKeyPair: gen.generate });
     await km.warm(2);
     const a = await km.acquire();
     const b = await km.acquire();
@@ -124,5 +124,37 @@ describe('KeyManager, closed', () => {
     km.close();
     await expect(waiting).rejects.toMatchObject({ code: 'ERR_KMS_CLIENT_CLOSED' });
     await expect(km.acquire()).rejects.toMatchObject({ code: 'ERR_KMS_CLIENT_CLOSED' });
+  });
+});
+
+describe('KeyManager, the default policy', () => {
+  it('serves 1,000 calls with one pair, then hands over to a spare made in the background, without waiting', async () => {
+    expect(DEFAULT_KEY_POLICY).toEqual({ maxUses: 1000, maxAgeMs: 300_000 });
+    const gen = instantGenerator();
+    const km = new KeyManager({ generateKeyPair: gen.generate });
+    await km.warm(2);
+    const first = spkiHex(await km.acquire());
+    for (let i = 1; i < 1000; i++) expect(spkiHex(await km.acquire())).toBe(first);
+    const next = spkiHex(await km.acquire());
+    expect(next).not.toBe(first);
+    expect(km.stats().waits).toBe(0);
+    expect(km.stats().generated).toBeLessThanOrEqual(4); // a handful of pairs for 1,001 calls
+    km.close();
+  });
+
+  it('retires a pair after 5 minutes, and keeps its spares young so the successor is never near its end', async () => {
+    let now = 0;
+    const gen = instantGenerator();
+    const km = new KeyManager({ clock: () => new Date(now), generateKeyPair: gen.generate });
+    await km.warm(2);
+    const first = spkiHex(await km.acquire());
+    now = 200_000; // the spares are older than half the maximum age: the next refill replaces them
+    expect(spkiHex(await km.acquire())).toBe(first);
+    await km.warm(2);
+    now = 300_001;
+    const second = await km.acquire();
+    expect(spkiHex(second)).not.toBe(first);
+    expect(km.stats().waits).toBe(0);
+    km.close();
   });
 });

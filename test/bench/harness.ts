@@ -54,7 +54,11 @@ export function percentile(sorted: readonly number[], q: number): number {
 }
 
 /** Closed-loop load: `concurrency` callers for `seconds`; requests per second and latency percentiles (ms). */
-export async function closedLoop(concurrency: number, seconds: number, call: () => Promise<unknown>): Promise<{ rps: number; p50: number; p99: number }> {
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  call: () => Promise<unknown>,
+): Promise<{ rps: number; p50: number; p99: number; calls: number }> {
   const latencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   await Promise.all(
@@ -67,5 +71,5 @@ export async function closedLoop(concurrency: number, seconds: number, call: () 
     }),
   );
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+  return { rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), calls: latencies.length };
 }

@@ -3,17 +3,32 @@ import { InvalidArgumentError } from '@nitro-datakey/shared';
 import { AttestedKmsError } from '../errors.js';
 
 export interface KeyManagerOptions {
-  /** Calls one key pair may serve. Default 1: a new key pair for every call. */
+  /**
+   * Calls one key pair may serve. Default 1,000 (see DEFAULT_KEY_POLICY); 1 is the strict mode, a new
+   * pair for every call, which caps attested throughput at the rate RSA keys can be generated.
+   */
   readonly maxUses?: number;
-  /** Oldest a key pair may be when handed out. Default: no limit. */
+  /** Oldest a key pair may be when handed out. Default 5 minutes. */
   readonly maxAgeMs?: number;
-  /** Fresh key pairs kept ready: the burst served without waiting. Default 8. */
+  /** Fresh key pairs kept ready. Default 2 (8 in the strict mode, where every call takes one). */
   readonly poolSize?: number;
   readonly modulusLength?: number;
   readonly clock?: () => Date;
   /** Makes one RSA key pair. Default: Node's generateKeyPair on libuv's thread pool. Tests inject a fake. */
   readonly generateKeyPair?: (modulusLength: number) => Promise<{ readonly publicKey: KeyObject; readonly privateKey: KeyObject }>;
 }
+
+/**
+ * The default rotation: one pair serves up to 1,000 calls or 5 minutes, whichever comes first, while
+ * the next is generated in the background. Why this is safe: the private key never leaves the enclave
+ * process, every call still carries a fresh attestation document with a fresh nonce, and KMS encrypts
+ * each answer to the pair of that call's document; a longer-lived pair only means that one memory
+ * compromise of the enclave (which would expose its data keys anyway) also opens the answers of the
+ * other calls in the same window. The bounds keep that window to minutes. Why it matters: RSA-2048
+ * generation costs about 100 ms of CPU, so a new pair per call caps attested throughput near 10
+ * calls/s on 2 cores; `maxUses: 1` keeps that strict mode for whoever wants it.
+ */
+export const DEFAULT_KEY_POLICY = { maxUses: 1000, maxAgeMs: 5 * 60_000 } as const;
 
 /** An RSA key pair for one attested call; its public key goes into the attestation document. */
 export interface RecipientKey {
@@ -54,6 +69,7 @@ export class KeyManager {
   #generated = 0;
   #waits = 0;
   #closed = false;
+  #hygiene: NodeJS.Timeout | undefined;
 
   constructor(options: KeyManagerOptions = {}) {
     positiveInteger(options.maxUses, 'keys.maxUses');
@@ -62,14 +78,20 @@ export class KeyManager {
     if (options.modulusLength !== undefined && ![2048, 3072, 4096].includes(options.modulusLength)) {
       throw new InvalidArgumentError('keys.modulusLength must be 2048, 3072 or 4096 (what KMS accepts for RSAES_OAEP_SHA_256)');
     }
-    this.#maxUses = options.maxUses ?? 1;
-    this.#maxAgeMs = options.maxAgeMs ?? Number.POSITIVE_INFINITY;
-    this.#poolSize = options.poolSize ?? 8;
+    this.#maxUses = options.maxUses ?? DEFAULT_KEY_POLICY.maxUses;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_KEY_POLICY.maxAgeMs;
+    this.#poolSize = options.poolSize ?? (this.#maxUses === 1 ? 8 : 2);
     this.#modulusLength = options.modulusLength ?? 2048;
     const clock = options.clock;
     this.#now = clock ? () => clock().getTime() : Date.now;
     this.#generate = options.generateKeyPair ?? generateRsaKeyPair;
     this.#refill();
+    // Spares are replaced while they are young, so the pair that takes over when the current one
+    // retires is never near its own end (and a call never waits for one at steady state).
+    if (Number.isFinite(this.#maxAgeMs)) {
+      this.#hygiene = setInterval(() => this.#refill(), Math.max(1_000, this.#maxAgeMs / 4));
+      this.#hygiene.unref();
+    }
   }
 
   /** Resolves once `count` key pairs are ready (a warm start before serving). */
@@ -81,6 +103,7 @@ export class KeyManager {
   /** A key pair for one call, following the rotation policy. */
   async acquire(): Promise<RecipientKey> {
     if (this.#closed) throw closedError();
+    this.#refill(); // cheap when nothing is due: keeps the spares young and the pool full
     const current = this.#current;
     if (current && current.uses < this.#maxUses && this.#now() - current.createdAt <= this.#maxAgeMs) {
       current.uses++;
@@ -109,6 +132,7 @@ export class KeyManager {
   /** Drops every pair and rejects every caller still waiting for one (no call hangs on a closed manager). */
   close(): void {
     this.#closed = true;
+    clearInterval(this.#hygiene);
     this.#ready.length = 0;
     this.#current = undefined;
     for (const waiter of this.#waiting.splice(0)) waiter.reject(closedError());
@@ -123,6 +147,10 @@ export class KeyManager {
   }
 
   #refill(): void {
+    if (Number.isFinite(this.#maxAgeMs)) {
+      const young = this.#ready.filter((e) => this.#now() - e.createdAt <= this.#maxAgeMs / 2);
+      this.#ready.splice(0, this.#ready.length, ...young);
+    }
     while (!this.#closed && this.#ready.length + this.#generating < this.#poolSize + this.#waiting.length) {
       this.#generating++;
       this.#generate(this.#modulusLength).then(
