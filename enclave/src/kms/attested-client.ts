@@ -3,7 +3,7 @@ import {
   GenerateDataKeyCommand,
   GenerateDataKeyPairCommand,
   GenerateRandomCommand,
-  KMSClient,
+  KMS,
   type DataKeyPairSpec,
   type DataKeySpec,
 } from '@aws-sdk/client-kms';
@@ -73,7 +73,11 @@ type EncryptionContext = Readonly<Record<string, string>>;
  * and an optional data-key cache.
  */
 export class AttestedKmsClient {
-  readonly sdk: KMSClient;
+  /**
+   * The SDK client, with the attestation plugin: the aggregated `KMS` client (a KMSClient with a method
+   * per operation), so libraries that want one, such as the AWS Encryption SDK's KmsKeyringNode, take it as it is.
+   */
+  readonly sdk: KMS;
   readonly keys: KeyManager;
   readonly #cache: DataKeyCache | undefined;
   readonly #ownsKeys: boolean;
@@ -97,7 +101,7 @@ export class AttestedKmsClient {
       ...(options.ca ? { ca: options.ca } : {}),
       ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
-    this.sdk = new KMSClient({
+    this.sdk = new KMS({
       region: options.region,
       endpoint,
       credentials: options.credentials,

@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
 import { DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
 import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     JSON.stringify({ keys: [{ alias: 'alias/demo', description: 'releases data keys to the demo enclave image only', policy }] }),
   );
   const kms = await step(
-    'local KMS with TLS, key alias/demo pinned to the enclave PCR0',
+    'local KMS with TLS, alias/demo under the generated policy (PCR0-2)',
     () =>
       spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
         '--tls',
@@ -206,6 +207,27 @@ async function main(): Promise<void> {
       allowedKeys,
       maxAttempts: 1,
     });
+
+  await step(
+    'the AWS Encryption SDK, unchanged, on the attested client: round trip',
+    async () => {
+      const c = clientFor(nsm, kmsPort, proxy.ready.routes[0]?.listen as string, readFileSync(kms.ready.caCertPath, 'utf8'));
+      try {
+        const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+        // The SDK's KMS client, carrying the attestation plugin, as the keyring's client (types differ in detail only).
+        const clientProvider = (() => c.sdk) as unknown as NonNullable<NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>['clientProvider']>;
+        const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider });
+        const message = `an Encryption SDK message ${Date.now()}`;
+        const { result } = await encrypt(keyring, message, { encryptionContext: { app: 'demo' } });
+        const { plaintext } = await decrypt(keyring, result);
+        if (Buffer.from(plaintext).toString() !== message) throw new Error('the message did not round-trip');
+        return result.byteLength;
+      } finally {
+        c.close();
+      }
+    },
+    (bytes) => `${bytes}-byte message`,
+  );
 
   await step('refused: an enclave with another PCR0 (AccessDeniedException)', async () => {
     const other = await SimulatedNsm.client({ pki, measurements: syntheticMeasurements('some other image') });
