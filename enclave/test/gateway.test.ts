@@ -31,6 +31,12 @@ const fake: GatewayKms = {
     calls.push('GenerateRandom');
     return new Uint8Array(input.NumberOfBytes).fill(1);
   },
+  async deriveSharedSecret(input) {
+    calls.push('DeriveSharedSecret');
+    const secret = new Uint8Array(32).fill(0x5e);
+    handedOut.push(secret);
+    return { keyId: input.KeyId, sharedSecret: secret };
+  },
 };
 
 let gateway: Gateway;
@@ -81,6 +87,14 @@ describe('the enclave gateway', () => {
       expect(r.json['__type'], JSON.stringify(body)).toBe(type);
     }
     expect(calls.length).toBe(before);
+  });
+
+  it('answers DeriveSharedSecret with the shared secret, read with the shared request reader', async () => {
+    const r = await call('DeriveSharedSecret', { KeyId: 'arn:aws:kms:us-east-1:111122223333:key/k', KeyAgreementAlgorithm: 'ECDH', PublicKey: 'AQID' });
+    expect(r.status).toBe(200);
+    expect(Buffer.from(r.json['SharedSecret'] as string, 'base64')).toEqual(Buffer.alloc(32, 0x5e));
+    expect(handedOut.at(-1)).toEqual(new Uint8Array(32)); // our copy zeroed
+    expect((await call('DeriveSharedSecret', { KeyId: 'k', KeyAgreementAlgorithm: 'DH', PublicKey: 'AQID' })).json['__type']).toBe('ValidationException');
   });
 
   it("passes KMS's refusal through by name, with our code in the message", async () => {

@@ -10,6 +10,7 @@ import {
   type KmsRequestBody,
   NitroDatakeyError,
   parseDecryptRequest,
+  parseDeriveSharedSecretRequest,
   parseGenerateDataKeyPairRequest,
   parseGenerateDataKeyRequest,
   parseGenerateRandomRequest,
@@ -23,7 +24,8 @@ import { AttestedKmsError } from '../errors.js';
 import type { AttestedKmsClient } from '../kms/attested-client.js';
 
 /** What the gateway needs of the attested client: its four operations (a unit test passes a fake). */
-export type GatewayKms = Pick<AttestedKmsClient, 'generateDataKey' | 'decrypt' | 'generateDataKeyPair' | 'generateRandom'>;
+export type GatewayKms = Pick<AttestedKmsClient, 'generateDataKey' | 'decrypt' | 'generateDataKeyPair' | 'generateRandom'> &
+  Partial<Pick<AttestedKmsClient, 'deriveSharedSecret'>>;
 
 type Handler = (body: KmsRequestBody, client: GatewayKms) => Promise<Record<string, unknown>>;
 
@@ -80,6 +82,13 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
       PrivateKeyPlaintext: toBase64Wiping(p.privateKey),
       PrivateKeyCiphertextBlob: toBase64(p.privateKeyCiphertextBlob),
     };
+  },
+  async DeriveSharedSecret(body, client) {
+    const r = parseDeriveSharedSecretRequest(body);
+    refuseClientOnlyFields(r);
+    if (!client.deriveSharedSecret) throw new KmsServiceException('UnsupportedOperationException', 'this gateway does not serve DeriveSharedSecret');
+    const out = await client.deriveSharedSecret({ KeyId: r.keyId, PublicKey: r.publicKey });
+    return { KeyId: out.keyId, SharedSecret: toBase64Wiping(out.sharedSecret), KeyAgreementAlgorithm: 'ECDH', KeyOrigin: 'AWS_KMS' };
   },
   async GenerateRandom(body, client) {
     const r = parseGenerateRandomRequest(body);
@@ -176,7 +185,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, client: Gateway
     if (!handler) {
       throw new KmsServiceException(
         'UnsupportedOperationException',
-        `the enclave gateway serves GenerateDataKey, Decrypt, GenerateDataKeyPair and GenerateRandom, not ${operation ?? '(no TrentService target)'}`,
+        'the enclave gateway serves GenerateDataKey, Decrypt, GenerateDataKeyPair, GenerateRandom and DeriveSharedSecret, ' +
+          `not ${operation ?? '(no TrentService target)'}`,
       );
     }
     writeKmsResponse(res, 200, await handler(body, client));

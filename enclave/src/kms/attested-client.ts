@@ -1,5 +1,6 @@
 import {
   DecryptCommand,
+  DeriveSharedSecretCommand,
   GenerateDataKeyCommand,
   GenerateDataKeyPairCommand,
   GenerateRandomCommand,
@@ -157,6 +158,15 @@ export class AttestedKmsClient {
     const expected = this.expectedKeyArn(input.KeyId);
     const out = await this.#call('Decrypt', (abortSignal) => this.sdk.send(new DecryptCommand({ ...input, KeyId: expected }), { abortSignal }));
     return { keyId: expected, plaintext: out.Plaintext as Uint8Array };
+  }
+
+  /** ECDH between a KMS key-agreement key and `PublicKey` (the other party's SPKI); the secret is opened in the enclave. */
+  async deriveSharedSecret(input: { KeyId: string; PublicKey: Uint8Array }): Promise<{ keyId: string; sharedSecret: Uint8Array }> {
+    const expected = this.expectedKeyArn(input.KeyId);
+    const out = await this.#call('DeriveSharedSecret', (abortSignal) =>
+      this.sdk.send(new DeriveSharedSecretCommand({ ...input, KeyAgreementAlgorithm: 'ECDH' }), { abortSignal }),
+    );
+    return { keyId: expected, sharedSecret: out.SharedSecret as Uint8Array };
   }
 
   async generateRandom(input: { NumberOfBytes: number }): Promise<Uint8Array> {

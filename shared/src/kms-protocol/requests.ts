@@ -60,6 +60,15 @@ export interface GenerateDataKeyPairRequest {
   readonly recipient?: RecipientField;
 }
 
+export interface DeriveSharedSecretRequest {
+  readonly keyId: string;
+  readonly keyAgreementAlgorithm: 'ECDH';
+  /** The other party's public key, DER SubjectPublicKeyInfo. */
+  readonly publicKey: Uint8Array;
+  readonly dryRun: boolean;
+  readonly recipient?: RecipientField;
+}
+
 export interface GenerateRandomRequest {
   readonly numberOfBytes: number;
   readonly recipient?: RecipientField;
@@ -107,6 +116,17 @@ export function parseGenerateDataKeyPairRequest(body: KmsRequestBody): GenerateD
   grantTokens(body);
   const recipient = readRecipientField(body);
   return { keyId, keyPairSpec, encryptionContext: context, dryRun: optionalBoolean(body, 'DryRun') === true, ...(recipient ? { recipient } : {}) };
+}
+
+/** AWS API model: KeyId, KeyAgreementAlgorithm (ECDH) and PublicKey (1..8192 bytes) required. */
+export function parseDeriveSharedSecretRequest(body: KmsRequestBody): DeriveSharedSecretRequest {
+  const keyId = requireString(body, 'KeyId', 1, KEY_ID_MAX);
+  const keyAgreementAlgorithm =
+    optionalEnum(body, 'KeyAgreementAlgorithm', ['ECDH'] as const) ?? (requireString(body, 'KeyAgreementAlgorithm', 1, 16) as never);
+  const publicKey = requireBlob(body, 'PublicKey', 1, 8192);
+  grantTokens(body);
+  const recipient = readRecipientField(body);
+  return { keyId, keyAgreementAlgorithm, publicKey, dryRun: optionalBoolean(body, 'DryRun') === true, ...(recipient ? { recipient } : {}) };
 }
 
 export function parseGenerateRandomRequest(body: KmsRequestBody): GenerateRandomRequest {

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey } from './condition-keys.js';
 
 /** Cryptographic operations an enclave may be granted; all take a Recipient. */
-export const ATTESTED_OPERATIONS = ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair'] as const;
+export const ATTESTED_OPERATIONS = ['Decrypt', 'GenerateDataKey', 'GenerateDataKeyPair', 'DeriveSharedSecret'] as const;
 export type AttestedOperation = (typeof ATTESTED_OPERATIONS)[number];
 
 /**

@@ -1,13 +1,15 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import {
   CreateKeyCommand,
   DecryptCommand,
+  DeriveSharedSecretCommand,
   DescribeKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
   GenerateDataKeyPairCommand,
   GenerateRandomCommand,
+  GetPublicKeyCommand,
   KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,5 +129,51 @@ describe('the attestation plugin on a plain KMSClient', () => {
   it('refuses, with typed errors, what the enclave cannot pin: an alias without allowedKeys', async () => {
     const e = await attested.send(new GenerateDataKeyCommand({ KeyId: 'alias/anything', KeySpec: 'AES_256' })).catch((err: { code?: string }) => err);
     expect(e).toMatchObject({ code: 'ERR_KMS_WRONG_KEY' });
+  });
+});
+
+describe('DeriveSharedSecret, with and without Recipient', () => {
+  it('ECDH with a KEY_AGREEMENT key: attested through the plugin, equal to what the other party computes, never on the wire', async () => {
+    const created = await plain.send(new CreateKeyCommand({ KeyUsage: 'KEY_AGREEMENT', KeySpec: 'ECC_NIST_P256' }));
+    expect(created.KeyMetadata).toMatchObject({ KeyUsage: 'KEY_AGREEMENT', KeySpec: 'ECC_NIST_P256', KeyAgreementAlgorithms: ['ECDH'] });
+    const agreementKey = created.KeyMetadata?.Arn as string;
+    const kmsPublic = createPublicKey({
+      key: Buffer.from((await plain.send(new GetPublicKeyCommand({ KeyId: agreementKey }))).PublicKey as Uint8Array),
+      format: 'der',
+      type: 'spki',
+    });
+    const peer = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const expected = new Uint8Array(diffieHellman({ privateKey: peer.privateKey, publicKey: kmsPublic }));
+    const peerSpki = new Uint8Array(peer.publicKey.export({ format: 'der', type: 'spki' }));
+    wire = [];
+    const attestedAnswer = await attested.send(new DeriveSharedSecretCommand({ KeyId: agreementKey, KeyAgreementAlgorithm: 'ECDH', PublicKey: peerSpki }));
+    expect(attestedAnswer.SharedSecret).toEqual(expected);
+    expect(attestedAnswer.CiphertextForRecipient).toBeUndefined();
+    expect(onTheWire(expected)).toBe(false);
+    const unattested = await plain.send(new DeriveSharedSecretCommand({ KeyId: agreementKey, KeyAgreementAlgorithm: 'ECDH', PublicKey: peerSpki }));
+    expect(unattested.SharedSecret).toEqual(expected);
+  });
+
+  it('is validated as AWS validates it', async () => {
+    const agreementKey = (await plain.send(new CreateKeyCommand({ KeyUsage: 'KEY_AGREEMENT', KeySpec: 'ECC_NIST_P384' }))).KeyMetadata?.Arn as string;
+    const p256 = new Uint8Array(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' }));
+    const nameOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'OK',
+        (e: Error) => e.name,
+      );
+    expect(await nameOf(plain.send(new DeriveSharedSecretCommand({ KeyId: agreementKey, KeyAgreementAlgorithm: 'ECDH', PublicKey: p256 })))).toBe(
+      'ValidationException',
+    );
+    expect(
+      await nameOf(plain.send(new DeriveSharedSecretCommand({ KeyId: agreementKey, KeyAgreementAlgorithm: 'ECDH', PublicKey: new Uint8Array([1, 2]) }))),
+    ).toBe('ValidationException');
+    expect(await nameOf(plain.send(new DeriveSharedSecretCommand({ KeyId: keyArn, KeyAgreementAlgorithm: 'ECDH', PublicKey: p256 })))).toBe(
+      'InvalidKeyUsageException',
+    );
+    expect(await nameOf(plain.send(new EncryptCommand({ KeyId: agreementKey, Plaintext: new Uint8Array([1]) })))).toBe('InvalidKeyUsageException');
+    expect(await nameOf(plain.send(new GenerateDataKeyCommand({ KeyId: agreementKey, KeySpec: 'AES_256' })))).toBe('InvalidKeyUsageException');
+    expect(await nameOf(plain.send(new CreateKeyCommand({ KeyUsage: 'KEY_AGREEMENT', KeySpec: 'SYMMETRIC_DEFAULT' })))).toBe('ValidationException');
+    expect(await nameOf(plain.send(new CreateKeyCommand({ KeyUsage: 'KEY_AGREEMENT' })))).toBe('ValidationException');
   });
 });

@@ -13,9 +13,17 @@ export interface StoredKey {
   state: KeyState;
   deletionDate?: number;
   pendingWindowInDays?: number;
-  /** Base64 of the 256-bit AES key. Lives in memory and in state.json (0600) only. */
+  /**
+   * Base64 of the key material: the 256-bit AES key, or for a key-agreement key its PKCS#8 DER private
+   * key. Lives in memory and in state.json (0600) only.
+   */
   readonly material: string;
   policy: string;
+  /** Absent: a symmetric ENCRYPT_DECRYPT key (SYMMETRIC_DEFAULT), as every key of earlier versions. */
+  readonly keyUsage?: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT';
+  readonly keySpec?: 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256' | 'ECC_NIST_P384' | 'ECC_NIST_P521' | 'ECC_SECG_P256K1';
+  /** A key-agreement key's public key, SubjectPublicKeyInfo DER in base64. */
+  readonly publicKey?: string;
 }
 
 export interface StoredAlias {

@@ -1,4 +1,4 @@
-import { generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
   type AttestationVerifier,
@@ -15,6 +15,7 @@ import {
   optionalInteger,
   optionalString,
   parseDecryptRequest,
+  parseDeriveSharedSecretRequest,
   parseGenerateDataKeyPairRequest,
   parseGenerateDataKeyRequest,
   parseGenerateRandomRequest,
@@ -153,6 +154,7 @@ function prepare(
 ): void {
   authorize(ctx, key, action, contextConditions(context, recipient));
   requireUsable(ctx, key);
+  requireKeyUsage(ctx, key, 'ENCRYPT_DECRYPT'); // every operation prepared here is a symmetric one
   if (dryRun) throw kmsError.dryRun();
 }
 
@@ -173,16 +175,30 @@ function keyMetadata(ctx: OperationContext, key: StoredKey): Record<string, unkn
     CreationDate: seconds(key.creationDate),
     Enabled: key.state === 'Enabled',
     Description: key.description,
-    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyUsage: key.keyUsage ?? 'ENCRYPT_DECRYPT',
     KeyState: key.state,
     ...(key.deletionDate !== undefined ? { DeletionDate: seconds(key.deletionDate), PendingDeletionWindowInDays: key.pendingWindowInDays } : {}),
     Origin: 'AWS_KMS',
     KeyManager: 'CUSTOMER',
-    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
-    KeySpec: 'SYMMETRIC_DEFAULT',
-    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    CustomerMasterKeySpec: key.keySpec ?? 'SYMMETRIC_DEFAULT',
+    KeySpec: key.keySpec ?? 'SYMMETRIC_DEFAULT',
+    ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: ['ECDH'] } : { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] }),
     MultiRegion: false,
   };
+}
+
+/** The curves AWS allows for KEY_AGREEMENT keys (outside China), and OpenSSL's names for them. */
+const AGREEMENT_CURVES = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' } as const;
+type AgreementSpec = keyof typeof AGREEMENT_CURVES;
+
+/** A key used for what its KeyUsage does not cover: InvalidKeyUsageException, as AWS answers. */
+function requireKeyUsage(ctx: OperationContext, key: StoredKey, usage: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT'): void {
+  if ((key.keyUsage ?? 'ENCRYPT_DECRYPT') !== usage) {
+    throw new KmsServiceException(
+      'InvalidKeyUsageException',
+      `${keyArn(ctx, key.keyId)} key usage is ${key.keyUsage ?? 'ENCRYPT_DECRYPT'} which is not valid for this operation.`,
+    );
+  }
 }
 
 function page<T>(items: readonly T[], body: Body, id: (item: T) => string): { items: T[]; truncated: boolean; next?: string } {
@@ -281,21 +297,86 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
     const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
     const origin = optionalString(body, 'Origin', 1, 64);
+    const agreement = usage === 'KEY_AGREEMENT';
+    if (agreement && (spec === undefined || !Object.hasOwn(AGREEMENT_CURVES, spec))) {
+      // AWS: KEY_AGREEMENT takes an ECC key spec (SM2 in China Regions only).
+      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${Object.keys(AGREEMENT_CURVES).join(', ')}.`);
+    }
     if (
-      (usage && usage !== 'ENCRYPT_DECRYPT') ||
-      (spec && spec !== 'SYMMETRIC_DEFAULT') ||
+      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement) ||
+      (!agreement && spec && spec !== 'SYMMETRIC_DEFAULT') ||
       (origin && origin !== 'AWS_KMS') ||
       optionalBoolean(body, 'MultiRegion')
     ) {
       throw kmsError.unsupported(
-        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS origin, single-Region) only.',
+        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) and ECC key-agreement keys ' +
+          '(KEY_AGREEMENT), AWS_KMS origin, single-Region, only.',
       );
     }
     authorizeWithoutKey(ctx, 'CreateKey');
-    const key = ctx.store.newKey('', description, ctx.clock().getTime());
+    let key = ctx.store.newKey('', description, ctx.clock().getTime());
+    if (agreement) {
+      const pair = await generateKeyPair('ec', { namedCurve: AGREEMENT_CURVES[spec as AgreementSpec] });
+      key = {
+        ...key,
+        keyUsage: 'KEY_AGREEMENT',
+        keySpec: spec as AgreementSpec,
+        material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      };
+    }
     key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
     await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
     return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+
+  GetPublicKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    grantTokens(body);
+    authorize(ctx, key, 'GetPublicKey');
+    requireUsable(ctx, key);
+    if (key.publicKey === undefined)
+      throw new KmsServiceException('UnsupportedOperationException', `${keyArn(ctx, key.keyId)} is a symmetric key: it has no public key.`);
+    return {
+      KeyId: keyArn(ctx, key.keyId),
+      PublicKey: key.publicKey,
+      CustomerMasterKeySpec: key.keySpec,
+      KeySpec: key.keySpec,
+      KeyUsage: key.keyUsage,
+      KeyAgreementAlgorithms: ['ECDH'],
+    };
+  },
+
+  /**
+   * ECDH between the key's private key and the caller's public key (AWS API model: KeyId,
+   * KeyAgreementAlgorithm ECDH and PublicKey required; the raw shared secret in SharedSecret, or
+   * encrypted to the enclave in CiphertextForRecipient with a Recipient).
+   */
+  DeriveSharedSecret(body, ctx) {
+    const r = parseDeriveSharedSecretRequest(body);
+    const key = resolveKey(ctx, r.keyId);
+    const recipient = readRecipientFor(ctx, r.recipient);
+    authorize(ctx, key, 'DeriveSharedSecret', contextConditions({}, recipient));
+    requireUsable(ctx, key);
+    requireKeyUsage(ctx, key, 'KEY_AGREEMENT');
+    if (r.dryRun) throw kmsError.dryRun();
+    let peer: ReturnType<typeof createPublicKey>;
+    try {
+      peer = createPublicKey({ key: Buffer.from(r.publicKey), format: 'der', type: 'spki' });
+    } catch {
+      throw kmsError.validation('PublicKey must be a DER-encoded X.509 SubjectPublicKeyInfo.');
+    }
+    const curve = AGREEMENT_CURVES[key.keySpec as AgreementSpec];
+    const details = peer.asymmetricKeyDetails as { namedCurve?: string } | undefined;
+    if (peer.asymmetricKeyType !== 'ec' || details?.namedCurve !== curve) {
+      throw kmsError.validation(`PublicKey must be an EC public key on the key's curve (${key.keySpec}).`);
+    }
+    const privateKey = createPrivateKey({ key: Buffer.from(key.material, 'base64'), format: 'der', type: 'pkcs8' });
+    const secret = new Uint8Array(diffieHellman({ privateKey, publicKey: peer }));
+    const base = { KeyId: keyArn(ctx, key.keyId), KeyAgreementAlgorithm: 'ECDH', KeyOrigin: 'AWS_KMS' };
+    return recipient
+      ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(secret, recipient.publicKey)) }
+      : { ...base, SharedSecret: b64(secret) };
   },
 
   DescribeKey(body, ctx) {
@@ -465,6 +546,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext));
     requireUsable(ctx, source);
     requireUsable(ctx, destination);
+    requireKeyUsage(ctx, destination, 'ENCRYPT_DECRYPT');
     if (optionalBoolean(body, 'DryRun')) throw kmsError.dryRun();
     const plaintext = open(source, blob, sourceContext);
     return {
