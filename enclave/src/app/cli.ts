@@ -17,10 +17,12 @@ import {
 } from '@nitro-datakey/shared/cli';
 import { sealSecret } from '../sealed-secret.js';
 import { createClient, startEnclaveApp } from './app.js';
+import { kmsCommand } from './kms-command.js';
 import { loadEnclaveConfig } from './config.js';
 
 const USAGE = `Usage: nitro-enclave --config FILE
        nitro-enclave seal --config FILE --key-id KEY --name NAME [--context K=V]... [--out FILE] SECRET_FILE|-
+       nitro-enclave kms decrypt|genkey|genrandom|derive --config FILE ...   (one attested call; see "kms --help")
 
 Runs inside the Nitro Enclave. At boot it opens the configured sealed secrets into the secrets
 directory and serves a KMS-compatible gateway on loopback: workloads point their AWS SDK at it and
@@ -67,6 +69,7 @@ export async function nitroEnclave(
   }
   let configPath: string;
   try {
+    if (argv[0] === 'kms') return await kmsCommand(argv.slice(1), io, openNsm);
     if (argv[0] === 'seal') {
       if (argv.includes('--help') || argv.includes('-h')) {
         io.stdout(SEAL_USAGE);

@@ -1,0 +1,142 @@
+import { createPublicKey } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { Nsm } from '@nitro-datakey/shared';
+import { type CliIo, EXIT, readBinaryInput, UsageError } from '@nitro-datakey/shared/cli';
+import { createClient } from './app.js';
+import { loadEnclaveConfig } from './config.js';
+
+export const KMS_USAGE = `Usage: nitro-enclave kms decrypt   --config FILE [--key-id KEY] [--context K=V]... CIPHERTEXT_FILE|-
+       nitro-enclave kms genkey    --config FILE --key-id KEY [--key-spec AES_256|AES_128 | --bytes N] [--context K=V]...
+       nitro-enclave kms genrandom --config FILE --bytes N
+       nitro-enclave kms derive    --config FILE --key-id KEY --public-key FILE
+  with, on each: [--format binary|hex|base64] [--out FILE]
+
+One attested KMS call from a shell, through the parent proxy, with the same configuration as the enclave
+app (region, kms, credentials, keys, kms.allowedKeys): the counterpart of AWS's kmstool-enclave-cli. The
+secret (plaintext, data key, random bytes, shared secret) is opened inside the enclave and written to
+--out FILE (created 0600) or standard output, as raw bytes (binary, the default), hex or base64.
+genkey also prints {"keyId", "ciphertextBlob"} (base64) as one JSON line on standard error when the key
+goes to standard output, or on standard output with --out.
+
+Exit status: 0 ok, 1 refused or failed, 2 usage or configuration error.
+`;
+
+const FORMATS = ['binary', 'hex', 'base64'] as const;
+
+/** `nitro-enclave kms ...`: one attested call, its secret written where the caller says. */
+export async function kmsCommand(argv: readonly string[], io: CliIo, openNsm: () => Promise<Nsm> | Nsm): Promise<number> {
+  const [operation, ...rest] = argv;
+  if (operation === undefined || operation === '--help' || operation === '-h' || rest.includes('--help') || rest.includes('-h')) {
+    (operation === undefined ? io.stderr : io.stdout)(KMS_USAGE);
+    return operation === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (!['decrypt', 'genkey', 'genrandom', 'derive'].includes(operation))
+    throw new UsageError(`unknown kms operation ${JSON.stringify(operation)} (decrypt, genkey, genrandom, derive)`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      'key-id': { type: 'string' },
+      'key-spec': { type: 'string' },
+      bytes: { type: 'string' },
+      context: { type: 'string', multiple: true },
+      'public-key': { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.config === undefined) throw new UsageError('--config FILE is required');
+  const format = values.format ?? 'binary';
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format takes ${FORMATS.join(', ')}`);
+  const context: Record<string, string> = {};
+  for (const pair of values.context ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--context takes K=V, got ${JSON.stringify(pair)}`);
+    context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const bytes = values.bytes === undefined ? undefined : Number(values.bytes);
+  if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 1 && bytes <= 1024)) throw new UsageError('--bytes must be 1 to 1024');
+  const needKey = () => values['key-id'] ?? fail('--key-id KEY is required');
+  // Everything the call needs is read and checked before the NSM is opened or KMS is asked. A ciphertext
+  // with a byte outside printable ASCII is raw; text is hex or base64 (as KMS's JSON carries it).
+  const ciphertext =
+    operation === 'decrypt' ? await readBinaryInput(onlyOne(positionals), io, (b) => b.some((c) => c < 0x09 || (c > 0x0d && c < 0x20) || c > 0x7e)) : undefined;
+  const peerKey = operation === 'derive' ? await readPublicKey(values['public-key'] ?? fail('--public-key FILE is required')) : undefined;
+  if (operation !== 'decrypt' && positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (operation === 'genrandom' && bytes === undefined) throw new UsageError('--bytes N is required');
+  if (operation === 'genkey' && bytes !== undefined && values['key-spec'] !== undefined) throw new UsageError('give --key-spec or --bytes, not both');
+  const keySpec = values['key-spec'] ?? (bytes === undefined ? 'AES_256' : undefined);
+  if (keySpec !== undefined && keySpec !== 'AES_256' && keySpec !== 'AES_128') throw new UsageError('--key-spec takes AES_256 or AES_128');
+  const keyId = operation === 'genrandom' ? undefined : operation === 'decrypt' ? values['key-id'] : needKey();
+
+  const config = await loadEnclaveConfig(values.config);
+  const client = await createClient(config, await openNsm());
+  let secret: Uint8Array;
+  let meta: Record<string, string> | undefined;
+  try {
+    switch (operation) {
+      case 'decrypt':
+        secret = (await client.decrypt({ CiphertextBlob: ciphertext as Uint8Array, EncryptionContext: context, ...(keyId ? { KeyId: keyId } : {}) })).plaintext;
+        break;
+      case 'genkey': {
+        const dk = await client.generateDataKey({
+          KeyId: keyId as string,
+          ...(keySpec ? { KeySpec: keySpec as 'AES_256' | 'AES_128' } : { NumberOfBytes: bytes as number }),
+          EncryptionContext: context,
+        });
+        secret = dk.plaintext;
+        meta = { keyId: dk.keyId, ciphertextBlob: Buffer.from(dk.ciphertextBlob).toString('base64') };
+        break;
+      }
+      case 'genrandom':
+        secret = await client.generateRandom({ NumberOfBytes: bytes as number });
+        break;
+      default:
+        secret = (await client.deriveSharedSecret({ KeyId: keyId as string, PublicKey: peerKey as Uint8Array })).sharedSecret;
+    }
+  } finally {
+    client.close();
+  }
+  try {
+    const encoded = format === 'binary' ? secret.slice() : new TextEncoder().encode(`${Buffer.from(secret).toString(format as 'hex' | 'base64')}\n`);
+    if (values.out) {
+      await writeFile(values.out, encoded, { mode: 0o600, flag: 'wx' });
+      if (meta) io.stdout(`${JSON.stringify(meta)}\n`);
+    } else {
+      io.stdout(encoded);
+      if (meta) io.stderr(`${JSON.stringify(meta)}\n`);
+    }
+    encoded.fill(0);
+    return EXIT.ok;
+  } finally {
+    secret.fill(0);
+  }
+}
+
+function fail(message: string): never {
+  throw new UsageError(message);
+}
+
+function onlyOne(positionals: readonly string[]): string {
+  if (positionals.length !== 1) throw new UsageError('decrypt takes one CIPHERTEXT_FILE (or - for standard input): raw, hex or base64');
+  return positionals[0] as string;
+}
+
+/** The other party's public key for derive: PEM or DER SubjectPublicKeyInfo, as DER. */
+async function readPublicKey(path: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    const pem = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
+    const key = pem ? createPublicKey(bytes.toString('utf8')) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+    return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+  } catch {
+    throw new UsageError(`${path} is not a public key (PEM or DER SubjectPublicKeyInfo)`);
+  }
+}
