@@ -14,18 +14,21 @@ import {
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestationPlugin, KeyManager } from '@nitro-datakey/enclave';
+import { configFromValues, type RunningProxy, startProxy } from '@nitro-datakey/parent-proxy';
 import { type Nsm, toBase64 } from '@nitro-datakey/shared';
 import { enclaveRecipient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 
 /*
- * The attestation plugin on a plain, unmodified KMSClient. The local KMS speaks plain HTTP here and a
- * tap records every byte between client and KMS, so "the plaintext never crosses the wire" is checked
- * on the bytes themselves (in production TLS hides them from the parent as well).
+ * The attestation plugin on a plain, unmodified KMSClient, through the real parent proxy. The local KMS
+ * speaks plain HTTP here and a tap behind the proxy records every byte the proxy forwarded, so "the
+ * plaintext never crosses the parent" is checked on the bytes themselves (in production TLS hides
+ * them from the parent as well).
  */
 let kms: LocalKms;
 let nsm: Nsm;
 let keys: KeyManager;
 let tap: Server;
+let proxy: RunningProxy;
 let wire: Buffer[] = [];
 let keyArn: string;
 let attested: KMSClient;
@@ -52,7 +55,10 @@ beforeAll(async () => {
     up.on('error', () => down.destroy());
   });
   await new Promise<void>((r) => tap.listen(0, '127.0.0.1', () => r()));
-  const endpoint = `http://127.0.0.1:${(tap.address() as { port: number }).port}`;
+  // The real parent proxy forwards to the tap: the tap records exactly the bytes the proxy forwarded.
+  const tapPort = (tap.address() as { port: number }).port;
+  proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: `127.0.0.1:${tapPort}` }], allow: [`127.0.0.1:${tapPort}`] }));
+  const endpoint = `http://${(proxy.routes[0]?.listen as string).slice('tcp:'.length)}`;
   const credentials = { accessKeyId: 'AKIDPLUGIN', secretAccessKey: 'x' };
   plain = new KMSClient({ region: kms.region, endpoint, credentials, maxAttempts: 1 });
   attested = new KMSClient({ region: kms.region, endpoint, credentials, maxAttempts: 1 });
@@ -65,6 +71,7 @@ afterAll(async () => {
   attested?.destroy();
   plain?.destroy();
   keys?.close();
+  await proxy?.close();
   tap?.close();
   await kms?.close();
 });
@@ -100,14 +107,22 @@ describe('the attestation plugin on a plain KMSClient', () => {
     expect(onTheWire(unattested.Plaintext as Uint8Array)).toBe(true); // the tap does see plaintext when there is some
   });
 
-  it('GenerateDataKeyPair and GenerateRandom', async () => {
+  it('GenerateDataKeyPair and GenerateRandom: the outputs an unattested call gives, the secrets never on the wire', async () => {
+    const fields = (o: object) =>
+      Object.keys(o)
+        .filter((k) => k !== '$metadata')
+        .sort();
+    const plainPair = await plain.send(new GenerateDataKeyPairCommand({ KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' }));
+    const plainRandom = await plain.send(new GenerateRandomCommand({ NumberOfBytes: 48 }));
     wire = [];
     const pair = await attested.send(new GenerateDataKeyPairCommand({ KeyId: keyArn, KeyPairSpec: 'ECC_NIST_P256' }));
+    expect(fields(pair)).toEqual(fields(plainPair));
     const derived = createPublicKey(createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext as Uint8Array), format: 'der', type: 'pkcs8' }));
     expect(Buffer.from(derived.export({ format: 'der', type: 'spki' }))).toEqual(Buffer.from(pair.PublicKey as Uint8Array));
     expect(onTheWire(pair.PrivateKeyPlaintext as Uint8Array)).toBe(false);
     const random = await attested.send(new GenerateRandomCommand({ NumberOfBytes: 48 }));
     expect(random.Plaintext).toHaveLength(48);
+    expect(fields(random)).toEqual(fields(plainRandom));
     expect(onTheWire(random.Plaintext as Uint8Array)).toBe(false);
   });
 
