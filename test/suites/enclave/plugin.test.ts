@@ -58,7 +58,7 @@ beforeAll(async () => {
   // The real parent proxy forwards to the tap: the tap records exactly the bytes the proxy forwarded.
   const tapPort = (tap.address() as { port: number }).port;
   proxy = await startProxy(configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:0', upstream: `127.0.0.1:${tapPort}` }], allow: [`127.0.0.1:${tapPort}`] }));
-  const endpoint = `http://${(proxy.routes[0]?.listen as string).slice('tcp:'.length)}`;
+  const endpoint = `http://${String(proxy.routes[0]?.listen).slice('tcp:'.length)}`;
   const credentials = { accessKeyId: 'AKIDPLUGIN', secretAccessKey: 'x' };
   plain = new KMSClient({ region: kms.region, endpoint, credentials, maxAttempts: 1 });
   attested = new KMSClient({ region: kms.region, endpoint, credentials, maxAttempts: 1 });
