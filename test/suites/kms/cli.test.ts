@@ -158,6 +158,31 @@ describe('nitro-kms-local, the command', () => {
     }
   });
 
+  it('export prints the key store without key material, while the server runs', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ndk-kmsexport-')), 'data');
+    const kms = await spawnLocalKms(['--data-dir', dir, '--quiet', '--account', '210987654321']);
+    try {
+      const admin = localKmsClient({ ...kms.ready });
+      const keyId = (await admin.send(new CreateKeyCommand({ Description: 'exported' }))).KeyMetadata?.KeyId as string;
+      admin.destroy();
+      const r = await run(process.execPath, [kmsBinPath(), 'export', '--data-dir', dir, '--account', '210987654321']);
+      const exported = JSON.parse(r.stdout) as { keys: Array<Record<string, unknown>>; aliases: unknown[] };
+      expect(exported.keys).toContainEqual(
+        expect.objectContaining({ KeyId: keyId, Arn: expect.stringContaining(`210987654321:key/${keyId}`), Description: 'exported' }),
+      );
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { keys: Array<{ material: string }> };
+      for (const k of state.keys) expect(r.stdout).not.toContain(k.material); // never key material
+      expect(r.stdout).not.toMatch(/material/i);
+    } finally {
+      kms.child.kill('SIGTERM');
+    }
+    const missing = await run(process.execPath, [kmsBinPath(), 'export', '--data-dir', join(dir, 'nope')]).then(
+      () => ({ code: 0 }),
+      (e: { code: number }) => e,
+    );
+    expect(missing.code).toBe(2);
+  });
+
   it('--help exits 0 and says signatures are not checked', async () => {
     const r = await run(process.execPath, [kmsBinPath(), '--help']);
     expect(r.stdout).toContain('SigV4 signatures are NOT checked');

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { normalizeFingerprint } from '@nitro-datakey/shared';
 import {
@@ -15,10 +16,13 @@ import {
   wantsVersion,
 } from '@nitro-datakey/shared/cli';
 import { readSeedFile } from '../kms/seed.js';
+import { DevkitError } from '../errors.js';
+import type { StoredAlias, StoredKey } from '../kms/keystore.js';
 import { type LocalKmsOptions, startLocalKms } from '../kms/server.js';
 import { isLoopbackHost } from '@nitro-datakey/native';
 
 const USAGE = `Usage: nitro-kms-local [options]
+       nitro-kms-local export --data-dir DIR [--region REGION] [--account ID]
 
 A local AWS KMS that honours Recipient (attested requests) the way AWS does. Point the AWS SDK or CLI
 at it with an endpoint override. SigV4 signatures are NOT checked: it is a local tool, bound to
@@ -45,6 +49,9 @@ Options:
   --quiet                           no request log on stderr
   -h, --help                        show this help
 
+"export" prints the data directory's keys and aliases as JSON (metadata and policies, never key
+material); it reads state.json and works while a server runs on the directory.
+
 When ready it prints one JSON line on stdout: {"ready": true, "endpoint", "region", "account", "caCertPath"?, ...}.
 It stops cleanly on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed, 2 usage error.
 `;
@@ -54,6 +61,14 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
   if (wantsVersion(argv)) {
     io.stdout(`${packageVersion(import.meta.url)}\n`);
     return EXIT.ok;
+  }
+  if (argv[0] === 'export') {
+    try {
+      return await exportCommand(argv.slice(1), io);
+    } catch (e) {
+      io.stderr(errorLine('nitro-kms-local export', e));
+      return exitCodeFor(e);
+    }
   }
   let options: LocalKmsOptions;
   let shownRoots: readonly string[];
@@ -170,4 +185,46 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
     io,
     signals,
   );
+}
+
+/** `nitro-kms-local export`: the key store's metadata as JSON, for inspection and backups (no key material). */
+async function exportCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, region: { type: 'string' }, account: { type: 'string' } },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values['data-dir'] === undefined) throw new UsageError('--data-dir DIR is required');
+  const region = values.region ?? 'us-east-1';
+  const account = values.account ?? '111122223333';
+  let text: string;
+  try {
+    text = await readFile(join(values['data-dir'], 'state.json'), 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${join(values['data-dir'], 'state.json')}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const state = JSON.parse(text) as { format?: string; keys?: StoredKey[]; aliases?: StoredAlias[] };
+  if (state.format !== 'nitro-kms-local/1' || !Array.isArray(state.keys) || !Array.isArray(state.aliases)) {
+    throw new DevkitError('ERR_KMS_DATA_DIR', `${values['data-dir']}/state.json is not a nitro-kms-local/1 key store`);
+  }
+  const arn = (keyId: string) => `arn:aws:kms:${region}:${account}:key/${keyId}`;
+  const out = {
+    format: 'nitro-kms-local/export-1',
+    keys: state.keys.map((k) => ({
+      KeyId: k.keyId,
+      Arn: arn(k.keyId),
+      KeyState: k.state,
+      Description: k.description,
+      KeyUsage: k.keyUsage ?? 'ENCRYPT_DECRYPT',
+      KeySpec: k.keySpec ?? 'SYMMETRIC_DEFAULT',
+      CreationDate: new Date(k.creationDate).toISOString(),
+      ...(k.deletionDate !== undefined ? { DeletionDate: new Date(k.deletionDate).toISOString() } : {}),
+      ...(k.publicKey ? { PublicKey: k.publicKey } : {}),
+      Policy: JSON.parse(k.policy) as unknown,
+    })),
+    aliases: state.aliases.map((a) => ({ AliasName: a.name, TargetKeyId: a.targetKeyId, CreationDate: new Date(a.creationDate).toISOString() })),
+  };
+  io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  return EXIT.ok;
 }
