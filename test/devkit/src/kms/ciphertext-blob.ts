@@ -3,26 +3,38 @@ import { canonicalEncryptionContext } from '@nitro-datakey/shared';
 
 /*
  * Our ciphertext blob: versioned and authenticated, never confused with AWS's own.
- *   "NDKB" | version (1) | key id length (1) | key id (ASCII uuid) | IV (12) | ciphertext | GCM tag (16)
- * AES-256-GCM under the KMS key's material; the AAD is the header (so the key id cannot be swapped)
- * followed by the canonical encoding of the encryption context (so the context must match exactly).
+ *   v2: "NDKB" | 2 | key id length (1) | key id (ASCII uuid) | material version (2, big-endian) | IV (12) | ciphertext | GCM tag (16)
+ *   v1: "NDKB" | 1 | key id length (1) | key id | IV | ciphertext | tag     (before rotation: material version 0)
+ * AES-256-GCM under the key material of that version; the AAD is the header (so neither the key id
+ * nor the material version can be swapped) followed by the canonical encoding of the encryption
+ * context (so the context must match exactly). Rotation adds material; old versions stay readable.
  */
 const MAGIC = Buffer.from('NDKB');
-const VERSION = 1;
+const VERSION = 2;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 export interface ParsedBlob {
   readonly keyId: string;
+  /** Which key material sealed it: 0 is the key's first, each rotation adds one. */
+  readonly materialVersion: number;
   readonly header: Buffer;
   readonly iv: Buffer;
   readonly ciphertext: Buffer;
   readonly tag: Buffer;
 }
 
-export function sealBlob(keyId: string, material: Uint8Array, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
+export function sealBlob(
+  keyId: string,
+  materialVersion: number,
+  material: Uint8Array,
+  plaintext: Uint8Array,
+  context: Readonly<Record<string, string>>,
+): Uint8Array {
   const id = Buffer.from(keyId, 'ascii');
-  const header = Buffer.concat([MAGIC, Buffer.of(VERSION, id.length), id]);
+  const version = Buffer.alloc(2);
+  version.writeUInt16BE(materialVersion);
+  const header = Buffer.concat([MAGIC, Buffer.of(VERSION, id.length), id, version]);
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', material, iv);
   cipher.setAAD(Buffer.concat([header, canonicalEncryptionContext(context)]));
@@ -33,14 +45,15 @@ export function sealBlob(keyId: string, material: Uint8Array, plaintext: Uint8Ar
 /** Reads the header; `undefined` for anything that is not one of our blobs. */
 export function parseBlob(bytes: Uint8Array): ParsedBlob | undefined {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (b.length < 6 || !b.subarray(0, 4).equals(MAGIC) || b[4] !== VERSION) return undefined;
+  if (b.length < 6 || !b.subarray(0, 4).equals(MAGIC) || (b[4] !== 1 && b[4] !== 2)) return undefined;
   const idLength = b[5] as number;
-  const headerLength = 6 + idLength;
+  const headerLength = 6 + idLength + (b[4] === 2 ? 2 : 0);
   if (b.length < headerLength + IV_BYTES + TAG_BYTES) return undefined;
-  const keyId = b.subarray(6, headerLength).toString('ascii');
+  const keyId = b.subarray(6, 6 + idLength).toString('ascii');
   if (!/^[0-9a-f-]{36}$/.test(keyId)) return undefined;
   return {
     keyId,
+    materialVersion: b[4] === 2 ? b.readUInt16BE(6 + idLength) : 0,
     header: b.subarray(0, headerLength),
     iv: b.subarray(headerLength, headerLength + IV_BYTES),
     ciphertext: b.subarray(headerLength + IV_BYTES, b.length - TAG_BYTES),

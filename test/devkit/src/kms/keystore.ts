@@ -24,6 +24,12 @@ export interface StoredKey {
   readonly keySpec?: 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256' | 'ECC_NIST_P384' | 'ECC_NIST_P521' | 'ECC_SECG_P256K1';
   /** A key-agreement key's public key, SubjectPublicKeyInfo DER in base64. */
   readonly publicKey?: string;
+  /** Earlier key material (base64), oldest first: a blob of material version n uses [n] (the current is `material`). */
+  previousMaterials?: string[];
+  /** One entry per rotation, oldest first. */
+  rotations?: { date: number; type: 'AUTOMATIC' | 'ON_DEMAND' }[];
+  /** Automatic rotation, as EnableKeyRotation sets it (the period is recorded; rotations here are on demand). */
+  rotationPeriodInDays?: number;
 }
 
 export interface StoredAlias {

@@ -191,6 +191,13 @@ function keyMetadata(ctx: OperationContext, key: StoredKey): Record<string, unkn
 const AGREEMENT_CURVES = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' } as const;
 type AgreementSpec = keyof typeof AGREEMENT_CURVES;
 
+/** Rotation is for symmetric encryption keys (AWS: UnsupportedOperationException otherwise). */
+function requireSymmetricForRotation(ctx: OperationContext, key: StoredKey): void {
+  if ((key.keyUsage ?? 'ENCRYPT_DECRYPT') !== 'ENCRYPT_DECRYPT') {
+    throw kmsError.unsupported(`${keyArn(ctx, key.keyId)} key usage is ${key.keyUsage} which is not valid for key rotation.`);
+  }
+}
+
 /** A key used for what its KeyUsage does not cover: InvalidKeyUsageException, as AWS answers. */
 function requireKeyUsage(ctx: OperationContext, key: StoredKey, usage: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT'): void {
   if ((key.keyUsage ?? 'ENCRYPT_DECRYPT') !== usage) {
@@ -281,14 +288,22 @@ function decryptBlob(ctx: OperationContext, blobBytes: Uint8Array, keyIdHint?: s
   return { key, blob };
 }
 
+/** The key's material history, oldest first: index = material version; the last one is current. */
+function materials(key: StoredKey): string[] {
+  return [...(key.previousMaterials ?? []), key.material];
+}
+
 function open(key: StoredKey, blob: NonNullable<ReturnType<typeof parseBlob>>, context: Readonly<Record<string, string>>): Uint8Array {
-  const plaintext = openBlob(blob, Buffer.from(key.material, 'base64'), context);
+  const material = materials(key)[blob.materialVersion];
+  if (material === undefined) throw kmsError.invalidCiphertext();
+  const plaintext = openBlob(blob, Buffer.from(material, 'base64'), context);
   if (!plaintext) throw kmsError.invalidCiphertext();
   return plaintext;
 }
 
 function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
-  return sealBlob(key.keyId, Buffer.from(key.material, 'base64'), plaintext, context);
+  // Always the newest material: rotation changes what new ciphertexts use, never what old ones need.
+  return sealBlob(key.keyId, key.previousMaterials?.length ?? 0, Buffer.from(key.material, 'base64'), plaintext, context);
 }
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -328,6 +343,73 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
     await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
     return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+
+  async EnableKeyRotation(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    const period = optionalInteger(body, 'RotationPeriodInDays', 90, 2560) ?? 365;
+    authorize(ctx, key, 'EnableKeyRotation');
+    requireSymmetricForRotation(ctx, key);
+    requireUsable(ctx, key);
+    await ctx.store.commit(() => {
+      key.rotationPeriodInDays = period;
+    });
+    return {};
+  },
+
+  async DisableKeyRotation(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'DisableKeyRotation');
+    requireSymmetricForRotation(ctx, key);
+    requireUsable(ctx, key);
+    await ctx.store.commit(() => {
+      delete key.rotationPeriodInDays;
+    });
+    return {};
+  },
+
+  GetKeyRotationStatus(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'GetKeyRotationStatus');
+    const enabled = key.rotationPeriodInDays !== undefined;
+    const last = key.rotations?.at(-1)?.date ?? key.creationDate;
+    return {
+      KeyId: keyArn(ctx, key.keyId),
+      KeyRotationEnabled: enabled,
+      ...(enabled
+        ? { RotationPeriodInDays: key.rotationPeriodInDays, NextRotationDate: seconds(last + (key.rotationPeriodInDays as number) * 86_400_000) }
+        : {}),
+    };
+  },
+
+  /** A new key material now: new ciphertexts use it, every earlier one still decrypts (AWS: RotateKeyOnDemand). */
+  async RotateKeyOnDemand(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'RotateKeyOnDemand');
+    requireSymmetricForRotation(ctx, key);
+    requireUsable(ctx, key);
+    const fresh = randomBytes(32).toString('base64');
+    const date = ctx.clock().getTime();
+    await ctx.store.commit(() => {
+      const live = ctx.store.keys.get(key.keyId) as StoredKey;
+      live.previousMaterials = [...(live.previousMaterials ?? []), live.material];
+      (live as { material: string }).material = fresh;
+      live.rotations = [...(live.rotations ?? []), { date, type: 'ON_DEMAND' }];
+    });
+    return { KeyId: keyArn(ctx, key.keyId) };
+  },
+
+  ListKeyRotations(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'ListKeyRotations');
+    requireSymmetricForRotation(ctx, key);
+    const all = (key.rotations ?? []).map((r, i) => ({ ...r, i }));
+    const { items, truncated, next } = page(all, body, (r) => String(r.i));
+    return {
+      Rotations: items.map((r) => ({ KeyId: keyArn(ctx, key.keyId), RotationDate: seconds(r.date), RotationType: r.type })),
+      Truncated: truncated,
+      ...(next ? { NextMarker: next } : {}),
+    };
   },
 
   GetPublicKey(body, ctx) {
