@@ -30,6 +30,7 @@ export { nitroSim } from './cli/nitro-sim.js';
 export { nitroKmsLocal } from './cli/nitro-kms-local.js';
 export { startLocalKms, type LocalKms, type LocalKmsOptions } from './kms/server.js';
 export { KeyStore, type StoredKey, type StoredAlias } from './kms/keystore.js';
+export { auditEvent, type AuditEvent } from './kms/audit.js';
 export { readSeedFile, type SeedFile, type SeedKey } from './kms/seed.js';
 export { defaultKeyPolicy } from './kms/policy.js';
 export { localKmsClient } from './kms/sdk-client.js';

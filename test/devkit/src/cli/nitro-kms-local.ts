@@ -1,3 +1,4 @@
+import { openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,12 +18,14 @@ import {
 } from '@nitro-datakey/shared/cli';
 import { readSeedFile } from '../kms/seed.js';
 import { DevkitError } from '../errors.js';
+import type { AuditEvent } from '../kms/audit.js';
 import type { StoredAlias, StoredKey } from '../kms/keystore.js';
 import { type LocalKmsOptions, startLocalKms } from '../kms/server.js';
 import { isLoopbackHost } from '@nitro-datakey/native';
 
 const USAGE = `Usage: nitro-kms-local [options]
        nitro-kms-local export --data-dir DIR [--region REGION] [--account ID]
+       nitro-kms-local audit --file FILE [--key KEY] [--operation NAME] [--denied]
 
 A local AWS KMS that honours Recipient (attested requests) the way AWS does. Point the AWS SDK or CLI
 at it with an endpoint override. SigV4 signatures are NOT checked: it is a local tool, bound to
@@ -46,8 +49,13 @@ Options:
                                     repeatable. Given at all, those need an Allow from the caller's policies
   --unknown-callers root|anonymous  who an unmapped access key id is (default root; anonymous
                                     matches only "Principal": "*")
+  --audit FILE                      append the audit trail to FILE (0600): one CloudTrail-shaped JSON
+                                    event per request, never key material or attestation documents
   --quiet                           no request log on stderr
   -h, --help                        show this help
+
+"audit" prints the events of an audit file that match: --key (a key id or ARN), --operation (an
+eventName), --denied (AccessDeniedException only).
 
 "export" prints the data directory's keys and aliases as JSON (metadata and policies, never key
 material); it reads state.json and works while a server runs on the directory.
@@ -61,6 +69,14 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
   if (wantsVersion(argv)) {
     io.stdout(`${packageVersion(import.meta.url)}\n`);
     return EXIT.ok;
+  }
+  if (argv[0] === 'audit') {
+    try {
+      return await auditCommand(argv.slice(1), io);
+    } catch (e) {
+      io.stderr(errorLine('nitro-kms-local audit', e));
+      return exitCodeFor(e);
+    }
   }
   if (argv[0] === 'export') {
     try {
@@ -91,6 +107,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         'allow-non-loopback': { type: 'boolean' },
         'unknown-callers': { type: 'string' },
         'iam-policy': { type: 'string', multiple: true },
+        audit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -150,6 +167,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       ...(values.host ? { host: values.host } : {}),
       ...(values['unknown-callers'] ? { unknownCallers: values['unknown-callers'] as 'root' | 'anonymous' } : {}),
       ...(iamPolicies ? { iamPolicies } : {}),
+      ...(values.audit ? { audit: auditWriter(values.audit) } : {}),
       port,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(values.region ? { region: values.region } : {}),
@@ -226,5 +244,45 @@ async function exportCommand(argv: readonly string[], io: CliIo): Promise<number
     aliases: state.aliases.map((a) => ({ AliasName: a.name, TargetKeyId: a.targetKeyId, CreationDate: new Date(a.creationDate).toISOString() })),
   };
   io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+/** Appends each event as one JSON line to `path` (created 0600); lines are written whole, in order. */
+function auditWriter(path: string): (event: AuditEvent) => void {
+  const fd = openSync(path, 'a', 0o600);
+  return (event) => {
+    writeSync(fd, `${JSON.stringify(event)}\n`);
+  };
+}
+
+/** `nitro-kms-local audit`: the matching events of an audit file, as JSON lines. */
+async function auditCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { file: { type: 'string' }, key: { type: 'string' }, operation: { type: 'string' }, denied: { type: 'boolean' } },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values.file === undefined) throw new UsageError('--file FILE is required');
+  let text: string;
+  try {
+    text = await readFile(values.file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${values.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const key = values.key;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let event: AuditEvent;
+    try {
+      event = JSON.parse(line) as AuditEvent;
+    } catch {
+      throw new DevkitError('ERR_KMS_DATA_DIR', `${values.file}: a line is not JSON`);
+    }
+    if (values.operation !== undefined && event.eventName !== values.operation) continue;
+    if (values.denied && event.errorCode !== 'AccessDeniedException') continue;
+    if (key !== undefined && !event.resources.some((r) => r.ARN === key || r.ARN.endsWith(`:key/${key}`))) continue;
+    io.stdout(`${line}\n`);
+  }
   return EXIT.ok;
 }

@@ -11,6 +11,7 @@ import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from 
 import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { localKmsClient } from '../kms/sdk-client.js';
+import type { AuditEvent } from '../kms/audit.js';
 import { loadOrCreateTls } from '../kms/tls.js';
 import { NitroPki } from '../nsm/pki.js';
 import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
@@ -85,6 +86,8 @@ async function main(): Promise<void> {
       spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
         '--tls',
         '--quiet',
+        '--audit',
+        join(dir, 'audit.jsonl'),
         '--data-dir',
         join(dir, 'kms'),
         '--trust-root-fingerprint',
@@ -275,7 +278,30 @@ async function main(): Promise<void> {
     }
   });
 
+  // The refusals as the local KMS recorded them (CloudTrail-shaped audit events).
+  const denied = await step(
+    'the local KMS audit trail records the refusal (document, decision)',
+    async () => {
+      const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditEvent)
+        .filter((e) => e.errorCode === 'AccessDeniedException');
+      if (events.length === 0) throw new Error('no refusal in the audit trail');
+      return events;
+    },
+    (events) => `${events.length} AccessDeniedException`,
+  );
+
   console.log(steps.join('\n'));
+  console.log('\nRefusals in the local KMS audit trail (nitro-kms-local audit --denied):');
+  for (const e of denied) {
+    const recipient = e.additionalEventData?.['recipient'] as { attestationDocumentEnclavePCRs?: Record<string, string> } | undefined;
+    const decision = e.additionalEventData?.['policyDecision'] as { effect?: string } | undefined;
+    console.log(
+      `  ${e.eventTime}  ${e.eventName}  ${e.userIdentity.arn}  PCR0 ${recipient?.attestationDocumentEnclavePCRs?.['PCR0']?.slice(0, 16) ?? '(none)'}...  ${decision?.effect ?? ''}`,
+    );
+  }
   console.log(`
 Attestation (simulated NSM; the production verifier, trusting the simulated root):
   module id   ${doc.moduleId}

@@ -27,7 +27,7 @@ import {
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import type { KeyStore, StoredAlias, StoredKey } from './keystore.js';
-import { defaultKeyPolicy, evaluatePolicy, parsedPolicy } from './policy.js';
+import { defaultKeyPolicy, evaluatePolicy, explainPolicy, parsedPolicy } from './policy.js';
 import { verifyRecipient, type VerifiedRecipient } from './recipient.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -53,6 +53,15 @@ export interface OperationContext {
    * GenerateRandom). Undefined: those actions are open to every caller, as before any IAM is modelled.
    */
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
+  /** Filled in as the operation runs, for the audit trail (no key material ever goes in). */
+  readonly audit?: AuditFacts;
+}
+
+/** What an operation found out that CloudTrail would record: the key, the attestation, the decision. */
+export interface AuditFacts {
+  keyArn?: string;
+  recipient?: { moduleId: string; pcrs: Record<string, string>; debug: boolean };
+  decision?: { effect: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny'; statement?: string };
 }
 
 export type Operation = (body: Body, ctx: OperationContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
@@ -86,12 +95,17 @@ function missingKey(ctx: OperationContext, keyId: string): never {
 
 /** Key policy check: explicit deny wins, no allow is a denial. */
 function authorize(ctx: OperationContext, key: StoredKey, action: string, conditions: ReadonlyMap<string, string | readonly string[]> = new Map()): void {
-  const decision = evaluatePolicy(parsedPolicy(key.policy), {
+  const explained = explainPolicy(parsedPolicy(key.policy), {
     principalArn: ctx.principalArn,
     action: `kms:${action}`,
     resourceArn: keyArn(ctx, key.keyId),
     conditions: withCaller(ctx, conditions),
   });
+  const decision = explained.decision;
+  if (ctx.audit) {
+    ctx.audit.keyArn = keyArn(ctx, key.keyId);
+    ctx.audit.decision = { effect: decision, ...(explained.statement ? { statement: explained.statement } : {}) };
+  }
   if (decision !== 'Allow') {
     const why = decision === 'ExplicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the';
     throw kmsError.accessDenied(
@@ -275,7 +289,13 @@ async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array;
 }
 
 function readRecipientFor(ctx: OperationContext, recipient: RecipientField | undefined): VerifiedRecipient | undefined {
-  return recipient === undefined ? undefined : verifyRecipient({ document: recipient.attestationDocument }, ctx.verifier);
+  if (recipient === undefined) return undefined;
+  const verified = verifyRecipient({ document: recipient.attestationDocument }, ctx.verifier);
+  if (ctx.audit) {
+    const pcrs = Object.fromEntries([...verified.document.pcrs].sort(([a], [b]) => a - b).map(([i, v]) => [`PCR${i}`, Buffer.from(v).toString('hex')]));
+    ctx.audit.recipient = { moduleId: verified.document.moduleId, pcrs, debug: verified.document.debug };
+  }
+  return verified;
 }
 
 /** The key a blob names; a blob that is not ours, or whose key is gone, is InvalidCiphertextException. */

@@ -187,15 +187,21 @@ export function parsedPolicy(text: string, kind: 'key' | 'iam' = 'key'): Stateme
   return statements;
 }
 
-/** The decision and, when a statement decided it, that statement's Sid (or index). */
+/** Explicit deny wins; otherwise any matching allow; otherwise implicit deny. */
 export function evaluatePolicy(statements: readonly Statement[], request: PolicyRequest): PolicyDecision {
-  let allowed = false;
-  for (const st of statements) {
+  return explainPolicy(statements, request).decision;
+}
+
+/** The decision and the statement that made it (its Sid, or `Statement[i]`); none for an implicit deny. */
+export function explainPolicy(statements: readonly Statement[], request: PolicyRequest): { decision: PolicyDecision; statement?: string } {
+  let allowedBy: string | undefined;
+  for (const [i, st] of statements.entries()) {
     if (!applies(st, request)) continue;
-    if (st.effect === 'Deny') return 'ExplicitDeny';
-    allowed = true;
+    const name = st.sid ?? `Statement[${i}]`;
+    if (st.effect === 'Deny') return { decision: 'ExplicitDeny', statement: name };
+    allowedBy ??= name;
   }
-  return allowed ? 'Allow' : 'ImplicitDeny';
+  return allowedBy === undefined ? { decision: 'ImplicitDeny' } : { decision: 'Allow', statement: allowedBy };
 }
 
 function applies(st: Statement, request: PolicyRequest): boolean {

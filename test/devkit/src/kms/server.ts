@@ -18,7 +18,8 @@ import {
 } from '@nitro-datakey/shared';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { KeyStore } from './keystore.js';
-import { OPERATIONS, type OperationContext } from './operations.js';
+import { type AuditEvent, auditEvent } from './audit.js';
+import { type AuditFacts, OPERATIONS, type OperationContext } from './operations.js';
 import { parsedPolicy } from './policy.js';
 import { applySeed, type SeedFile } from './seed.js';
 import { loadOrCreateTls } from './tls.js';
@@ -47,6 +48,12 @@ export interface LocalKmsOptions {
    * policy covers them). Given at all, those actions need an Allow from the caller's own policies.
    */
   readonly iamPolicies?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * The audit trail: one event per request, shaped like CloudTrail's KMS events (eventName, the caller,
+   * request parameters without secrets, the key, the error, and for attested calls the document's
+   * module id and PCRs and the policy decision). Never key material or the document itself.
+   */
+  readonly audit?: (event: AuditEvent) => void;
   readonly seed?: SeedFile;
   readonly clock?: () => Date;
   /** One line per request; never key material. Default: none. */
@@ -110,7 +117,18 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    void handle(req, res, { store, region, account, verifier, clock, principals, unknownCallers, ...(iamPolicies ? { iamPolicies } : {}), log });
+    void handle(req, res, {
+      store,
+      region,
+      account,
+      verifier,
+      clock,
+      principals,
+      unknownCallers,
+      ...(iamPolicies ? { iamPolicies } : {}),
+      ...(options.audit ? { audit: options.audit } : {}),
+      log,
+    });
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
   server.headersTimeout = 10_000;
@@ -149,6 +167,7 @@ interface ServerState {
   readonly principals: Readonly<Record<string, string>>;
   readonly unknownCallers: 'root' | 'anonymous';
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
+  readonly audit?: (event: AuditEvent) => void;
   readonly log: Logger;
 }
 
@@ -158,9 +177,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
   const operation = kmsOperationFromTarget(req.headers['x-amz-target']);
   let status = 200;
   let errorType: string | undefined;
+  let errorMessage: string | undefined;
+  let body: Record<string, unknown> = {};
+  const facts: AuditFacts = {};
+  const principalArn = principalOf(req, state);
   try {
     if (req.method !== 'POST') throw new KmsServiceException('UnknownOperationException', `${req.method ?? ''} is not supported; KMS takes POST /`, 405);
-    const body = await readKmsRequestBody(req);
+    body = await readKmsRequestBody(req);
     const run = operation !== undefined && Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
     if (!run) throw kmsError.unknownOperation();
     const ctx: OperationContext = {
@@ -169,8 +192,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       account: state.account,
       verifier: state.verifier,
       clock: state.clock,
-      principalArn: principalOf(req, state),
+      principalArn,
       ...(state.iamPolicies ? { iamPolicies: state.iamPolicies } : {}),
+      audit: facts,
     };
     writeKmsResponse(res, 200, await run(body, ctx), { 'x-amzn-requestid': requestId });
   } catch (e) {
@@ -179,8 +203,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       state.log('error', 'internal error', { operation: operation ?? null, requestId, error: e instanceof Error ? e.message : String(e) });
     status = error.status;
     errorType = error.type;
+    errorMessage = error.message;
     writeKmsError(res, error, { 'x-amzn-requestid': requestId });
   } finally {
+    state.audit?.(
+      auditEvent({
+        requestId,
+        operation: operation ?? 'Unknown',
+        region: state.region,
+        account: state.account,
+        principalArn,
+        body,
+        facts,
+        errorType,
+        errorMessage,
+        time: state.clock(),
+      }),
+    );
     state.log('info', 'request', {
       requestId,
       operation: operation ?? null,

@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { enclaveKeyPolicy, toBase64, toHex } from '@nitro-datakey/shared';
+import {
+  type AuditEvent,
+  enclaveRecipient,
+  kmsBinPath,
+  localKmsClient,
+  NitroPki,
+  SimulatedNsm,
+  spawnLocalKms,
+  startLocalKms,
+  syntheticMeasurements,
+} from '@nitro-datakey/devkit';
+
+const run = promisify(execFile);
+const ACCOUNT = '111122223333';
+const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-host`;
+
+describe('the audit trail', () => {
+  it('records plain, attested, denied and failed calls as CloudTrail does, and never key material or documents', async () => {
+    const pki = await NitroPki.create();
+    const measurements = syntheticMeasurements('audited image');
+    const events: AuditEvent[] = [];
+    const kms = await startLocalKms({
+      account: ACCOUNT,
+      trustedRootFingerprints: [pki.rootFingerprint],
+      principals: { AKIDHOST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0abc` },
+      audit: (e) => events.push(e),
+    });
+    const admin = localKmsClient(kms);
+    const host = localKmsClient(kms, { accessKeyId: 'AKIDHOST' });
+    try {
+      const open = (await admin.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+      const pcrs = new Map([...measurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)]));
+      const pinned = (await admin.send(new CreateKeyCommand({ Policy: JSON.stringify(enclaveKeyPolicy({ account: ACCOUNT, roleArn: ROLE, pcrs })) })))
+        .KeyMetadata?.Arn as string;
+      const secrets: string[] = [];
+
+      const plainKey = await admin.send(new GenerateDataKeyCommand({ KeyId: open, KeySpec: 'AES_256', EncryptionContext: { app: 'audit' } }));
+      secrets.push(toBase64(plainKey.Plaintext as Uint8Array), toBase64(plainKey.CiphertextBlob as Uint8Array));
+      const good = await enclaveRecipient(await SimulatedNsm.client({ pki, measurements }));
+      const attested = await host.send(new GenerateDataKeyCommand({ KeyId: pinned, KeySpec: 'AES_256', Recipient: good.recipient }));
+      secrets.push(toBase64(attested.CiphertextForRecipient as Uint8Array), toBase64(good.recipient.AttestationDocument as Uint8Array));
+      const bad = await enclaveRecipient(await SimulatedNsm.client({ pki, measurements: syntheticMeasurements('another image') }));
+      await host.send(new GenerateDataKeyCommand({ KeyId: pinned, KeySpec: 'AES_256', Recipient: bad.recipient })).catch(() => undefined);
+      await admin.send(new DecryptCommand({ CiphertextBlob: new Uint8Array(64) })).catch(() => undefined);
+
+      const gdk = events.filter((e) => e.eventName === 'GenerateDataKey');
+      expect(gdk).toHaveLength(3);
+      expect(gdk[0]).toMatchObject({
+        eventSource: 'kms.amazonaws.com',
+        userIdentity: { arn: `arn:aws:iam::${ACCOUNT}:root` },
+        requestParameters: { keyId: open, keySpec: 'AES_256', encryptionContext: { app: 'audit' } },
+        resources: [{ ARN: open, type: 'AWS::KMS::Key' }],
+        additionalEventData: { policyDecision: { effect: 'Allow' } },
+      });
+      expect(gdk[0]?.additionalEventData?.['recipient']).toBeUndefined();
+      expect(gdk[1]).toMatchObject({
+        userIdentity: { type: 'AssumedRole' },
+        requestParameters: { recipient: { keyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' } },
+        additionalEventData: {
+          recipient: {
+            attestationDocumentModuleId: expect.stringMatching(/-enc/),
+            attestationDocumentEnclavePCRs: { PCR0: toHex(measurements.get(0) as Uint8Array) },
+          },
+          policyDecision: { effect: 'Allow', statement: 'EnclaveUsesTheKeyWithMatchingAttestation' },
+        },
+      });
+      expect(gdk[2]).toMatchObject({ errorCode: 'AccessDeniedException', additionalEventData: { policyDecision: { effect: 'ImplicitDeny' } } });
+      expect(events.find((e) => e.eventName === 'Decrypt')).toMatchObject({ errorCode: 'InvalidCiphertextException' });
+      const all = JSON.stringify(events);
+      for (const secret of secrets) expect(all).not.toContain(secret);
+    } finally {
+      admin.destroy();
+      host.destroy();
+      await kms.close();
+    }
+  });
+
+  it('nitro-kms-local --audit FILE, and "audit --denied" finds the refusals', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndk-audit-'));
+    const file = join(dir, 'audit.jsonl');
+    const kms = await spawnLocalKms(['--quiet', '--audit', file]);
+    const client = localKmsClient(kms.ready);
+    try {
+      const keyId = (
+        await client.send(
+          new CreateKeyCommand({
+            Policy: JSON.stringify({
+              Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:PutKeyPolicy', Resource: '*' }],
+            }),
+          }),
+        )
+      ).KeyMetadata?.KeyId as string;
+      await client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' })).catch(() => undefined);
+      const denied = await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--denied', '--key', keyId]);
+      const lines = denied.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditEvent);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ eventName: 'GenerateDataKey', errorCode: 'AccessDeniedException' });
+      expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.destroy();
+      kms.child.kill('SIGTERM');
+    }
+  });
+});
