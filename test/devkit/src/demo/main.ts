@@ -298,9 +298,8 @@ async function main(): Promise<void> {
   for (const e of denied) {
     const recipient = e.additionalEventData?.['recipient'] as { attestationDocumentEnclavePCRs?: Record<string, string> } | undefined;
     const decision = e.additionalEventData?.['policyDecision'] as { effect?: string } | undefined;
-    console.log(
-      `  ${e.eventTime}  ${e.eventName}  ${e.userIdentity.arn}  PCR0 ${recipient?.attestationDocumentEnclavePCRs?.['PCR0']?.slice(0, 16) ?? '(none)'}...  ${decision?.effect ?? ''}`,
-    );
+    const pcr0 = recipient?.attestationDocumentEnclavePCRs?.['PCR0']?.slice(0, 16) ?? '(none)';
+    console.log(`  ${e.eventTime}  ${e.eventName}  ${e.userIdentity.arn}  PCR0 ${pcr0}...  ${decision?.effect ?? ''}`);
   }
   console.log(`
 Attestation (simulated NSM; the production verifier, trusting the simulated root):
