@@ -138,6 +138,7 @@ export {
   writeKmsError,
   writeKmsResponse,
   DATA_KEY_SPECS,
+  ENCRYPTION_ALGORITHMS,
   KEY_PAIR_SPECS,
   MAX_ATTESTATION_DOCUMENT_BYTES,
   parseDecryptRequest,

@@ -11,6 +11,7 @@ export {
 } from './http.js';
 export {
   DATA_KEY_SPECS,
+  ENCRYPTION_ALGORITHMS,
   KEY_PAIR_SPECS,
   MAX_ATTESTATION_DOCUMENT_BYTES,
   parseDecryptRequest,

@@ -44,9 +44,15 @@ export interface GenerateDataKeyRequest {
   readonly recipient?: RecipientField;
 }
 
+/** AWS API model: EncryptionAlgorithmSpec. Only SYMMETRIC_DEFAULT applies to a symmetric key. */
+export const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
+
 export interface DecryptRequest {
   readonly ciphertextBlob: Uint8Array;
   readonly keyId?: string;
+  readonly encryptionAlgorithm?: (typeof ENCRYPTION_ALGORITHMS)[number];
+  /** With DryRun: IGNORE_CIPHERTEXT checks authorization only (AWS API model, DryRunModifierList). */
+  readonly ignoreCiphertext: boolean;
   readonly encryptionContext: EncryptionContext;
   readonly dryRun: boolean;
   readonly recipient?: RecipientField;
@@ -98,11 +104,19 @@ export function parseDecryptRequest(body: KmsRequestBody): DecryptRequest {
   const context = encryptionContext(body);
   grantTokens(body);
   const keyId = optionalString(body, 'KeyId', 1, KEY_ID_MAX);
-  optionalEnum(body, 'EncryptionAlgorithm', ['SYMMETRIC_DEFAULT'] as const);
+  const encryptionAlgorithm = optionalEnum(body, 'EncryptionAlgorithm', ENCRYPTION_ALGORITHMS);
+  const modifiers = body['DryRunModifiers'];
+  if (modifiers !== undefined && modifiers !== null && (!Array.isArray(modifiers) || modifiers.some((m) => m !== 'IGNORE_CIPHERTEXT'))) {
+    throw kmsError.validation(
+      "1 validation error detected: Value at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy enum value set: [IGNORE_CIPHERTEXT]",
+    );
+  }
   const recipient = readRecipientField(body);
   return {
     ciphertextBlob,
     ...(keyId !== undefined ? { keyId } : {}),
+    ...(encryptionAlgorithm !== undefined ? { encryptionAlgorithm } : {}),
+    ignoreCiphertext: Array.isArray(modifiers) && modifiers.includes('IGNORE_CIPHERTEXT'),
     encryptionContext: context,
     dryRun: optionalBoolean(body, 'DryRun') === true,
     ...(recipient ? { recipient } : {}),

@@ -92,6 +92,14 @@ export function grantTokens(body: KmsRequestBody): void {
   if (value === undefined || value === null) return;
   if (!Array.isArray(value) || value.some((t) => typeof t !== 'string')) throw kmsError.serialization('GrantTokens must be a list of strings');
   if (value.length > 10) constraint(value, 'GrantTokens', 'have length less than or equal to 10');
+  // AWS API model: GrantTokenType is a string of 1 to 8192 characters.
+  for (const [i, token] of (value as string[]).entries()) {
+    if (token.length < 1 || token.length > 8192) {
+      throw kmsError.validation(
+        `1 validation error detected: Value at 'grantTokens.${i + 1}.member' failed to satisfy constraint: Member must have length between 1 and 8192`,
+      );
+    }
+  }
 }
 
 export const KEY_ID_MAX = 2048;

@@ -284,6 +284,33 @@ describe('cryptographic operations through the AWS SDK', () => {
     await client.send(new DisableKeyCommand({ KeyId: k }));
     expect(await nameOf(client.send(new GenerateDataKeyCommand({ KeyId: k, KeySpec: 'AES_256', DryRun: true })))).toBe('DisabledException');
   });
+
+  it('DryRun with IGNORE_CIPHERTEXT checks the named key only; it needs a KeyId and refuses other modifiers', async () => {
+    const junk = new Uint8Array(32).fill(7); // not a blob of ours: without the modifier this is InvalidCiphertextException
+    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: junk, DryRun: true })))).toBe('InvalidCiphertextException');
+    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: junk, KeyId: keyId, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] })))).toBe(
+      'DryRunOperationException',
+    );
+    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: junk, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] })))).toBe(
+      'ValidationException',
+    );
+    const k = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+    await client.send(new DisableKeyCommand({ KeyId: k }));
+    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: junk, KeyId: k, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] })))).toBe(
+      'DisabledException',
+    );
+    const bad = await raw('TrentService.Decrypt', { CiphertextBlob: 'AAAA', DryRun: true, DryRunModifiers: ['IGNORE_PLAINTEXT'] });
+    expect(bad).toMatchObject({ status: 400, json: { __type: 'ValidationException', message: expect.stringContaining("'dryRunModifiers'") } });
+  });
+
+  it('Decrypt names the algorithm: SYMMETRIC_DEFAULT works, an RSA algorithm is the wrong kind of key', async () => {
+    const blob = (await client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1, 2]) }))).CiphertextBlob as Uint8Array;
+    const ok = await client.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' }));
+    expect(ok.Plaintext).toEqual(new Uint8Array([1, 2]));
+    expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: blob, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })))).toBe('InvalidKeyUsageException');
+    const unknownAlgorithm = await raw('TrentService.Decrypt', { CiphertextBlob: Buffer.from(blob).toString('base64'), EncryptionAlgorithm: 'AES_GCM' });
+    expect(unknownAlgorithm).toMatchObject({ status: 400, json: { __type: 'ValidationException' } });
+  });
 });
 
 describe("validation, before key lookup, in AWS's words", () => {
@@ -305,6 +332,16 @@ describe("validation, before key lookup, in AWS's words", () => {
       '11 grant tokens',
       { KeySpec: 'AES_256', GrantTokens: Array.from({ length: 11 }, (_, i) => `t${i}`) },
       expect.stringContaining("at 'grantTokens' failed to satisfy constraint: Member must have length less than or equal to 10"),
+    ],
+    [
+      'an empty grant token',
+      { KeySpec: 'AES_256', GrantTokens: [''] },
+      "1 validation error detected: Value at 'grantTokens.1.member' failed to satisfy constraint: Member must have length between 1 and 8192",
+    ],
+    [
+      'a grant token of 8193 characters',
+      { KeySpec: 'AES_256', GrantTokens: ['t', 'x'.repeat(8193)] },
+      "1 validation error detected: Value at 'grantTokens.2.member' failed to satisfy constraint: Member must have length between 1 and 8192",
     ],
     [
       'an unknown KeySpec',

@@ -625,7 +625,16 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
 
   Decrypt(body, ctx) {
     const r = parseDecryptRequest(body);
+    if (r.dryRun && r.ignoreCiphertext) {
+      // IGNORE_CIPHERTEXT checks only whether the caller may decrypt with the named key, so the key cannot come from the blob.
+      if (r.keyId === undefined) throw kmsError.validation('KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.');
+      const named = resolveKey(ctx, r.keyId);
+      prepare(ctx, named, 'Decrypt', r.encryptionContext, true, readRecipientFor(ctx, r.recipient));
+    }
     const { key, blob } = decryptBlob(ctx, r.ciphertextBlob, r.keyId);
+    // Every key here is symmetric; an asymmetric algorithm names the wrong kind of key (AWS: InvalidKeyUsageException).
+    if (r.encryptionAlgorithm !== undefined && r.encryptionAlgorithm !== 'SYMMETRIC_DEFAULT')
+      throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
     const recipient = readRecipientFor(ctx, r.recipient);
     prepare(ctx, key, 'Decrypt', r.encryptionContext, r.dryRun, recipient);
     const plaintext = open(key, blob, r.encryptionContext);
