@@ -30,7 +30,17 @@ export interface RecipientField {
 /** FACTS.md: AttestationDocument is 1..262144 bytes; RSAES_OAEP_SHA_256 is the only algorithm. */
 export const MAX_ATTESTATION_DOCUMENT_BYTES = 262_144;
 export const DATA_KEY_SPECS = ['AES_256', 'AES_128'] as const;
-export const KEY_PAIR_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SM2'] as const;
+export const KEY_PAIR_SPECS = [
+  'RSA_2048',
+  'RSA_3072',
+  'RSA_4096',
+  'ECC_NIST_P256',
+  'ECC_NIST_P384',
+  'ECC_NIST_P521',
+  'ECC_SECG_P256K1',
+  'SM2',
+  'ECC_NIST_EDWARDS25519',
+] as const;
 export type DataKeySpec = (typeof DATA_KEY_SPECS)[number];
 export type KeyPairSpec = (typeof KEY_PAIR_SPECS)[number];
 

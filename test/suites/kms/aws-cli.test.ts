@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +59,24 @@ describe.skipIf(!hasAws)(title, () => {
     writeFileSync(blobFile, Buffer.from(encrypted.CiphertextBlob, 'base64'));
     const decrypted = JSON.parse((await aws(['decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--encryption-context', 'app=cli'])).out);
     expect(Buffer.from(decrypted.Plaintext, 'base64').toString()).toBe('secret from the cli');
+    expect(decrypted.KeyMaterialId).toMatch(/^[a-f0-9]{64}$/);
+  });
+
+  it('the newer model items through botocore: KeyMaterialId, Ed25519 data key pairs, DryRunModifiers, EncryptionAlgorithm', async () => {
+    const keyId = JSON.parse((await aws(['create-key'])).out).KeyMetadata.KeyId as string;
+    const dataKey = JSON.parse((await aws(['generate-data-key', '--key-id', keyId, '--key-spec', 'AES_256'])).out);
+    expect(dataKey.KeyMaterialId).toMatch(/^[a-f0-9]{64}$/);
+    const pair = JSON.parse((await aws(['generate-data-key-pair', '--key-id', keyId, '--key-pair-spec', 'ECC_NIST_EDWARDS25519'])).out);
+    expect(pair.KeyPairSpec).toBe('ECC_NIST_EDWARDS25519');
+    expect(createPublicKey({ key: Buffer.from(pair.PublicKey, 'base64'), format: 'der', type: 'spki' }).asymmetricKeyType).toBe('ed25519');
+    const blobFile = join(dir, 'dk.bin');
+    writeFileSync(blobFile, Buffer.from(dataKey.CiphertextBlob, 'base64'));
+    const dry = await aws(['decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--key-id', keyId, '--dry-run', '--dry-run-modifiers', 'IGNORE_CIPHERTEXT']);
+    expect(dry.code).not.toBe(0);
+    expect(dry.err).toContain('DryRunOperationException');
+    const rsa = await aws(['decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--encryption-algorithm', 'RSAES_OAEP_SHA_256']);
+    expect(rsa.code).not.toBe(0);
+    expect(rsa.err).toContain('InvalidKeyUsageException');
   });
 
   it('reports KMS errors by name with a failing exit status', async () => {

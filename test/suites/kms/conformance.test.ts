@@ -19,6 +19,7 @@ import {
   ListKeysCommand,
   PutKeyPolicyCommand,
   ReEncryptCommand,
+  RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
   type KMSClient,
@@ -247,7 +248,7 @@ describe('cryptographic operations through the AWS SDK', () => {
   });
 
   it('GenerateDataKeyPair for every KeyPairSpec but SM2; WithoutPlaintext', async () => {
-    for (const spec of ['RSA_2048', 'RSA_3072', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1'] as const) {
+    for (const spec of ['RSA_2048', 'RSA_3072', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'ECC_NIST_EDWARDS25519'] as const) {
       const pair = await client.send(new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: spec }));
       const privateKey = createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext as Uint8Array), format: 'der', type: 'pkcs8' });
       expect(
@@ -301,6 +302,25 @@ describe('cryptographic operations through the AWS SDK', () => {
     );
     const bad = await raw('TrentService.Decrypt', { CiphertextBlob: 'AAAA', DryRun: true, DryRunModifiers: ['IGNORE_PLAINTEXT'] });
     expect(bad).toMatchObject({ status: 400, json: { __type: 'ValidationException', message: expect.stringContaining("'dryRunModifiers'") } });
+  });
+
+  it('KeyMaterialId: 64 hex on symmetric responses, the same for a blob and its decryption, new after a rotation', async () => {
+    const k = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+    const first = await client.send(new GenerateDataKeyCommand({ KeyId: k, KeySpec: 'AES_256' }));
+    expect(first.KeyMaterialId).toMatch(/^[a-f0-9]{64}$/);
+    const without = await client.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: k, KeySpec: 'AES_256' }));
+    expect(without.KeyMaterialId).toBe(first.KeyMaterialId);
+    const pair = await client.send(new GenerateDataKeyPairWithoutPlaintextCommand({ KeyId: k, KeyPairSpec: 'ECC_NIST_P256' }));
+    expect(pair.KeyMaterialId).toBe(first.KeyMaterialId);
+    await client.send(new RotateKeyOnDemandCommand({ KeyId: k }));
+    const second = await client.send(new GenerateDataKeyCommand({ KeyId: k, KeySpec: 'AES_256' }));
+    expect(second.KeyMaterialId).toMatch(/^[a-f0-9]{64}$/);
+    expect(second.KeyMaterialId).not.toBe(first.KeyMaterialId);
+    // Decrypt reports the material that sealed the blob, not the newest.
+    expect((await client.send(new DecryptCommand({ CiphertextBlob: first.CiphertextBlob as Uint8Array }))).KeyMaterialId).toBe(first.KeyMaterialId);
+    expect((await client.send(new DecryptCommand({ CiphertextBlob: second.CiphertextBlob as Uint8Array }))).KeyMaterialId).toBe(second.KeyMaterialId);
+    const other = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+    expect((await client.send(new GenerateDataKeyCommand({ KeyId: other, KeySpec: 'AES_256' }))).KeyMaterialId).not.toBe(first.KeyMaterialId);
   });
 
   it('Decrypt names the algorithm: SYMMETRIC_DEFAULT works, an RSA algorithm is the wrong kind of key', async () => {
@@ -383,6 +403,7 @@ describe('attested calls (Recipient)', () => {
     const enclave = await enclaveRecipient(nsm);
     const sdk = await client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: enclave.recipient }));
     expect(sdk.Plaintext).toBeUndefined();
+    expect(sdk.KeyMaterialId).toBeUndefined(); // AWS omits it when the request has a Recipient
     const dataKey = decryptCiphertextForRecipient(sdk.CiphertextForRecipient as Uint8Array, enclave.privateKey);
     expect(dataKey).toHaveLength(32);
     expect((await client.send(new DecryptCommand({ CiphertextBlob: sdk.CiphertextBlob as Uint8Array }))).Plaintext).toEqual(dataKey);

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
   type AttestationVerifier,
@@ -281,7 +281,12 @@ function policyParam(body: Body, ctx: OperationContext, required: boolean, resou
 async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
   if (spec === 'SM2') throw kmsError.unsupported('KeyPairSpec SM2 is only supported in China Regions.');
   const curve = CURVES[spec];
-  const pair = curve ? await generateKeyPair('ec', { namedCurve: curve }) : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
+  const pair =
+    spec === 'ECC_NIST_EDWARDS25519'
+      ? await generateKeyPair('ed25519')
+      : curve
+        ? await generateKeyPair('ec', { namedCurve: curve })
+        : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
   return {
     privateKey: new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })),
     publicKey: new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' })),
@@ -320,6 +325,16 @@ function open(key: StoredKey, blob: NonNullable<ReturnType<typeof parseBlob>>, c
   if (!plaintext) throw kmsError.invalidCiphertext();
   return plaintext;
 }
+
+/**
+ * AWS returns KeyMaterialId (64 lowercase hex) for symmetric operations and omits it when the request has a
+ * Recipient. Ours is a digest of key id and material version: stable, distinct per rotation, and reveals nothing.
+ */
+function keyMaterialId(keyId: string, materialVersion: number): string {
+  return createHash('sha256').update(`${keyId}:${materialVersion}`).digest('hex');
+}
+
+const currentMaterialId = (key: StoredKey): string => keyMaterialId(key.keyId, key.previousMaterials?.length ?? 0);
 
 function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
   // Always the newest material: rotation changes what new ciphertexts use, never what old ones need.
@@ -641,7 +656,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const base = { KeyId: keyArn(ctx, key.keyId), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
     return recipient
       ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(plaintext, recipient.publicKey)) }
-      : { ...base, Plaintext: b64(plaintext) };
+      : { ...base, Plaintext: b64(plaintext), KeyMaterialId: keyMaterialId(key.keyId, blob.materialVersion) };
   },
 
   ReEncrypt(body, ctx) {
@@ -678,7 +693,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     const base = { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, dataKey, r.encryptionContext)) };
     return recipient
       ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(dataKey, recipient.publicKey)) }
-      : { ...base, Plaintext: b64(dataKey) };
+      : { ...base, Plaintext: b64(dataKey), KeyMaterialId: currentMaterialId(key) };
   },
 
   GenerateDataKeyWithoutPlaintext(body, ctx) {
@@ -688,7 +703,11 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     grantTokens(body);
     const key = resolveKey(ctx, keyId);
     prepare(ctx, key, 'GenerateDataKeyWithoutPlaintext', context, dryRunParam(body));
-    return { KeyId: keyArn(ctx, key.keyId), CiphertextBlob: b64(seal(key, new Uint8Array(randomBytes(size)), context)) };
+    return {
+      KeyId: keyArn(ctx, key.keyId),
+      CiphertextBlob: b64(seal(key, new Uint8Array(randomBytes(size)), context)),
+      KeyMaterialId: currentMaterialId(key),
+    };
   },
 
   async GenerateDataKeyPair(body, ctx) {
@@ -705,7 +724,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
     };
     return recipient
       ? { ...base, CiphertextForRecipient: b64(buildCiphertextForRecipient(pair.privateKey, recipient.publicKey)) }
-      : { ...base, PrivateKeyPlaintext: b64(pair.privateKey) };
+      : { ...base, PrivateKeyPlaintext: b64(pair.privateKey), KeyMaterialId: currentMaterialId(key) };
   },
 
   async GenerateDataKeyPairWithoutPlaintext(body, ctx) {
@@ -721,6 +740,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       KeyPairSpec: spec,
       PublicKey: b64(pair.publicKey),
       PrivateKeyCiphertextBlob: b64(seal(key, pair.privateKey, context)),
+      KeyMaterialId: currentMaterialId(key),
     };
   },
 
