@@ -520,4 +520,23 @@ describe('recipient keys KMS would never encrypt to', () => {
       expect(error.message, label).toMatch(/odd public exponent of at least 65537/);
     }
   });
+
+  it('with recipientRsa2048Only, an RSA-3072 key (accepted by default) is refused and RSA-2048 still works', async () => {
+    const strict = await startLocalKms({ trustedRootFingerprints: [pki.rootFingerprint], recipientRsa2048Only: true });
+    const strictClient = localKmsClient(strict);
+    try {
+      const k = (await strictClient.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      const big = await enclaveRecipient(nsm, { modulusLength: 3072 });
+      const ask = (recipient: typeof big.recipient) => new GenerateDataKeyCommand({ KeyId: k, KeySpec: 'AES_256', Recipient: recipient });
+      expect(await failure(strictClient.send(ask(big.recipient)))).toMatchObject({ name: 'ValidationException', message: expect.stringContaining('RSA-2048') });
+      const bigDefault = await client.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', Recipient: big.recipient }));
+      expect(decryptCiphertextForRecipient(bigDefault.CiphertextForRecipient as Uint8Array, big.privateKey)).toHaveLength(32);
+      const small = await enclaveRecipient(nsm);
+      const ok = await strictClient.send(ask(small.recipient));
+      expect(decryptCiphertextForRecipient(ok.CiphertextForRecipient as Uint8Array, small.privateKey)).toHaveLength(32);
+    } finally {
+      strictClient.destroy();
+      await strict.close();
+    }
+  });
 });

@@ -41,6 +41,7 @@ Options:
   --account ID                      12-digit account id (default 111122223333)
   --trust-root-fingerprint HEX      trust this Nitro root for Recipient documents; repeatable
                                     (default: the AWS Nitro root only)
+  --recipient-rsa-2048-only         refuse Recipient keys other than RSA-2048 (default: 2048-4096 bits)
   --tls                             serve HTTPS with a locally generated CA; its path is printed
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
   --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable
@@ -107,6 +108,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         'allow-non-loopback': { type: 'boolean' },
         'unknown-callers': { type: 'string' },
         'iam-policy': { type: 'string', multiple: true },
+        'recipient-rsa-2048-only': { type: 'boolean' },
         audit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -167,6 +169,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       ...(values.host ? { host: values.host } : {}),
       ...(values['unknown-callers'] ? { unknownCallers: values['unknown-callers'] as 'root' | 'anonymous' } : {}),
       ...(iamPolicies ? { iamPolicies } : {}),
+      ...(values['recipient-rsa-2048-only'] ? { recipientRsa2048Only: true } : {}),
       ...(values.audit ? { audit: auditWriter(values.audit) } : {}),
       port,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),

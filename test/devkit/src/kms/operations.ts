@@ -55,6 +55,8 @@ export interface OperationContext {
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
   /** Filled in as the operation runs, for the audit trail (no key material ever goes in). */
   readonly audit?: AuditFacts;
+  /** Refuse Recipient keys other than RSA-2048 (see KmsServerOptions.recipientRsa2048Only). */
+  readonly recipientRsa2048Only?: boolean;
 }
 
 /** What an operation found out that CloudTrail would record: the key, the attestation, the decision. */
@@ -295,7 +297,7 @@ async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array;
 
 function readRecipientFor(ctx: OperationContext, recipient: RecipientField | undefined): VerifiedRecipient | undefined {
   if (recipient === undefined) return undefined;
-  const verified = verifyRecipient({ document: recipient.attestationDocument }, ctx.verifier);
+  const verified = verifyRecipient({ document: recipient.attestationDocument }, ctx.verifier, { rsa2048Only: ctx.recipientRsa2048Only === true });
   if (ctx.audit) {
     const pcrs = Object.fromEntries([...verified.document.pcrs].sort(([a], [b]) => a - b).map(([i, v]) => [`PCR${i}`, Buffer.from(v).toString('hex')]));
     ctx.audit.recipient = { moduleId: verified.document.moduleId, pcrs, debug: verified.document.debug };

@@ -21,7 +21,11 @@ export interface VerifiedRecipient {
  * server's clock, and an RSA public key of 2048 to 4096 bits to encrypt the answer to.
  * (unverified: the exception type AWS uses for a document it rejects is not documented; ValidationException is our choice.)
  */
-export function verifyRecipient(recipient: { document: Uint8Array }, verifier: AttestationVerifier): VerifiedRecipient {
+export function verifyRecipient(
+  recipient: { document: Uint8Array },
+  verifier: AttestationVerifier,
+  options: { readonly rsa2048Only?: boolean } = {},
+): VerifiedRecipient {
   let document: VerifiedAttestation;
   try {
     document = verifier.verify(recipient.document);
@@ -39,6 +43,10 @@ export function verifyRecipient(recipient: { document: Uint8Array }, verifier: A
   const bits = publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
   if (publicKey.asymmetricKeyType !== 'rsa' || bits < 2048 || bits > 4096) {
     throw kmsError.validation('The public key in the attestation document must be an RSA key of 2048 to 4096 bits.');
+  }
+  // For testing an enclave against the strictest reading of AWS's documentation, which names RSA-2048 keys.
+  if (options.rsa2048Only === true && bits !== 2048) {
+    throw kmsError.validation(`The public key in the attestation document must be an RSA-2048 key (this server accepts only 2048 bits; it has ${bits}).`);
   }
   // With e = 1 "encryption" is the identity: anyone could read the data key off the wire. An even or
   // tiny exponent is no RSA key either. (unverified: AWS documents no such check; refusing is the safe side.)

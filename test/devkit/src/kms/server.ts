@@ -48,6 +48,8 @@ export interface LocalKmsOptions {
    * policy covers them). Given at all, those actions need an Allow from the caller's own policies.
    */
   readonly iamPolicies?: Readonly<Record<string, string | readonly string[]>>;
+  /** Accept only RSA-2048 Recipient keys (default: RSA 2048 to 4096 bits). */
+  readonly recipientRsa2048Only?: boolean;
   /**
    * The audit trail: one event per request, shaped like CloudTrail's KMS events (eventName, the caller,
    * request parameters without secrets, the key, the error, and for attested calls the document's
@@ -126,6 +128,7 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
       principals,
       unknownCallers,
       ...(iamPolicies ? { iamPolicies } : {}),
+      recipientRsa2048Only: options.recipientRsa2048Only === true,
       ...(options.audit ? { audit: options.audit } : {}),
       log,
     });
@@ -167,6 +170,7 @@ interface ServerState {
   readonly principals: Readonly<Record<string, string>>;
   readonly unknownCallers: 'root' | 'anonymous';
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
+  readonly recipientRsa2048Only: boolean;
   readonly audit?: (event: AuditEvent) => void;
   readonly log: Logger;
 }
@@ -194,6 +198,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       clock: state.clock,
       principalArn,
       ...(state.iamPolicies ? { iamPolicies: state.iamPolicies } : {}),
+      recipientRsa2048Only: state.recipientRsa2048Only,
       audit: facts,
     };
     writeKmsResponse(res, 200, await run(body, ctx), { 'x-amzn-requestid': requestId });
