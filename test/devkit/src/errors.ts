@@ -3,6 +3,8 @@ import { NitroDatakeyError } from '@nitro-datakey/shared';
 export type DevkitErrorCode =
   /** A local KMS data directory holds state this version cannot read. */
   | 'ERR_KMS_DATA_DIR'
+  /** A local KMS fault configuration (option or admin request) that is not valid. */
+  | 'ERR_KMS_FAULT_CONFIG'
   /** A spawned dev kit process exited, or printed no ready line in time. */
   | 'ERR_PROCESS_NOT_READY';
 

@@ -16,6 +16,7 @@ import {
   UsageError,
   wantsVersion,
 } from '@nitro-datakey/shared/cli';
+import { type FaultConfig, parseFaultConfig } from '../kms/faults.js';
 import { readSeedFile } from '../kms/seed.js';
 import { DevkitError } from '../errors.js';
 import type { AuditEvent } from '../kms/audit.js';
@@ -41,6 +42,11 @@ Options:
   --account ID                      12-digit account id (default 111122223333)
   --trust-root-fingerprint HEX      trust this Nitro root for Recipient documents; repeatable
                                     (default: the AWS Nitro root only)
+  --fault JSON                      inject faults from the start, e.g. '{"throttle":{"next":2}}' (fields:
+                                    throttle, serverError, reset, invalidState as {"next": N} or
+                                    {"rate": 0..1}; latencyMs; attested: "plaintext" | "foreign-recipient")
+  --admin-port PORT                 serve GET/PUT http://127.0.0.1:PORT/faults to change faults at run
+                                    time (127.0.0.1 only; 0: any free port; its URL is in the ready line)
   --recipient-rsa-2048-only         refuse Recipient keys other than RSA-2048 (default: 2048-4096 bits)
   --tls                             serve HTTPS with a locally generated CA; its path is printed
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
@@ -109,6 +115,8 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         'unknown-callers': { type: 'string' },
         'iam-policy': { type: 'string', multiple: true },
         'recipient-rsa-2048-only': { type: 'boolean' },
+        fault: { type: 'string' },
+        'admin-port': { type: 'string' },
         audit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -146,6 +154,19 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       if (!m) throw new UsageError(`--principal takes ACCESS_KEY_ID=ARN, got ${JSON.stringify(item)}`);
       principals[m[1] as string] = m[2] as string;
     }
+    let faults: FaultConfig | undefined;
+    if (values.fault !== undefined) {
+      try {
+        faults = parseFaultConfig(JSON.parse(values.fault));
+      } catch (e) {
+        throw new UsageError(`--fault: ${(e as Error).message}`);
+      }
+    }
+    let adminPort: number | undefined;
+    if (values['admin-port'] !== undefined) {
+      adminPort = Number(values['admin-port']);
+      if (!/^\d{1,5}$/.test(values['admin-port']) || adminPort > 65535) throw new UsageError(`--admin-port takes a port number, got ${values['admin-port']}`);
+    }
     let iamPolicies: Record<string, string[]> | undefined;
     for (const item of values['iam-policy'] ?? []) {
       const m = /^(arn:aws:(?:iam|sts)::\d{12}:[^=]+)=(.+)$/.exec(item);
@@ -170,6 +191,8 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       ...(values['unknown-callers'] ? { unknownCallers: values['unknown-callers'] as 'root' | 'anonymous' } : {}),
       ...(iamPolicies ? { iamPolicies } : {}),
       ...(values['recipient-rsa-2048-only'] ? { recipientRsa2048Only: true } : {}),
+      ...(faults ? { faults } : {}),
+      ...(adminPort !== undefined ? { adminPort } : {}),
       ...(values.audit ? { audit: auditWriter(values.audit) } : {}),
       port,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
@@ -197,6 +220,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
           region: kms.region,
           account: kms.account,
           ...(kms.caCertPath ? { caCertPath: kms.caCertPath } : {}),
+          ...(kms.adminEndpoint ? { adminEndpoint: kms.adminEndpoint } : {}),
           trustedRootFingerprints: shownRoots,
           dataDir,
         },

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import {
   AttestationVerifier,
@@ -13,10 +14,13 @@ import {
   kmsOperationFromTarget,
   KmsServiceException,
   readKmsRequestBody,
+  toBase64,
   writeKmsError,
   writeKmsResponse,
 } from '@nitro-datakey/shared';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { type FaultAdmin, type FaultConfig, FaultInjector, faultException, startFaultAdmin } from './faults.js';
 import { KeyStore } from './keystore.js';
 import { type AuditEvent, auditEvent } from './audit.js';
 import { type AuditFacts, OPERATIONS, type OperationContext } from './operations.js';
@@ -50,6 +54,10 @@ export interface LocalKmsOptions {
   readonly iamPolicies?: Readonly<Record<string, string | readonly string[]>>;
   /** Accept only RSA-2048 Recipient keys (default: RSA 2048 to 4096 bits). */
   readonly recipientRsa2048Only?: boolean;
+  /** Faults to inject from the start (see FaultConfig); change them later with `LocalKms.faults` or the admin endpoint. */
+  readonly faults?: FaultConfig;
+  /** Serve the fault admin endpoint on 127.0.0.1 at this port (0: any free port). Omitted: no admin endpoint. */
+  readonly adminPort?: number;
   /**
    * The audit trail: one event per request, shaped like CloudTrail's KMS events (eventName, the caller,
    * request parameters without secrets, the key, the error, and for attested calls the document's
@@ -69,6 +77,10 @@ export interface LocalKms {
   readonly caCertPath?: string;
   readonly caCertPem?: string;
   readonly store: KeyStore;
+  /** The live fault state: `faults.set({...})` changes what the next requests get. */
+  readonly faults: FaultInjector;
+  /** `http://127.0.0.1:PORT/faults` when adminPort was given. */
+  readonly adminEndpoint?: string;
   /** Stops accepting, closes idle keep-alive connections, waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -89,6 +101,7 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
 }
 
 async function serve(options: LocalKmsOptions, store: KeyStore, region: string, account: string, clock: () => Date): Promise<LocalKms> {
+  const faults = new FaultInjector(options.faults ?? {});
   const verifier = new AttestationVerifier({ trustedRootFingerprints: options.trustedRootFingerprints ?? [AWS_NITRO_ROOT_G1_SHA256], clock });
   const principals = options.principals ?? {};
   const unknownCallers = options.unknownCallers ?? 'root';
@@ -129,6 +142,7 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
       unknownCallers,
       ...(iamPolicies ? { iamPolicies } : {}),
       recipientRsa2048Only: options.recipientRsa2048Only === true,
+      faults,
       ...(options.audit ? { audit: options.audit } : {}),
       log,
     });
@@ -143,6 +157,15 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  let admin: FaultAdmin | undefined;
+  if (options.adminPort !== undefined) {
+    try {
+      admin = await startFaultAdmin(faults, options.adminPort);
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve())); // the caller closes the store
+      throw e;
+    }
+  }
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     endpoint: `${tls ? 'https' : 'http'}://${shownHost}:${port}`,
@@ -150,7 +173,10 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
     account,
     ...(tls ? { caCertPath: tls.caCertPath, caCertPem: tls.caCertPem } : {}),
     store,
+    faults,
+    ...(admin ? { adminEndpoint: admin.endpoint } : {}),
     close: async () => {
+      await admin?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -171,6 +197,7 @@ interface ServerState {
   readonly unknownCallers: 'root' | 'anonymous';
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
   readonly recipientRsa2048Only: boolean;
+  readonly faults: FaultInjector;
   readonly audit?: (event: AuditEvent) => void;
   readonly log: Logger;
 }
@@ -201,7 +228,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       recipientRsa2048Only: state.recipientRsa2048Only,
       audit: facts,
     };
-    writeKmsResponse(res, 200, await run(body, ctx), { 'x-amzn-requestid': requestId });
+    if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
+    const fault = state.faults.draw();
+    if (fault === 'reset') {
+      status = 0;
+      errorType = 'InjectedConnectionReset';
+      req.socket.destroy();
+      return;
+    }
+    if (fault !== undefined) throw faultException(fault);
+    const result = await run(body, ctx);
+    writeKmsResponse(res, 200, hostileAnswer(result, body, state.faults), { 'x-amzn-requestid': requestId });
   } catch (e) {
     const error = e instanceof KmsServiceException ? e : kmsError.internal();
     if (!(e instanceof KmsServiceException))
@@ -233,6 +270,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       ms: Number(process.hrtime.bigint() - started) / 1e6,
     });
   }
+}
+
+let foreignRecipientKey: KeyObject | undefined;
+
+/** The injected hostile answers to an attested call: a plaintext beside the ciphertext, or a ciphertext for someone else. */
+function hostileAnswer(result: Record<string, unknown>, body: Record<string, unknown>, faults: FaultInjector): Record<string, unknown> {
+  const mode = faults.attested;
+  if (mode === undefined || body['Recipient'] === undefined || typeof result['CiphertextForRecipient'] !== 'string') return result;
+  const secret = new Uint8Array(randomBytes(32));
+  if (mode === 'plaintext') return { ...result, Plaintext: toBase64(secret) };
+  foreignRecipientKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
+  return { ...result, CiphertextForRecipient: toBase64(buildCiphertextForRecipient(secret, foreignRecipientKey)) };
 }
 
 /** What an unmapped caller is with unknownCallers 'anonymous': it matches only `"Principal": "*"`. */
