@@ -86,6 +86,9 @@ describe('nitro-kms-local, the command', () => {
     [['--principal', 'nope']],
     [['--seed', '/nonexistent/seed.json']],
     [['--bogus']],
+    [['--fault', '{"throttle": {"next": -1}}']],
+    [['--fault', 'not json']],
+    [['--admin-port', 'http']],
     [['extra-argument']],
   ])('exits 2 on %j', async (args) => {
     const r = await run(process.execPath, [kmsBinPath(), ...args]).then(
@@ -136,6 +139,29 @@ describe('nitro-kms-local, the command', () => {
     const fourth = await spawnLocalKms(['--data-dir', dir, '--quiet']); // ...which the next server takes over
     fourth.child.kill('SIGTERM');
     await new Promise((r) => fourth.child.once('exit', r));
+  });
+
+  it('--fault from the start and --admin-port to change it: the ready line names the admin endpoint', async () => {
+    const kms = await spawnLocalKms(['--quiet', '--fault', '{"throttle": {"next": 1}}', '--admin-port', '0']);
+    try {
+      const client = localKmsClient({ ...kms.ready });
+      const first = await client.send(new GenerateDataKeyCommand({ KeyId: 'alias/none', KeySpec: 'AES_256' })).then(
+        () => 'OK',
+        (e: Error) => e.name,
+      );
+      expect(first).toBe('ThrottlingException');
+      const adminEndpoint = (kms.ready as { adminEndpoint?: string }).adminEndpoint as string;
+      expect(adminEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/faults$/);
+      expect((await fetch(adminEndpoint, { method: 'PUT', body: '{"invalidState": {"next": 1}}' })).status).toBe(200);
+      const second = await client.send(new GenerateDataKeyCommand({ KeyId: 'alias/none', KeySpec: 'AES_256' })).then(
+        () => 'OK',
+        (e: Error) => e.name,
+      );
+      expect(second).toBe('KMSInvalidStateException');
+      client.destroy();
+    } finally {
+      kms.child.kill('SIGTERM');
+    }
   });
 
   it('--unknown-callers anonymous: an unmapped access key is nobody, not the account root', async () => {
