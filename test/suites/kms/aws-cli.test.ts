@@ -77,6 +77,8 @@ describe.skipIf(!hasAws)(title, () => {
     const rsa = await aws(['decrypt', '--ciphertext-blob', `fileb://${blobFile}`, '--encryption-algorithm', 'RSAES_OAEP_SHA_256']);
     expect(rsa.code).not.toBe(0);
     expect(rsa.err).toContain('InvalidKeyUsageException');
+    expect((await aws(['tag-resource', '--key-id', keyId, '--tags', 'TagKey=team,TagValue=blue'])).code).toBe(0);
+    expect(JSON.parse((await aws(['list-resource-tags', '--key-id', keyId])).out).Tags).toEqual([{ TagKey: 'team', TagValue: 'blue' }]);
   });
 
   it('reports KMS errors by name with a failing exit status', async () => {

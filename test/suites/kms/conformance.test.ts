@@ -17,10 +17,13 @@ import {
   GetKeyPolicyCommand,
   ListAliasesCommand,
   ListKeysCommand,
+  ListResourceTagsCommand,
   PutKeyPolicyCommand,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateAliasCommand,
   type KMSClient,
 } from '@aws-sdk/client-kms';
@@ -185,6 +188,32 @@ describe('key management through the AWS SDK', () => {
     expect(await nameOf(client.send(new CreateKeyCommand({ Policy: '{' })))).toBe('MalformedPolicyDocumentException');
     expect(await nameOf(client.send(new GetKeyPolicyCommand({ KeyId: k, PolicyName: 'other' })))).toBe('NotFoundException');
     expect(await nameOf(client.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'ENCRYPT_DECRYPT' })))).toBe('UnsupportedOperationException');
+  });
+
+  it('tags: CreateKey Tags, TagResource adds and overwrites, UntagResource removes, ListResourceTags lists; bad tags refused', async () => {
+    const k = (await client.send(new CreateKeyCommand({ Tags: [{ TagKey: 'team', TagValue: 'a' }] }))).KeyMetadata?.KeyId as string;
+    const list = async () => (await client.send(new ListResourceTagsCommand({ KeyId: k }))).Tags;
+    expect(await list()).toEqual([{ TagKey: 'team', TagValue: 'a' }]);
+    await client.send(
+      new TagResourceCommand({
+        KeyId: k,
+        Tags: [
+          { TagKey: 'team', TagValue: 'b' },
+          { TagKey: 'env', TagValue: '' },
+        ],
+      }),
+    );
+    expect(await list()).toEqual([
+      { TagKey: 'env', TagValue: '' },
+      { TagKey: 'team', TagValue: 'b' },
+    ]);
+    await client.send(new UntagResourceCommand({ KeyId: k, TagKeys: ['team', 'absent'] }));
+    expect(await list()).toEqual([{ TagKey: 'env', TagValue: '' }]);
+    expect(await nameOf(client.send(new TagResourceCommand({ KeyId: k, Tags: [{ TagKey: 'aws:x', TagValue: 'v' }] })))).toBe('TagException');
+    expect(await nameOf(client.send(new TagResourceCommand({ KeyId: k, Tags: [{ TagKey: 'x'.repeat(129), TagValue: 'v' }] })))).toBe('ValidationException');
+    const many = Array.from({ length: 50 }, (_, i) => ({ TagKey: `t${i}`, TagValue: 'v' }));
+    expect(await nameOf(client.send(new TagResourceCommand({ KeyId: k, Tags: many })))).toBe('LimitExceededException'); // 50 + env
+    expect(await list()).toEqual([{ TagKey: 'env', TagValue: '' }]); // a refused change leaves the tags as they were
   });
 
   it("unknown keys: NotFoundException with AWS's messages", async () => {

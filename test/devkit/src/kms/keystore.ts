@@ -30,6 +30,8 @@ export interface StoredKey {
   rotations?: { date: number; type: 'AUTOMATIC' | 'ON_DEMAND' }[];
   /** Automatic rotation, as EnableKeyRotation sets it (the period is recorded; rotations here are on demand). */
   rotationPeriodInDays?: number;
+  /** Resource tags, TagKey -> TagValue. */
+  tags?: Record<string, string>;
 }
 
 export interface StoredAlias {

@@ -159,6 +159,32 @@ function keyIdParam(body: Body, name = 'KeyId'): string {
   return requireString(body, name, 1, KEY_ID_MAX);
 }
 
+const MAX_TAGS = 50;
+
+/** AWS API model: TagKey 1-128 characters, TagValue 0-256; the `aws:` prefix is AWS's own. */
+function checkTagKey(key: string): void {
+  if (key.length < 1 || key.length > 128) throw kmsError.validation(`Tag key must be 1 to 128 characters, got ${key.length}.`);
+  if (key.toLowerCase().startsWith('aws:')) throw new KmsServiceException('TagException', 'Tags beginning with aws: are reserved.');
+}
+
+/** A request's Tags list as [key, value] pairs, checked; `required` for TagResource. */
+function tagList(body: Body, required = false): [string, string][] {
+  const tags = body['Tags'];
+  if (tags === undefined || tags === null) {
+    if (required) throw kmsError.validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null");
+    return [];
+  }
+  if (!Array.isArray(tags)) throw kmsError.serialization('Tags must be a list');
+  if (tags.length > MAX_TAGS) throw new KmsServiceException('LimitExceededException', `A key can have at most ${MAX_TAGS} tags.`);
+  return tags.map((t: unknown) => {
+    const { TagKey, TagValue } = (typeof t === 'object' && t !== null ? t : {}) as Record<string, unknown>;
+    if (typeof TagKey !== 'string' || typeof TagValue !== 'string') throw kmsError.serialization('Each tag needs a string TagKey and TagValue');
+    checkTagKey(TagKey);
+    if (TagValue.length > 256) throw kmsError.validation(`Tag value must be at most 256 characters, got ${TagValue.length}.`);
+    return [TagKey, TagValue];
+  });
+}
+
 /** The steps every cryptographic operation on a key shares, in KMS's order. */
 function prepare(
   ctx: OperationContext,
@@ -378,6 +404,8 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       };
     }
     key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
+    const tags = tagList(body);
+    if (tags.length > 0) key.tags = Object.fromEntries(tags);
     await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
     return { KeyMetadata: keyMetadata(ctx, key) };
   },
@@ -559,6 +587,43 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
       Truncated: truncated,
       ...(next ? { NextMarker: next } : {}),
     };
+  },
+
+  async TagResource(body, ctx) {
+    const keyId = keyIdParam(body);
+    const tags = tagList(body, true);
+    const key = resolveKey(ctx, keyId);
+    authorize(ctx, key, 'TagResource');
+    const merged = { ...(key.tags ?? {}), ...Object.fromEntries(tags) };
+    if (Object.keys(merged).length > MAX_TAGS) throw new KmsServiceException('LimitExceededException', `A key can have at most ${MAX_TAGS} tags.`);
+    await ctx.store.commit(() => {
+      key.tags = merged;
+    });
+    return {};
+  },
+
+  async UntagResource(body, ctx) {
+    const keyId = keyIdParam(body);
+    const names = body['TagKeys'];
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw kmsError.serialization('TagKeys must be a list of strings');
+    for (const n of names as string[]) checkTagKey(n);
+    const key = resolveKey(ctx, keyId);
+    authorize(ctx, key, 'UntagResource');
+    const kept = Object.fromEntries(Object.entries(key.tags ?? {}).filter(([k]) => !(names as string[]).includes(k)));
+    await ctx.store.commit(() => {
+      if (Object.keys(kept).length > 0) key.tags = kept;
+      else delete key.tags;
+    });
+    return {};
+  },
+
+  ListResourceTags(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'ListResourceTags');
+    const Tags = Object.entries(key.tags ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+    return { Tags, Truncated: false };
   },
 
   async EnableKey(body, ctx) {
