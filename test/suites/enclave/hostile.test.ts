@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestedKmsClient, type AttestedKmsClientOptions, KeyManager } from '@nitro-datakey/enclave';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
-import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack, type TlsMaterial } from '@nitro-datakey/devkit';
+import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack } from '@nitro-datakey/devkit';
 import { tcpServer } from '../../support/index.js';
 
 const codeOf = (p: Promise<unknown>) =>
@@ -55,58 +55,76 @@ describe('a hostile parent', () => {
   });
 });
 
-/** A KMS impostor with a certificate the client trusts: the worst a compromised path could present. */
-describe('a hostile KMS', () => {
-  let tls: TlsMaterial;
-  let pki: NitroPki;
-  let nsm: Nsm;
-  let server: Server;
-  let port: number;
-  let behaviour: (body: Record<string, unknown>, target: string) => { status: number; body?: unknown; stall?: boolean };
-  let requests = 0;
+type ImpostorAnswer = { status: number; body?: unknown; stall?: boolean };
 
-  beforeAll(async () => {
-    tls = await loadOrCreateTls(mkdtempSync(join(tmpdir(), 'ndk-evil-')), new Date());
-    pki = await NitroPki.create();
-    nsm = await SimulatedNsm.client({ pki });
-    server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        requests++;
-        const out = behaviour(JSON.parse(Buffer.concat(chunks).toString() || '{}'), String(req.headers['x-amz-target']));
-        if (out.stall) return; // never answers
-        res.writeHead(out.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(out.body ?? {}));
-      });
+/**
+ * A KMS impostor with a certificate the client trusts: the worst a compromised path could present.
+ * Each test sets `behaviour`; `requests` counts what reached it.
+ */
+interface Impostor {
+  behaviour: (body: Record<string, unknown>, target: string) => ImpostorAnswer;
+  requests: number;
+  readonly nsm: Nsm;
+  client(extra?: Partial<AttestedKmsClientOptions>): AttestedKmsClient;
+  close(): void;
+}
+
+async function startImpostor(dirPrefix: string): Promise<Impostor> {
+  const tls = await loadOrCreateTls(mkdtempSync(join(tmpdir(), dirPrefix)), new Date());
+  const nsm = await SimulatedNsm.client({ pki: await NitroPki.create() });
+  const impostor: Impostor = {
+    behaviour: () => ({ status: 500 }),
+    requests: 0,
+    nsm,
+    client: (extra = {}) =>
+      new AttestedKmsClient({
+        nsm,
+        region: 'us-east-1',
+        transport: `tcp:127.0.0.1:${port}`,
+        endpoint: `https://localhost:${port}`,
+        ca: tls.caCertPem,
+        credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+        keys: { poolSize: 1 },
+        maxAttempts: 1,
+        ...extra,
+      }),
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+  const server: Server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      impostor.requests++;
+      const out = impostor.behaviour(JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>, String(req.headers['x-amz-target']));
+      if (out.stall) return; // never answers
+      res.writeHead(out.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(out.body ?? {}));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as AddressInfo).port;
   });
-  afterAll(() => {
-    server?.closeAllConnections();
-    server?.close();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return impostor;
+}
+
+/** The enclave's public key, read back from the document it sent. */
+const recipientKey = (body: Record<string, unknown>) =>
+  decodeAttestation(new Uint8Array(Buffer.from(String((body['Recipient'] as Record<string, string>)['AttestationDocument']), 'base64'))).document
+    .publicKey as Uint8Array;
+
+describe('a hostile KMS', () => {
+  let kms: Impostor;
+  beforeAll(async () => {
+    kms = await startImpostor('ndk-evil-');
   });
+  afterAll(() => kms?.close());
 
   const K = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-  const client = (extra: Partial<AttestedKmsClientOptions> = {}) =>
-    new AttestedKmsClient({
-      nsm,
-      region: 'us-east-1',
-      transport: `tcp:127.0.0.1:${port}`,
-      endpoint: `https://localhost:${port}`,
-      ca: tls.caCertPem,
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-      keys: { poolSize: 1 },
-      maxAttempts: 1,
-      ...extra,
-    });
-  /** The enclave's public key, read back from the document it sent. */
-  const recipientKey = (body: Record<string, unknown>) =>
-    decodeAttestation(new Uint8Array(Buffer.from(String((body['Recipient'] as Record<string, string>)['AttestationDocument']), 'base64'))).document
-      .publicKey as Uint8Array;
+  const client = (extra: Partial<AttestedKmsClientOptions> = {}) => kms.client(extra);
 
   it('one that returns Plaintext beside a valid CiphertextForRecipient is refused', async () => {
-    behaviour = (body) => {
+    kms.behaviour = (body) => {
       const dataKey = new Uint8Array(32).fill(9);
       return {
         status: 200,
@@ -120,7 +138,7 @@ describe('a hostile KMS', () => {
     };
     const c = client();
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
-    behaviour = () => ({
+    kms.behaviour = () => ({
       status: 200,
       body: { KeyId: K, KeyPairSpec: 'RSA_2048', PublicKey: 'AAAA', PrivateKeyCiphertextBlob: 'AAAA', PrivateKeyPlaintext: 'AAAA' },
     });
@@ -129,7 +147,7 @@ describe('a hostile KMS', () => {
   });
 
   it('one that omits CiphertextForRecipient is refused', async () => {
-    behaviour = () => ({ status: 200, body: { KeyId: K, CiphertextBlob: 'AAAA' } });
+    kms.behaviour = () => ({ status: 200, body: { KeyId: K, CiphertextBlob: 'AAAA' } });
     const c = client();
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT');
     expect(await codeOf(c.generateRandom({ NumberOfBytes: 8 }))).toBe('ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT');
@@ -138,7 +156,7 @@ describe('a hostile KMS', () => {
 
   it('one that seals CiphertextForRecipient to another key is refused', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
-    behaviour = () => ({
+    kms.behaviour = () => ({
       status: 200,
       body: {
         KeyId: K,
@@ -152,7 +170,7 @@ describe('a hostile KMS', () => {
   });
 
   it('one that stalls runs into the timeout', async () => {
-    behaviour = () => ({ status: 200, stall: true });
+    kms.behaviour = () => ({ status: 200, stall: true });
     const c = client({ requestTimeoutMs: 500 });
     const t = Date.now();
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
@@ -161,15 +179,15 @@ describe('a hostile KMS', () => {
   });
 
   it('throttling is retried with backoff, then reported clearly', async () => {
-    behaviour = () => ({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
-    requests = 0;
+    kms.behaviour = () => ({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
+    kms.requests = 0;
     const c = client({ maxAttempts: 3 });
     const t = Date.now();
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_THROTTLED');
-    expect(requests).toBe(3);
+    expect(kms.requests).toBe(3);
     expect(Date.now() - t).toBeGreaterThan(50); // the SDK backed off between attempts
     // A KMS error that is not throttling passes through by name.
-    behaviour = () => ({ status: 400, body: { __type: 'AccessDeniedException', message: 'no' } });
+    kms.behaviour = () => ({ status: 400, body: { __type: 'AccessDeniedException', message: 'no' } });
     const denied = await c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }).catch((e: { code: string; kmsErrorName: string }) => e);
     expect(denied).toMatchObject({ code: 'ERR_KMS_REQUEST_FAILED', kmsErrorName: 'AccessDeniedException' });
     c.close();
@@ -177,52 +195,16 @@ describe('a hostile KMS', () => {
 });
 
 describe('a hostile KMS, answers that do not fit the request', () => {
-  let tls: TlsMaterial;
-  let server: Server;
-  let port: number;
-  let nsm: Nsm;
-  let requests = 0;
-  let behaviour: (body: Record<string, unknown>) => { status: number; body?: unknown; stall?: boolean } = () => ({ status: 500 });
+  let kms: Impostor;
   const K = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   const OTHER = 'arn:aws:kms:us-east-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
   beforeAll(async () => {
-    const pki = await NitroPki.create();
-    nsm = await SimulatedNsm.client({ pki });
-    tls = await loadOrCreateTls(mkdtempSync(join(tmpdir(), 'ndk-hostile2-')), new Date());
-    server = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        requests++;
-        const answer = behaviour(JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>);
-        if (answer.stall) return;
-        res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(answer.body ?? {}));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    port = (server.address() as AddressInfo).port;
+    kms = await startImpostor('ndk-hostile2-');
   });
-  afterAll(() => {
-    server?.closeAllConnections();
-    server?.close();
-  });
+  afterAll(() => kms?.close());
 
-  const client = (extra: Partial<AttestedKmsClientOptions> = {}) =>
-    new AttestedKmsClient({
-      nsm,
-      region: 'us-east-1',
-      transport: `tcp:127.0.0.1:${port}`,
-      endpoint: `https://localhost:${port}`,
-      ca: tls.caCertPem,
-      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-      keys: { poolSize: 1 },
-      maxAttempts: 1,
-      ...extra,
-    });
-  const recipientKey = (body: Record<string, unknown>) =>
-    decodeAttestation(new Uint8Array(Buffer.from(String((body['Recipient'] as Record<string, string>)['AttestationDocument']), 'base64'))).document
-      .publicKey as Uint8Array;
+  const client = (extra: Partial<AttestedKmsClientOptions> = {}) => kms.client(extra);
   /** An answer with `secret` in CiphertextForRecipient, addressed to the caller's key, plus `fields`. */
   const answering = (secret: Uint8Array, fields: Record<string, unknown>) => (body: Record<string, unknown>) => ({
     status: 200,
@@ -231,26 +213,26 @@ describe('a hostile KMS, answers that do not fit the request', () => {
 
   it('refuses an answer about another key, or about no key (the parent chose the account)', async () => {
     const c = client();
-    behaviour = answering(new Uint8Array(32), { KeyId: OTHER, CiphertextBlob: 'AAAA' });
+    kms.behaviour = answering(new Uint8Array(32), { KeyId: OTHER, CiphertextBlob: 'AAAA' });
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
-    behaviour = answering(new Uint8Array(32), { CiphertextBlob: 'AAAA' });
+    kms.behaviour = answering(new Uint8Array(32), { CiphertextBlob: 'AAAA' });
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
-    behaviour = answering(new Uint8Array(32), { KeyId: OTHER });
+    kms.behaviour = answering(new Uint8Array(32), { KeyId: OTHER });
     expect(await codeOf(c.decrypt({ CiphertextBlob: new Uint8Array([1]), KeyId: K }))).toBe('ERR_KMS_WRONG_KEY');
     c.close();
   });
 
   it('refuses an alias or key id it cannot pin to an ARN, before anything is sent', async () => {
     const c = client();
-    const before = requests;
+    const before = kms.requests;
     for (const keyId of ['alias/app', '1234abcd-12ab-34cd-56ef-1234567890ab', 'arn:aws:kms:us-east-1:111122223333:alias/app']) {
       expect(await codeOf(c.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' })), keyId).toBe('ERR_KMS_WRONG_KEY');
     }
     expect(await codeOf(c.decrypt({ CiphertextBlob: new Uint8Array([1]) }))).toBe('ERR_KMS_WRONG_KEY');
-    expect(requests).toBe(before);
+    expect(kms.requests).toBe(before);
     // With allowedKeys, the alias maps to its ARN and the answer must name that ARN.
     const pinned = client({ allowedKeys: { 'alias/app': K } });
-    behaviour = answering(new Uint8Array(32).fill(3), { KeyId: K, CiphertextBlob: 'AAAA' });
+    kms.behaviour = answering(new Uint8Array(32).fill(3), { KeyId: K, CiphertextBlob: 'AAAA' });
     expect((await pinned.generateDataKey({ KeyId: 'alias/app', KeySpec: 'AES_256' })).keyId).toBe(K);
     expect(await codeOf(pinned.generateDataKey({ KeyId: OTHER, KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
     c.close();
@@ -260,12 +242,12 @@ describe('a hostile KMS, answers that do not fit the request', () => {
   it('refuses data keys and random bytes of another length than asked', async () => {
     const c = client();
     for (const length of [0, 1, 16, 64]) {
-      behaviour = answering(new Uint8Array(length), { KeyId: K, CiphertextBlob: 'AAAA' });
+      kms.behaviour = answering(new Uint8Array(length), { KeyId: K, CiphertextBlob: 'AAAA' });
       expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' })), `${length} bytes`).toBe('ERR_KMS_BAD_RESPONSE');
     }
-    behaviour = answering(new Uint8Array(32), { KeyId: K, CiphertextBlob: 'AAAA' });
+    kms.behaviour = answering(new Uint8Array(32), { KeyId: K, CiphertextBlob: 'AAAA' });
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_128' }))).toBe('ERR_KMS_BAD_RESPONSE');
-    behaviour = answering(new Uint8Array(4096), {});
+    kms.behaviour = answering(new Uint8Array(4096), {});
     expect(await codeOf(c.generateRandom({ NumberOfBytes: 32 }))).toBe('ERR_KMS_BAD_RESPONSE');
     c.close();
   });
@@ -277,28 +259,28 @@ describe('a hostile KMS, answers that do not fit the request', () => {
     const pkcs8 = new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' }));
     const spki = (k: KeyObject) => Buffer.from(k.export({ format: 'der', type: 'spki' })).toString('base64');
     const fields = { KeyId: K, PrivateKeyCiphertextBlob: 'AAAA' };
-    behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(pair.publicKey) });
+    kms.behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(pair.publicKey) });
     expect((await c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' })).keyPairSpec).toBe('RSA_2048');
-    behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_3072', PublicKey: spki(pair.publicKey) });
+    kms.behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_3072', PublicKey: spki(pair.publicKey) });
     expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_BAD_RESPONSE');
-    behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(other.publicKey) });
+    kms.behaviour = answering(pkcs8, { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(other.publicKey) });
     expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_BAD_RESPONSE');
-    behaviour = answering(new Uint8Array(40).fill(1), { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(pair.publicKey) });
+    kms.behaviour = answering(new Uint8Array(40).fill(1), { ...fields, KeyPairSpec: 'RSA_2048', PublicKey: spki(pair.publicKey) });
     expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_BAD_RESPONSE');
     c.close();
   });
 
   it('treats an empty Plaintext beside CiphertextForRecipient as absent (AWS: "null or empty"), and one byte as leaked', async () => {
     const c = client();
-    behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: '' });
+    kms.behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: '' });
     expect((await c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' })).plaintext).toEqual(new Uint8Array(32).fill(5));
-    behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: 'AA==' });
+    kms.behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: 'AA==' });
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
     c.close();
   });
 
   it('never hangs: close() releases a call in flight, and later calls are refused at once', async () => {
-    behaviour = () => ({ status: 200, stall: true });
+    kms.behaviour = () => ({ status: 200, stall: true });
     const c = client({ requestTimeoutMs: 60_000 });
     await c.keys.warm(1);
     const t = Date.now();
@@ -311,7 +293,7 @@ describe('a hostile KMS, answers that do not fit the request', () => {
   });
 
   it('the deadline covers a stuck NSM and an empty key pool, not only KMS', async () => {
-    const stuckNsm = { ...nsm, attest: () => new Promise<Uint8Array>(() => undefined) } as Nsm;
+    const stuckNsm = { ...kms.nsm, attest: () => new Promise<Uint8Array>(() => undefined) } as Nsm;
     const c = client({ nsm: stuckNsm, requestTimeoutMs: 300 });
     await c.keys.warm(1);
     expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
