@@ -38,17 +38,6 @@ export class AttestedKmsError extends NitroDatakeyError {
   }
 }
 
-export type SealedSecretErrorCode = 'ERR_SEALED_SECRET_MALFORMED' | 'ERR_SEALED_SECRET_CONTEXT' | 'ERR_SEALED_SECRET_INTEGRITY' | 'ERR_SEALED_SECRET_KEY';
-
-/** A sealed-secret envelope that cannot be opened; the code says why. */
-export class SealedSecretError extends NitroDatakeyError {
-  declare readonly code: SealedSecretErrorCode;
-
-  constructor(code: SealedSecretErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
-
 /** The enclave app's configuration is invalid; the message names the key. Commands exit 2. */
 export class EnclaveConfigError extends InvalidArgumentError {
   declare readonly code: 'ERR_ENCLAVE_CONFIG';

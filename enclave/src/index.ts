@@ -16,14 +16,16 @@
  * const { plaintext, ciphertextBlob } = await kms.generateDataKey({ KeyId: keyArn, KeySpec: 'AES_256' });
  * ```
  */
+export { AttestedKmsError, EnclaveConfigError, SecretsDirectoryError, type AttestedKmsErrorCode } from './errors.js';
+// The envelope format is shared with the operator's sealer; re-exported so enclave code needs one import.
 export {
-  AttestedKmsError,
   SealedSecretError,
-  EnclaveConfigError,
-  SecretsDirectoryError,
-  type AttestedKmsErrorCode,
+  parseSealedSecret,
+  SEALED_SECRET_FORMAT,
+  SECRET_NAME_CONTEXT_KEY,
+  type SealedSecret,
   type SealedSecretErrorCode,
-} from './errors.js';
+} from '@nitro-datakey/shared';
 export { parentCredentialsProvider, fetchParentCredentials, type ParentCredentialsOptions } from './credentials.js';
 export { AttestedKmsClient, type AttestedKmsClientOptions, type DataKey, type DataKeyPair } from './kms/attested-client.js';
 export { attestationPlugin, keyArnResolver, type AttestationPluginOptions, type CallTiming } from './kms/attestation-plugin.js';
@@ -31,16 +33,7 @@ export { KeyManager, DEFAULT_KEY_POLICY, type KeyManagerOptions, type KeyManager
 export { DataKeyCache, type DataKeyCacheOptions } from './kms/data-key-cache.js';
 export { transportAgent, type TransportAgentOptions } from './kms/transport-agent.js';
 export { AMAZON_TRUST_ROOT_FINGERPRINTS, amazonTrustRoots, kmsTrustAnchors } from './kms/trust-roots.js';
-export {
-  sealSecret,
-  openSecret,
-  parseSealedSecret,
-  SEALED_SECRET_FORMAT,
-  SECRET_NAME_CONTEXT_KEY,
-  type SealedSecret,
-  type SealOptions,
-  type OpenOptions,
-} from './sealed-secret.js';
+export { sealSecret, openSecret, type SealOptions, type OpenOptions } from './sealed-secret.js';
 export { prepareSecretsDirectory, writeSecretFile } from './app/secrets-dir.js';
 export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig } from './app/config.js';
 export { startEnclaveApp, createClient, type EnclaveApp, type EnclaveAppOptions } from './app/app.js';

@@ -103,6 +103,20 @@ export {
 } from './nsm/index.js';
 export { canonicalEncryptionContext } from './encryption-context.js';
 export {
+  SEALED_SECRET_FORMAT,
+  SECRET_NAME_CONTEXT_KEY,
+  MAX_SECRET_BYTES,
+  SealedSecretError,
+  sealedSecretContext,
+  assertSealableSecret,
+  sealWithDataKey,
+  openWithDataKey,
+  parseSealedSecret,
+  type SealedSecret,
+  type SealedSecretErrorCode,
+  type WrappedDataKey,
+} from './sealed-secret/envelope.js';
+export {
   enclaveKeyPolicy,
   enclaveIamPolicy,
   measurementsFromJson,

@@ -3,6 +3,7 @@ import { packageVersion, wantsVersion } from './version.js';
 import { processIo, type CliIo } from './io.js';
 import { cmsDecryptCommand, cmsEncryptCommand } from './cms-commands.js';
 import { policyCommand } from './policy-command.js';
+import { sealCommand } from './seal-command.js';
 import { inspectCommand, verifyCommand } from './verify-command.js';
 
 type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
@@ -12,7 +13,8 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   inspect: { run: inspectCommand, summary: 'decode an attestation document without verifying it' },
   'cms-decrypt': { run: cmsDecryptCommand, summary: 'decrypt a KMS CiphertextForRecipient with an RSA private key' },
   'cms-encrypt': { run: cmsEncryptCommand, summary: 'encrypt to an RSA public key in the CiphertextForRecipient layout' },
-  policy: { run: policyCommand, summary: 'print a KMS key policy that releases a key to one enclave image' },
+  policy: { run: policyCommand, summary: 'print a KMS key policy that releases a key to enclave images (and lets a sealer encrypt)' },
+  seal: { run: sealCommand, summary: 'seal a secret for the enclave with your own AWS credentials (no Nitro hardware needed)' },
 };
 
 export function usage(): string {

@@ -39,10 +39,39 @@ export interface EnclavePolicyInput {
    * whose IAM policies allow it. The enclave's role is denied management either way.
    */
   readonly adminArn?: string;
-  /** PCR index -> lower-case hex (PCR0 required). PCR0 becomes kms:RecipientAttestation:ImageSha384. */
-  readonly pcrs: ReadonlyMap<number, string>;
+  /**
+   * PCR index -> lower-case hex (PCR0 required). PCR0 becomes kms:RecipientAttestation:ImageSha384.
+   * Several maps admit several images, each with its own statement (during an upgrade: the old image
+   * and the new one), so PCRs of one image never combine with another's.
+   */
+  readonly pcrs: ReadonlyMap<number, string> | readonly ReadonlyMap<number, string>[];
   readonly operations?: readonly AttestedOperation[];
+  /**
+   * The operator who seals secrets for the enclave (a role or user ARN): may call GenerateDataKey and
+   * Encrypt without an attestation document, and is denied every way to decrypt, share or manage the key.
+   */
+  readonly sealerArn?: string;
 }
+
+/** What a sealer may do without attestation: make ciphertext, never read it. */
+export const SEALER_ACTIONS = ['kms:GenerateDataKey', 'kms:Encrypt'] as const;
+
+/**
+ * Everything that would let a sealer read what the enclave reads: decrypt, re-encrypt to a key it
+ * controls, key pairs and shared secrets, grants, and the management actions (a policy rewrite).
+ */
+const SEALER_DENIED_ACTIONS = [
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
+  'kms:DeriveSharedSecret',
+  'kms:CreateGrant',
+  'kms:RetireGrant',
+  'kms:RevokeGrant',
+  ...MANAGEMENT_ACTIONS.filter((a) => a !== 'kms:DescribeKey'),
+];
 
 interface Statement {
   Sid: string;
@@ -63,8 +92,13 @@ export interface PolicyDocument {
  * whose PCRs match the enclave image, and denies every such call without an attestation document.
  */
 export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
-  const { account, roleArn, pcrs } = check(input);
+  const { account, roleArn } = check(input);
+  const images = imagesOf(input);
   const operations = (input.operations ?? ATTESTED_OPERATIONS).map((op) => `kms:${op}`);
+  const sealer = input.sealerArn;
+  const noAttestation: Record<string, Record<string, string>> = { Null: { [RECIPIENT_ATTESTATION_IMAGE_SHA384]: 'true' } };
+  // The sealer's own calls without attestation are let through this Deny; SealerNeverDecrypts keeps it to ciphertext.
+  if (sealer) noAttestation['StringNotEquals'] = { 'aws:PrincipalArn': sealer };
   return {
     Version: '2012-10-17',
     Statement: [
@@ -85,22 +119,42 @@ export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
         Action: [...MANAGEMENT_ACTIONS, 'kms:CreateGrant', 'kms:RetireGrant', 'kms:RevokeGrant', 'kms:ReplicateKey', 'kms:UpdatePrimaryRegion'],
         Resource: '*',
       },
-      {
-        Sid: 'EnclaveUsesTheKeyWithMatchingAttestation',
-        Effect: 'Allow',
-        Principal: { AWS: roleArn },
-        Action: operations,
-        Resource: '*',
-        Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) },
-      },
-      // Without a Recipient there is no attestation key in the request: refuse, whoever asks.
+      ...images.map(
+        (pcrs, i): Statement => ({
+          Sid: `EnclaveUsesTheKeyWithMatchingAttestation${i === 0 ? '' : i + 1}`,
+          Effect: 'Allow',
+          Principal: { AWS: roleArn },
+          Action: operations,
+          Resource: '*',
+          Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) },
+        }),
+      ),
+      ...(sealer
+        ? [
+            {
+              Sid: 'SealerEncryptsWithoutAttestation',
+              Effect: 'Allow',
+              Principal: { AWS: sealer },
+              Action: [...SEALER_ACTIONS],
+              Resource: '*',
+            } satisfies Statement,
+            {
+              Sid: 'SealerNeverDecrypts',
+              Effect: 'Deny',
+              Principal: { AWS: sealer },
+              Action: [...SEALER_DENIED_ACTIONS],
+              Resource: '*',
+            } satisfies Statement,
+          ]
+        : []),
+      // Without a Recipient there is no attestation key in the request: refuse, whoever asks (but the sealer).
       {
         Sid: 'NoCryptographicCallWithoutAttestation',
         Effect: 'Deny',
         Principal: { AWS: '*' },
         Action: operations,
         Resource: '*',
-        Condition: { Null: { [RECIPIENT_ATTESTATION_IMAGE_SHA384]: 'true' } },
+        Condition: noAttestation,
       },
     ],
   };
@@ -108,19 +162,21 @@ export function enclaveKeyPolicy(input: EnclavePolicyInput): PolicyDocument {
 
 /** GenerateRandom has no key, so no key policy: the role gets it through IAM, with the same PCR conditions. */
 export function enclaveIamPolicy(input: EnclavePolicyInput): PolicyDocument {
-  const { pcrs } = check(input);
+  check(input);
   return {
     Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AttestedGenerateRandom',
-        Effect: 'Allow',
-        Action: 'kms:GenerateRandom',
-        Resource: '*',
-        Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) },
-      },
-    ],
+    Statement: imagesOf(input).map((pcrs, i) => ({
+      Sid: `AttestedGenerateRandom${i === 0 ? '' : i + 1}`,
+      Effect: 'Allow',
+      Action: 'kms:GenerateRandom',
+      Resource: '*',
+      Condition: { StringEqualsIgnoreCase: attestationConditions(pcrs) },
+    })),
   };
+}
+
+function imagesOf(input: EnclavePolicyInput): readonly ReadonlyMap<number, string>[] {
+  return input.pcrs instanceof Map ? [input.pcrs] : (input.pcrs as readonly ReadonlyMap<number, string>[]);
 }
 
 function attestationConditions(pcrs: ReadonlyMap<number, string>): Record<string, string> {
@@ -138,11 +194,28 @@ function check(input: EnclavePolicyInput): EnclavePolicyInput {
     throw new InvalidArgumentError('the admin must not be the enclave role: the parent holds its credentials');
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(input.roleArn))
     throw new InvalidArgumentError(`role ARN ${JSON.stringify(input.roleArn)} is not arn:aws:iam::ACCOUNT:role/NAME`);
-  if (!input.pcrs.has(0)) throw new InvalidArgumentError('PCR0 (the enclave image measurement) is required');
-  for (const [i, v] of input.pcrs) {
-    if (!Number.isInteger(i) || i < 0 || i > 31) throw new InvalidArgumentError(`PCR index ${i} is outside 0..31`);
-    if (!/^[0-9a-f]{96}$/.test(v)) throw new InvalidArgumentError(`PCR${i} must be 96 lower-case hex digits (SHA-384)`);
-    if (/^0+$/.test(v) && i <= 2) throw new InvalidArgumentError(`PCR${i} is all zeros: that is a debug-mode enclave, whose measurements mean nothing`);
+  const principal = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+  if (input.sealerArn !== undefined) {
+    if (!principal.test(input.sealerArn))
+      throw new InvalidArgumentError(`sealer ARN ${JSON.stringify(input.sealerArn)} is not arn:aws:iam::ACCOUNT:role/NAME or :user/NAME`);
+    if (input.sealerArn === input.roleArn) throw new InvalidArgumentError('the sealer must not be the enclave role: the parent holds its credentials');
+    if (input.sealerArn === input.adminArn)
+      throw new InvalidArgumentError('the sealer must not be the admin: whoever manages the key can rewrite its policy and decrypt');
+  }
+  const images = imagesOf(input);
+  if (images.length === 0) throw new InvalidArgumentError('at least one image (a set of PCRs) is required');
+  if (images.length > 8) throw new InvalidArgumentError('at most 8 images: a rollout needs the old and the new one');
+  const seen = new Set<string>();
+  for (const pcrs of images) {
+    if (!pcrs.has(0)) throw new InvalidArgumentError('PCR0 (the enclave image measurement) is required');
+    for (const [i, v] of pcrs) {
+      if (!Number.isInteger(i) || i < 0 || i > 31) throw new InvalidArgumentError(`PCR index ${i} is outside 0..31`);
+      if (!/^[0-9a-f]{96}$/.test(v)) throw new InvalidArgumentError(`PCR${i} must be 96 lower-case hex digits (SHA-384)`);
+      if (/^0+$/.test(v) && i <= 2) throw new InvalidArgumentError(`PCR${i} is all zeros: that is a debug-mode enclave, whose measurements mean nothing`);
+    }
+    const id = JSON.stringify([...pcrs].sort(([a], [b]) => a - b));
+    if (seen.has(id)) throw new InvalidArgumentError('the same image is given twice');
+    seen.add(id);
   }
   for (const op of input.operations ?? [])
     if (!(ATTESTED_OPERATIONS as readonly string[]).includes(op))

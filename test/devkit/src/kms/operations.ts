@@ -137,7 +137,10 @@ function authorizeWithoutKey(ctx: OperationContext, action: string, conditions: 
 /** The condition keys about the caller, beside the request's own. */
 function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
   const all = new Map(conditions);
-  all.set('aws:principalarn', ctx.principalArn);
+  // For a role session AWS sets aws:PrincipalArn to the role's ARN, not the session's (IAM "AWS global
+  // condition context keys"): a policy names the role, whichever session calls.
+  const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(ctx.principalArn);
+  all.set('aws:principalarn', session ? `arn:aws:iam::${session[1]}:role/${session[2]}` : ctx.principalArn);
   const account = ctx.principalArn.split(':')[4];
   if (account) all.set('kms:calleraccount', account);
   return all;

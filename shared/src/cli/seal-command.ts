@@ -1,0 +1,154 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import { parseArgs } from 'node:util';
+import { isKeyArn } from '../kms-protocol/index.js';
+import { assertSealableSecret, SealedSecretError, sealedSecretContext, sealWithDataKey } from '../sealed-secret/envelope.js';
+import { EXIT, UsageError } from './exit.js';
+import type { CliIo } from './io.js';
+
+export const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
+
+Seals a secret for an enclave, outside the enclave, with your own AWS credentials (the SDK's usual
+chain: AWS_PROFILE, environment, SSO, instance role). KMS makes a data key (GenerateDataKey, no
+attestation: the key policy's sealer statement allows it); the secret is encrypted with it
+(AES-256-GCM) and the data key is wiped. The envelope that results opens only where KMS lets the
+caller decrypt: in the measured enclave. Give the sealer principal with "nitro-datakey policy
+--sealer-arn"; the same policy denies it Decrypt, so a sealer cannot open what it sealed.
+
+NAME is the item name the enclave opens it as (secrets.items[].name in its config); it is bound into
+the envelope, which opens as no other item.
+
+Options:
+  --key-id KEY        the KMS key: a key ARN (recommended: the envelope records it, and the enclave
+                      checks it against its config), or an alias or key id
+  --name NAME         the secret's name in the enclave (letters, digits, ".", "_", "-")
+  --context K=V       an extra encryption-context pair (repeatable); the enclave's item must expect it
+  --out FILE          write the envelope to FILE (default: standard output)
+  --region REGION     the KMS region (default: AWS_REGION)
+  --endpoint URL      another KMS endpoint (a VPC endpoint, or the dev kit's local KMS)
+  --ca-file FILE      trust this CA for --endpoint's TLS (the local KMS's certificate)
+  -h, --help          show this help
+
+Needs @aws-sdk/client-kms installed beside @nitro-datakey/shared.
+Exit status: 0 sealed, 1 refused or failed (KMS's exception named), 2 usage error.
+`;
+
+/** The subset of KMS's GenerateDataKey answer the sealer reads. */
+interface DataKeyAnswer {
+  readonly KeyId?: string | undefined;
+  readonly Plaintext?: Uint8Array | undefined;
+  readonly CiphertextBlob?: Uint8Array | undefined;
+}
+
+export async function sealCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      'key-id': { type: 'string' },
+      name: { type: 'string' },
+      context: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      region: { type: 'string' },
+      endpoint: { type: 'string' },
+      'ca-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.stdout(SEAL_HELP);
+    return EXIT.ok;
+  }
+  const keyId = values['key-id'];
+  const name = values.name;
+  if (keyId === undefined || name === undefined || positionals.length !== 1) {
+    throw new UsageError('seal needs --key-id KEY, --name NAME and one SECRET_FILE (or -) (see --help)');
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw new UsageError('--name must be a file name of letters, digits, ".", "_" and "-"');
+  const extra: Record<string, string> = {};
+  for (const pair of values.context ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--context takes K=V, got ${JSON.stringify(pair)}`);
+    extra[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (values['ca-file'] !== undefined && values.endpoint === undefined) throw new UsageError('--ca-file goes with --endpoint');
+  let ca: string | undefined;
+  if (values['ca-file'] !== undefined) {
+    try {
+      ca = await readFile(values['ca-file'], 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --ca-file ${values['ca-file']}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  }
+  const file = positionals[0] as string;
+  let secret: Uint8Array;
+  try {
+    secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    assertSealableSecret(secret);
+    const encryptionContext = sealedSecretContext(name, extra);
+    const answer = await generateDataKey({
+      keyId,
+      encryptionContext,
+      ...(values.region ? { region: values.region } : {}),
+      ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+      ...(ca ? { ca } : {}),
+    });
+    const plaintext = answer.Plaintext;
+    try {
+      // The sealer trusts its own account, but an answer that does not fit is still no envelope to ship.
+      if (!(plaintext instanceof Uint8Array) || plaintext.byteLength !== 32 || !(answer.CiphertextBlob instanceof Uint8Array))
+        throw new SealedSecretError('ERR_SEALED_SECRET_KMS', 'KMS answered GenerateDataKey without a 32-byte data key and its ciphertext');
+      const keyArn = answer.KeyId ?? '';
+      if (!isKeyArn(keyArn) || (isKeyArn(keyId) && keyArn !== keyId))
+        throw new SealedSecretError('ERR_SEALED_SECRET_KMS', `KMS answered for the key ${JSON.stringify(keyArn)}, not ${keyId}`);
+      const sealed = sealWithDataKey(secret, { plaintext, ciphertextBlob: answer.CiphertextBlob, keyId: keyArn }, encryptionContext);
+      const envelope = `${JSON.stringify(sealed, null, 2)}\n`;
+      if (values.out) await writeFile(values.out, envelope, { mode: 0o644 });
+      else io.stdout(envelope);
+      io.stderr(`nitro-datakey seal: sealed ${name} under ${keyArn}${values.out ? ` into ${values.out}` : ''}\n`);
+      return EXIT.ok;
+    } finally {
+      plaintext?.fill(0);
+    }
+  } finally {
+    secret.fill(0);
+  }
+}
+
+interface DataKeyRequest {
+  readonly keyId: string;
+  readonly encryptionContext: Record<string, string>;
+  readonly region?: string;
+  readonly endpoint?: string;
+  readonly ca?: string;
+}
+
+/**
+ * GenerateDataKey with the operator's credentials. The SDK is loaded here, on demand: the rest of this
+ * package (and the parent proxy, which uses its CLI kit) never loads it.
+ */
+async function generateDataKey(request: DataKeyRequest): Promise<DataKeyAnswer> {
+  let sdk: typeof import('@aws-sdk/client-kms');
+  try {
+    sdk = await import('@aws-sdk/client-kms');
+  } catch (cause) {
+    throw new SealedSecretError('ERR_SEALED_SECRET_KMS', 'nitro-datakey seal needs the AWS SDK: npm install @aws-sdk/client-kms', { cause });
+  }
+  const client = new sdk.KMSClient({
+    ...(request.region ? { region: request.region } : {}),
+    ...(request.endpoint ? { endpoint: request.endpoint } : {}),
+    ...(request.ca ? { requestHandler: { httpsAgent: new Agent({ ca: request.ca }) } } : {}),
+  });
+  try {
+    return await client.send(new sdk.GenerateDataKeyCommand({ KeyId: request.keyId, KeySpec: 'AES_256', EncryptionContext: request.encryptionContext }));
+  } catch (cause) {
+    const e = cause as Error;
+    throw new SealedSecretError('ERR_SEALED_SECRET_KMS', `KMS refused GenerateDataKey: ${e.name}: ${e.message}`, { cause });
+  } finally {
+    client.destroy();
+  }
+}
