@@ -39,3 +39,4 @@ export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig } from './
 export { startEnclaveApp, createClient, type EnclaveApp, type EnclaveAppOptions } from './app/app.js';
 export { startGateway, type Gateway, type GatewayKms, type GatewayOptions } from './app/gateway.js';
 export { nitroEnclave, type NitroEnclaveOptions } from './app/cli.js';
+export { superviseWorkload, workloadEnvironment, WORKLOAD_ENV, EXIT_WORKLOAD_NOT_STARTED, type SuperviseOptions, type Spawn } from './app/supervisor.js';

@@ -30,6 +30,15 @@ describe('enclave config', () => {
     expect(c.gateway?.listen).toEqual({ kind: 'unix', path: '/run/kms.sock' });
   });
 
+  it('reads the workload command of "run", a list with no shell', () => {
+    expect(parseEnclaveConfig({ ...base, run: { command: ['/usr/local/bin/node', '/app/server.js'] } }).run).toEqual({
+      command: ['/usr/local/bin/node', '/app/server.js'],
+    });
+    expect(() => parseEnclaveConfig({ ...base, run: { command: 'node server.js' } })).toThrow(configError(/run\.command: a non-empty list/));
+    expect(() => parseEnclaveConfig({ ...base, run: { command: [] } })).toThrow(configError(/run\.command/));
+    expect(() => parseEnclaveConfig({ ...base, run: { command: ['node'], shell: true } })).toThrow(configError(/run\.shell: unknown key/));
+  });
+
   it('has no NSM setting: the NSM is the device, or what a launcher injects', () => {
     expect(() => parseEnclaveConfig({ ...base, nsm: 'device' })).toThrow(configError(/nsm.*unknown key/));
     expect(() => parseEnclaveConfig({ ...base, nsm: { simulator: { pkiDir: '/tmp' } } })).toThrow(configError(/unknown key/));

@@ -12,15 +12,18 @@ import {
   packageVersion,
   processIo,
   runService,
+  stopSignals,
   UsageError,
   wantsVersion,
 } from '@nitro-datakey/shared/cli';
 import { sealSecret } from '../sealed-secret.js';
-import { createClient, startEnclaveApp } from './app.js';
+import { createClient, type EnclaveApp, startEnclaveApp } from './app.js';
+import { type Spawn, superviseWorkload } from './supervisor.js';
 import { kmsCommand } from './kms-command.js';
 import { loadEnclaveConfig } from './config.js';
 
 const USAGE = `Usage: nitro-enclave --config FILE
+       nitro-enclave run --config FILE [-- COMMAND [ARG]...]
        nitro-enclave seal --config FILE --key-id KEY --name NAME [--context K=V]... [--out FILE] SECRET_FILE|-
        nitro-enclave kms decrypt|genkey|genrandom|derive --config FILE ...   (one attested call; see "kms --help")
 
@@ -35,6 +38,23 @@ extra encryption context.
 
 Prints one JSON line on stdout when ready; logs JSON lines on stderr; stops on SIGINT/SIGTERM.
 Exit status: 0 ok, 1 failed, 2 usage or configuration error.
+`;
+
+const RUN_USAGE = `Usage: nitro-enclave run --config FILE [-- COMMAND [ARG]...]
+
+Supervises your workload inside the enclave: opens the configured sealed secrets, starts the KMS
+gateway, then runs COMMAND (or the config's "run": {"command": [...]}) with, besides its inherited
+environment:
+  NITRO_DATAKEY_SECRETS_DIR   the directory holding one 0600 file per opened secret
+  NITRO_DATAKEY_GATEWAY       the gateway's address (tcp:127.0.0.1:4000 or unix:/path)
+  NITRO_DATAKEY_GATEWAY_URL   for a TCP gateway, its http:// URL
+  AWS_ENDPOINT_URL_KMS        the same URL: an unmodified AWS SDK sends KMS calls to the gateway
+  NITRO_DATAKEY_MODULE_ID     the enclave's module id
+SIGINT and SIGTERM are passed on to the workload; once it exits the gateway stops.
+The workload starts only if every secret opened: a secret that fails to open fails the boot.
+
+Exit status: the workload's own (128 + N if signal N ended it), 127 if it could not be started,
+1 if the boot failed (a secret, the NSM, KMS), 2 usage or configuration error.
 `;
 
 const SEAL_USAGE = `Usage: nitro-enclave seal --config FILE --key-id KEY --name NAME [--context K=V]... [--out FILE] SECRET_FILE|-
@@ -52,6 +72,10 @@ Exit status: 0 sealed, 1 failed, 2 usage or configuration error.
 export interface NitroEnclaveOptions {
   readonly openNsm?: () => Promise<Nsm> | Nsm;
   readonly log?: Logger;
+  /** How `run` starts the workload (default child_process.spawn, output inherited). */
+  readonly spawn?: Spawn;
+  /** `run`: how long the workload has after SIGTERM before SIGKILL (default 10 s). */
+  readonly stopGraceMs?: number;
 }
 
 /** The `nitro-enclave` command; returns its exit status and never throws. */
@@ -70,6 +94,15 @@ export async function nitroEnclave(
   let configPath: string;
   try {
     if (argv[0] === 'kms') return await kmsCommand(argv.slice(1), io, openNsm);
+    if (argv[0] === 'run') {
+      const split = argv.indexOf('--');
+      const own = split < 0 ? argv.slice(1) : argv.slice(1, split);
+      if (own.includes('--help') || own.includes('-h')) {
+        io.stdout(RUN_USAGE);
+        return EXIT.ok;
+      }
+      return await run(own, split < 0 ? [] : argv.slice(split + 1), io, signals, openNsm, log, options);
+    }
     if (argv[0] === 'seal') {
       if (argv.includes('--help') || argv.includes('-h')) {
         io.stdout(SEAL_USAGE);
@@ -102,6 +135,50 @@ export async function nitroEnclave(
     io,
     signals,
   );
+}
+
+async function run(
+  argv: readonly string[],
+  command: readonly string[],
+  io: CliIo,
+  signals: NodeJS.Process,
+  openNsm: () => Promise<Nsm> | Nsm,
+  log: Logger,
+  options: NitroEnclaveOptions,
+): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { config: { type: 'string' } } });
+  if (values.config === undefined || positionals.length > 0) throw new UsageError('run needs --config FILE, then -- COMMAND [ARG]... (see run --help)');
+  const config = await loadEnclaveConfig(values.config);
+  const workload = command.length > 0 ? command : (config.run?.command ?? []);
+  if (workload.length === 0) throw new UsageError('no workload: give -- COMMAND [ARG]..., or "run": {"command": [...]} in the config');
+  // A stop asked for during the boot is honoured once the boot ends: nothing is started, everything closed.
+  const { stopped, release } = stopSignals(signals);
+  let stopRequested = false;
+  void stopped.then(() => {
+    stopRequested = true;
+  });
+  let app: EnclaveApp;
+  try {
+    app = await startEnclaveApp(config, { nsm: await openNsm(), log });
+  } catch (e) {
+    release();
+    io.stderr(errorLine('nitro-enclave run', e));
+    return exitCodeFor(e);
+  }
+  release();
+  await Promise.resolve();
+  if (stopRequested) {
+    await app.close();
+    return EXIT.ok;
+  }
+  log('info', 'enclave ready', { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
+  return superviseWorkload(app, workload, config.secrets?.dir, {
+    log,
+    signals,
+    env: { ...process.env, AWS_REGION: config.region },
+    ...(options.spawn ? { spawn: options.spawn } : {}),
+    ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+  });
 }
 
 async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<Nsm> | Nsm): Promise<number> {

@@ -31,6 +31,8 @@ export interface EnclaveAppConfig {
       readonly encryptionContext?: Readonly<Record<string, string>>;
     }[];
   };
+  /** The workload `nitro-enclave run` supervises when no command follows `--`. */
+  readonly run?: { readonly command: readonly string[] };
   /** The KMS-compatible gateway for workloads inside the enclave: loopback TCP or a Unix socket. */
   readonly gateway?: {
     readonly listen: TransportAddress;
@@ -41,7 +43,7 @@ export interface EnclaveAppConfig {
 }
 
 /** The NSM is not configured: it is /dev/nsm, or whatever the launcher passes (the dev kit passes a simulator). */
-const TOP = ['region', 'kms', 'credentials', 'keys', 'dataKeyCache', 'secrets', 'gateway'];
+const TOP = ['region', 'kms', 'credentials', 'keys', 'dataKeyCache', 'secrets', 'gateway', 'run'];
 
 export async function loadEnclaveConfig(path: string): Promise<EnclaveAppConfig> {
   let text: string;
@@ -157,10 +159,19 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
     const maxConcurrentRequests = int(g['maxConcurrentRequests'], 'gateway.maxConcurrentRequests');
     gateway = { listen, ...(allowedUids ? { allowedUids } : {}), ...(maxConcurrentRequests ? { maxConcurrentRequests } : {}) };
   }
+  let run: EnclaveAppConfig['run'];
+  if (root['run'] !== undefined) {
+    const r = obj(root['run'], 'run', ['command']);
+    const command = r['command'];
+    if (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string' || c.length === 0))
+      fail('run.command', 'a non-empty list of strings: the program, then its arguments (no shell)');
+    run = { command: command as string[] };
+  }
   return {
     region,
     kms,
     credentials,
+    ...(run ? { run } : {}),
     ...(keys ? { keys } : {}),
     ...(dataKeyCache ? { dataKeyCache } : {}),
     ...(secrets ? { secrets } : {}),

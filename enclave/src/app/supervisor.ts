@@ -1,0 +1,108 @@
+import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Logger } from '@nitro-datakey/shared/cli';
+import type { EnclaveApp } from './app.js';
+
+/** The environment a workload finds: where the gateway listens and where its secrets are. */
+export const WORKLOAD_ENV = {
+  /** The gateway's address as configured: `tcp:127.0.0.1:4000` or `unix:/run/kms.sock`. */
+  gateway: 'NITRO_DATAKEY_GATEWAY',
+  /** For TCP gateways, the URL an AWS SDK takes as its KMS endpoint (`http://127.0.0.1:4000`). */
+  gatewayUrl: 'NITRO_DATAKEY_GATEWAY_URL',
+  /** The directory the sealed secrets were opened into, one 0600 file per item name. */
+  secretsDir: 'NITRO_DATAKEY_SECRETS_DIR',
+  /** The enclave's module id, from the NSM. */
+  moduleId: 'NITRO_DATAKEY_MODULE_ID',
+} as const;
+
+/** Exit status when the workload cannot be started (as a shell does for a missing command). */
+export const EXIT_WORKLOAD_NOT_STARTED = 127;
+
+export type Spawn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export interface SuperviseOptions {
+  readonly log: Logger;
+  readonly signals?: NodeJS.Process;
+  /** How long the workload has to exit after the stop signal is passed on, before SIGKILL. Default 10 s. */
+  readonly stopGraceMs?: number;
+  /** The parent environment the workload inherits (default process.env), plus the variables above. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly spawn?: Spawn;
+}
+
+/** The variables the workload gets besides its inherited environment. */
+export function workloadEnvironment(app: Pick<EnclaveApp, 'gateway' | 'moduleId'>, secretsDir: string | undefined): Record<string, string> {
+  const env: Record<string, string> = { [WORKLOAD_ENV.moduleId]: app.moduleId };
+  if (app.gateway) {
+    env[WORKLOAD_ENV.gateway] = app.gateway;
+    const tcp = /^tcp:(.+):(\d+)$/.exec(app.gateway);
+    if (tcp) {
+      const host = (tcp[1] as string).includes(':') ? `[${tcp[1]}]` : (tcp[1] as string);
+      env[WORKLOAD_ENV.gatewayUrl] = `http://${host}:${tcp[2]}`;
+      // The AWS SDKs read this for KMS's endpoint: an unmodified client reaches the gateway.
+      env['AWS_ENDPOINT_URL_KMS'] = env[WORKLOAD_ENV.gatewayUrl] as string;
+    }
+  }
+  if (secretsDir) env[WORKLOAD_ENV.secretsDir] = secretsDir;
+  return env;
+}
+
+/**
+ * Runs the workload once the enclave app is up (secrets open, gateway listening), and returns its exit
+ * status: its own code, or 128 + the signal number if a signal ended it. SIGINT and SIGTERM are passed
+ * on to it; when it has exited (or after the grace period, SIGKILL) the gateway is closed. The app is
+ * closed on every path, so no listener outlives the workload.
+ */
+export async function superviseWorkload(
+  app: EnclaveApp,
+  command: readonly string[],
+  secretsDir: string | undefined,
+  options: SuperviseOptions,
+): Promise<number> {
+  const [file, ...args] = command;
+  const signals = options.signals ?? process;
+  const spawn = options.spawn ?? nodeSpawn;
+  const grace = options.stopGraceMs ?? 10_000;
+  if (file === undefined) throw new Error('superviseWorkload needs a command');
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { stdio: 'inherit', env: { ...(options.env ?? process.env), ...workloadEnvironment(app, secretsDir) } });
+  } catch (e) {
+    options.log('error', 'workload not started', { command: file, error: (e as Error).message });
+    await app.close();
+    return EXIT_WORKLOAD_NOT_STARTED;
+  }
+  let killTimer: NodeJS.Timeout | undefined;
+  const forward = (signal: NodeJS.Signals) => {
+    options.log('info', 'stopping workload', { signal });
+    child.kill(signal);
+    killTimer ??= setTimeout(() => {
+      options.log('warn', 'workload did not stop in time: SIGKILL', { graceMs: grace });
+      child.kill('SIGKILL');
+    }, grace);
+  };
+  const onInt = () => forward('SIGINT');
+  const onTerm = () => forward('SIGTERM');
+  signals.on('SIGINT', onInt);
+  signals.on('SIGTERM', onTerm);
+  const status = await new Promise<number>((resolve) => {
+    // 'error' without 'exit' is a spawn failure (no such file, not executable); 'exit' may follow an 'error' of kill().
+    child.once('error', (e) => {
+      if (child.pid === undefined) {
+        options.log('error', 'workload not started', { command: file, error: (e as NodeJS.ErrnoException).code ?? e.message });
+        resolve(EXIT_WORKLOAD_NOT_STARTED);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      const byNumber = signal ? (constants.signals[signal] ?? 0) : 0;
+      resolve(code ?? 128 + byNumber);
+    });
+    if (child.pid !== undefined) options.log('info', 'workload started', { command: file, pid: child.pid });
+  });
+  signals.off('SIGINT', onInt);
+  signals.off('SIGTERM', onTerm);
+  if (killTimer) clearTimeout(killTimer);
+  options.log('info', 'workload exited', { status });
+  await app.close();
+  return status;
+}

@@ -1,0 +1,177 @@
+import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nitroEnclave, sealSecret } from '@nitro-datakey/enclave';
+import { startStack, type Stack } from '@nitro-datakey/devkit';
+import { projectRoot } from '../../support/index.js';
+
+/*
+ * `nitro-enclave run`: the supervisor a user's image runs. Secrets first, then the gateway, then the
+ * workload with both in its environment; its exit status passed through; stop signals passed on; the
+ * gateway gone once the workload is.
+ */
+
+let stack: Stack;
+let dir: string;
+let configFile: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  dir = mkdtempSync(join(tmpdir(), 'ndk-run-'));
+  const envelope = join(dir, 'db.sealed.json');
+  const sealed = await sealSecret(stack.client, new TextEncoder().encode('hunter2-but-longer'), { keyId: stack.keyId, name: 'db-password' });
+  writeFileSync(envelope, JSON.stringify(sealed));
+  writeFileSync(join(dir, 'ca.pem'), stack.kms.caCertPem as string);
+  const config = (items: unknown[], extra: Record<string, unknown> = {}) => ({
+    region: stack.kms.region,
+    kms: {
+      transport: stack.proxy.routes[0]?.listen,
+      endpoint: `https://localhost:${new URL(stack.kms.endpoint).port}`,
+      caFile: join(dir, 'ca.pem'),
+      allowedKeys: { app: stack.keyId },
+    },
+    credentials: { transport: stack.proxy.credentials },
+    secrets: { dir: join(dir, 'secrets'), items },
+    gateway: { listen: 'tcp:127.0.0.1:0' },
+    ...extra,
+  });
+  configFile = join(dir, 'enclave.json');
+  writeFileSync(configFile, JSON.stringify(config([{ name: 'db-password', envelope, keyId: 'app' }])));
+  writeFileSync(join(dir, 'wrong-item.json'), JSON.stringify(config([{ name: 'api-token', envelope, keyId: 'app' }])));
+  writeFileSync(
+    join(dir, 'with-command.json'),
+    JSON.stringify(config([{ name: 'db-password', envelope, keyId: 'app' }], { run: { command: [process.execPath, '-e', 'process.exit(5)'] } })),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** nitro-enclave run in-process on the stack's simulated NSM, the workload's output captured. */
+function runEnclave(argv: string[], onStdout?: (text: string, signals: EventEmitter) => void, stopGraceMs?: number): Promise<Run> {
+  const signals = new EventEmitter();
+  let stdout = '';
+  let stderr = '';
+  const spawn = (file: string, args: readonly string[], options: SpawnOptions) => {
+    // APP_KEY_ID: what the example app's deployment sets (the key ARN its data keys come from).
+    const env = { ...options.env, APP_KEY_ID: stack.keyId };
+    const child = nodeSpawn(file, [...args], { ...options, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout, signals);
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    return child;
+  };
+  const io = { stdout: (t: string | Uint8Array) => (stdout += String(t)), stderr: (t: string) => (stderr += t), readStdin: async () => new Uint8Array(0) };
+  return nitroEnclave(['run', ...argv], io, signals as unknown as NodeJS.Process, {
+    openNsm: () => stack.nsm,
+    spawn,
+    ...(stopGraceMs !== undefined ? { stopGraceMs } : {}),
+  }).then((status) => ({ status, stdout, stderr }));
+}
+
+const node = (script: string) => ['--', process.execPath, '-e', script];
+
+describe('nitro-enclave run', () => {
+  it('runs the example app: it reads its opened secret and gets a data key through the gateway', async () => {
+    const r = await runEnclave(['--config', configFile, '--', process.execPath, join(projectRoot(), 'eif/example/app.mjs')]);
+    expect(r.stderr).not.toMatch(/"level":"error"|Exception/);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop() as string)).toEqual({ secretBytes: 18, dataKeyBytes: 32, keyId: stack.keyId });
+  });
+
+  it('gives the workload the gateway, its URL for the SDK, the secrets directory and the module id', async () => {
+    const r = await runEnclave(['--config', configFile, ...node('console.log(JSON.stringify(process.env))')]);
+    expect(r.status).toBe(0);
+    const env = JSON.parse(r.stdout) as Record<string, string>;
+    expect(env['NITRO_DATAKEY_SECRETS_DIR']).toBe(join(dir, 'secrets'));
+    expect(env['NITRO_DATAKEY_GATEWAY']).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+    const port = env['NITRO_DATAKEY_GATEWAY']?.split(':')[2];
+    expect(env['NITRO_DATAKEY_GATEWAY_URL']).toBe(`http://127.0.0.1:${port}`);
+    expect(env['AWS_ENDPOINT_URL_KMS']).toBe(env['NITRO_DATAKEY_GATEWAY_URL']);
+    expect(env['AWS_REGION']).toBe(stack.kms.region);
+    expect(env['NITRO_DATAKEY_MODULE_ID']).toMatch(/^i-[0-9a-f]+-enc[0-9a-f]+$/);
+    // Once the workload has exited, the gateway is gone.
+    const refused = await new Promise<string>((resolve) => {
+      const s = connect(Number(port), '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve('connected');
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  });
+
+  it("passes the workload's exit status through, and 128+N for a signal", async () => {
+    expect((await runEnclave(['--config', configFile, ...node('process.exit(7)')])).status).toBe(7);
+    expect((await runEnclave(['--config', configFile, ...node("process.kill(process.pid, 'SIGKILL')")])).status).toBe(137);
+  });
+
+  it('passes SIGTERM on and waits for the workload to stop', async () => {
+    const script = "process.on('SIGTERM', () => { console.log('stopping cleanly'); process.exit(0); }); console.log('up'); setInterval(() => {}, 1000);";
+    let sent = false;
+    const r = await runEnclave(['--config', configFile, ...node(script)], (out, signals) => {
+      if (!sent && out.includes('up')) {
+        sent = true;
+        signals.emit('SIGTERM');
+      }
+    });
+    expect(r.stdout).toContain('stopping cleanly');
+    expect(r.status).toBe(0);
+  });
+
+  it('kills a workload that ignores SIGTERM once the grace period is over', async () => {
+    const script = "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000);";
+    let sent = false;
+    const r = await runEnclave(
+      ['--config', configFile, ...node(script)],
+      (out, signals) => {
+        if (!sent && out.includes('up')) {
+          sent = true;
+          signals.emit('SIGTERM');
+        }
+      },
+      300,
+    );
+    expect(r.stderr).toContain('SIGKILL');
+    expect(r.status).toBe(137);
+  });
+
+  it("exits 127 when the command cannot be started, and runs the config's run.command when none is given", async () => {
+    const missing = await runEnclave(['--config', configFile, '--', join(dir, 'no-such-program')]);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toContain('workload not started');
+    expect((await runEnclave(['--config', join(dir, 'with-command.json')])).status).toBe(5);
+  });
+
+  it('never starts the workload when a secret does not open: exit 1', async () => {
+    const marker = join(dir, 'started');
+    const r = await runEnclave(['--config', join(dir, 'wrong-item.json'), ...node(`require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ERR_SEALED_SECRET_CONTEXT');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('usage errors exit 2: no config, no command', async () => {
+    expect((await runEnclave([])).status).toBe(2);
+    expect((await runEnclave(['--config', configFile])).status).toBe(2);
+    const help = await runEnclave(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('NITRO_DATAKEY_SECRETS_DIR');
+  });
+});
