@@ -9,8 +9,8 @@ const secret = await readFile(join(process.env.NITRO_DATAKEY_SECRETS_DIR, 'db-pa
 // AWS_ENDPOINT_URL_KMS (set by nitro-enclave run) points the SDK at the gateway. The gateway makes
 // every call to KMS attested with the parent's credentials, so these are placeholders, never sent on.
 const kms = new KMSClient({ credentials: { accessKeyId: 'enclave-workload', secretAccessKey: 'unused' }, maxAttempts: 1 });
-// APP_KEY_ID: the key ARN (or a name in the enclave config's kms.allowedKeys that KMS also knows).
-const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: process.env.APP_KEY_ID, KeySpec: 'AES_256' }));
+// alias/app is a name in the enclave config's kms.allowedKeys: the enclave checks KMS answers for its ARN.
+const dataKey = await kms.send(new GenerateDataKeyCommand({ KeyId: process.env.APP_KEY_ID ?? 'alias/app', KeySpec: 'AES_256' }));
 kms.destroy();
 
 console.log(JSON.stringify({ secretBytes: secret.byteLength, dataKeyBytes: dataKey.Plaintext.byteLength, keyId: dataKey.KeyId }));

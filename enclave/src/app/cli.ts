@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { openNsmDevice } from '@nitro-datakey/native';
+import { bringUpLoopback, openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
 import {
   type CliIo,
@@ -129,12 +129,27 @@ export async function nitroEnclave(
     'nitro-enclave',
     async () => {
       const config = await loadEnclaveConfig(configPath);
+      loopbackUp(log);
       const app = await startEnclaveApp(config, { nsm: await openNsm(), log });
       return { ready: { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets }, close: () => app.close() };
     },
     io,
     signals,
   );
+}
+
+/**
+ * A Nitro Enclave boots with lo down, and the gateway (and the workload's own servers) need it. This
+ * is done here rather than with iproute2 in the image: no apt install, no PCR2 drift. Where lo is up
+ * already (anywhere but a fresh enclave) this changes nothing and needs no privilege.
+ */
+function loopbackUp(log: Logger): void {
+  try {
+    if (bringUpLoopback()) log('info', 'loopback interface brought up');
+  } catch (e) {
+    // Not fatal by itself: a gateway on loopback then fails to listen, with its own error.
+    log('warn', 'cannot bring up the loopback interface', { error: (e as Error).message });
+  }
 }
 
 async function run(
@@ -159,6 +174,7 @@ async function run(
   });
   let app: EnclaveApp;
   try {
+    loopbackUp(log);
     app = await startEnclaveApp(config, { nsm: await openNsm(), log });
   } catch (e) {
     release();

@@ -29,6 +29,9 @@ export interface NativeAddon {
   vsockPeerAddress(fd: number): { cid: number; port: number };
   vsockLocalCid(): number;
   readonly VMADDR_CID_ANY: number;
+
+  /** Brings lo up; true if it was down. */
+  loopbackUp(): boolean;
 }
 
 /** Readiness of one fd from the libuv loop (uv_poll). */

@@ -16,4 +16,5 @@ export { parseAddress, formatAddress, isLoopbackHost, type TransportAddress } fr
 export { FdSocket } from './fd-socket.js';
 export { VsockSocket, VsockServer, connectVsock, VSOCK_PARENT_CID, VMADDR_CID_ANY, VMADDR_PORT_ANY, type VsockAddress } from './vsock.js';
 export { connectTo, listenOn, claimUnixSocketPath, unixPeerCredentials, type TransportListener, type TransportSocket } from './net.js';
+export { bringUpLoopback } from './loopback.js';
 export { NsmDeviceTransport, openNsmDevice, NSM_DEVICE_PATH } from './nsm-device.js';
