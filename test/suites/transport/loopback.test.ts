@@ -11,14 +11,13 @@ const probe = spawnSync('unshare', ['-n', 'true'], { encoding: 'utf8' });
 const canUnshare = probe.status === 0;
 const why = probe.error?.message ?? probe.stderr?.trim() ?? '';
 const skipReason = `skipped: "unshare -n" is not available or not permitted here (${why}); it needs util-linux and CAP_SYS_ADMIN`;
-if (!canUnshare) console.warn(`loopback.test.ts ${skipReason}`);
 
 describe('bringUpLoopback', () => {
   it('changes nothing where lo is already up', () => {
     expect(bringUpLoopback()).toBe(false);
   });
 
-  it.skipIf(!canUnshare)('brings lo up in a fresh network namespace, where 127.0.0.1 then accepts a listener', () => {
+  it.skipIf(!canUnshare)(`brings lo up in a fresh network namespace, where 127.0.0.1 then accepts a listener${canUnshare ? '' : ` (${skipReason})`}`, () => {
     const script = `
       import { bringUpLoopback } from '@nitro-datakey/native';
       import { connect, createServer } from 'node:net';
