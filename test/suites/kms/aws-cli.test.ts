@@ -81,6 +81,16 @@ describe.skipIf(!hasAws)(title, () => {
     expect(JSON.parse((await aws(['list-resource-tags', '--key-id', keyId])).out).Tags).toEqual([{ TagKey: 'team', TagValue: 'blue' }]);
   });
 
+  it('grant tokens: botocore and the local KMS agree on 1 to 8192 characters', async () => {
+    const keyId = JSON.parse((await aws(['create-key'])).out).KeyMetadata.KeyId as string;
+    const longest = await aws(['generate-data-key', '--key-id', keyId, '--key-spec', 'AES_256', '--grant-tokens', 'g'.repeat(8192)]);
+    expect(longest.code, longest.err).toBe(0);
+    // One character more: refused (botocore validates the model's length before sending, as the SDK's server would).
+    const tooLong = await aws(['generate-data-key', '--key-id', keyId, '--key-spec', 'AES_256', '--grant-tokens', 'g'.repeat(8193)]);
+    expect(tooLong.code).not.toBe(0);
+    expect(tooLong.err).toMatch(/length|8192/i);
+  });
+
   it('reports KMS errors by name with a failing exit status', async () => {
     const missing = await aws(['describe-key', '--key-id', 'alias/missing']);
     expect(missing.code).not.toBe(0);
