@@ -99,21 +99,23 @@ build_once() {
   local dir="$1"; shift
   mkdir -p "$dir"
   echo "==> base image nitro-datakey-enclave:base"
-  docker buildx build "$@" --file "$here/Dockerfile" --target enclave \
-    --build-arg "BASE_IMAGE=$base_image" --build-arg "BUILD_IMAGE=$build_image" --build-arg "SOURCE_DATE_EPOCH=$epoch" \
-    --output "type=docker,name=nitro-datakey-enclave:base,rewrite-timestamp=true" "$root"
+  # Every image gets the commit's time, with file times rewritten to it; ours also get the pinned images.
+  local dated=(--build-arg "SOURCE_DATE_EPOCH=$epoch")
+  local pinned=(--build-arg "BASE_IMAGE=$base_image" --build-arg "BUILD_IMAGE=$build_image" "${dated[@]}")
+  local output="rewrite-timestamp=true"
+  docker buildx build "$@" --file "$here/Dockerfile" --target enclave "${pinned[@]}" \
+    --output "type=docker,name=nitro-datakey-enclave:base,$output" "$root"
   local tag
   if [ -n "$app_dockerfile" ]; then
     tag="nitro-datakey-app:build"
     echo "==> your application: $app_dockerfile"
-    docker buildx build "$@" --file "$app_dockerfile" --build-arg "SOURCE_DATE_EPOCH=$epoch" \
-      --output "type=docker,name=$tag,rewrite-timestamp=true" "$(dirname "$app_dockerfile")"
+    docker buildx build "$@" --file "$app_dockerfile" "${dated[@]}" \
+      --output "type=docker,name=$tag,$output" "$(dirname "$app_dockerfile")"
   else
     tag="nitro-datakey-example:build"
     echo "==> the example application"
-    docker buildx build "$@" --file "$here/Dockerfile" --target example \
-      --build-arg "BASE_IMAGE=$base_image" --build-arg "BUILD_IMAGE=$build_image" --build-arg "SOURCE_DATE_EPOCH=$epoch" \
-      --output "type=docker,name=$tag,rewrite-timestamp=true" "$root"
+    docker buildx build "$@" --file "$here/Dockerfile" --target example "${pinned[@]}" \
+      --output "type=docker,name=$tag,$output" "$root"
   fi
   echo "==> nitro-cli build-enclave"
   local sign=()

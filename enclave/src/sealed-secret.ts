@@ -1,7 +1,7 @@
 import {
   assertSealableSecret,
   canonicalEncryptionContext,
-  fromBase64,
+  decodeEnvelopeField,
   openWithDataKey,
   parseSealedSecret,
   type SealedSecret,
@@ -69,12 +69,7 @@ export async function openSecret(client: AttestedKmsClient, envelope: SealedSecr
       throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', 'the sealed secret carries another encryption context than the one expected');
     }
   }
-  let blob: Uint8Array;
-  try {
-    blob = fromBase64(sealed.encryptedDataKey, 'encryptedDataKey');
-  } catch {
-    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'encryptedDataKey is not base64');
-  }
+  const blob = decodeEnvelopeField(sealed.encryptedDataKey, 'encryptedDataKey');
   let dataKey: Uint8Array;
   try {
     dataKey = (await client.decrypt({ CiphertextBlob: blob, EncryptionContext: sealed.encryptionContext, KeyId: expectedKey })).plaintext;

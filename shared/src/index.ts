@@ -108,6 +108,8 @@ export {
   MAX_SECRET_BYTES,
   SealedSecretError,
   sealedSecretContext,
+  isSecretName,
+  decodeEnvelopeField,
   assertSealableSecret,
   sealWithDataKey,
   openWithDataKey,

@@ -10,6 +10,7 @@ import {
   jsonLogger,
   type Logger,
   packageVersion,
+  parseContextArgs,
   processIo,
   runService,
   stopSignals,
@@ -182,7 +183,6 @@ async function run(
     return exitCodeFor(e);
   }
   release();
-  await Promise.resolve();
   if (stopRequested) {
     await app.close();
     return EXIT.ok;
@@ -212,12 +212,7 @@ async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<N
   if (values.config === undefined || values['key-id'] === undefined || values.name === undefined || positionals.length !== 1) {
     throw new UsageError('seal needs --config FILE, --key-id KEY, --name NAME and one SECRET_FILE (or -)');
   }
-  const encryptionContext: Record<string, string> = {};
-  for (const pair of values.context ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--context takes K=V, got ${JSON.stringify(pair)}`);
-    encryptionContext[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const encryptionContext = parseContextArgs(values.context);
   const file = positionals[0] as string;
   const secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
   const config = await loadEnclaveConfig(values.config);

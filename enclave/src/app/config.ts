@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native';
-import { isKeyArn } from '@nitro-datakey/shared';
+import { isKeyArn, isSecretName } from '@nitro-datakey/shared';
 import { EnclaveConfigError } from '../errors.js';
 
 export interface EnclaveAppConfig {
@@ -130,7 +130,7 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
         fail(`secrets.items[${i}].keyId`, 'the key the envelope must be sealed under: a full key ARN, or a name in kms.allowedKeys');
       }
       const name = str(it['name'], `secrets.items[${i}].name`);
-      if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) fail(`secrets.items[${i}].name`, 'a file name of letters, digits, ".", "_" and "-"');
+      if (!isSecretName(name)) fail(`secrets.items[${i}].name`, 'a file name of letters, digits, ".", "_" and "-"');
       if (names.has(name)) fail(`secrets.items[${i}].name`, `${name} is used twice`);
       names.add(name);
       const ec = it['encryptionContext'];

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Nsm } from '@nitro-datakey/shared';
-import { type CliIo, EXIT, readBinaryInput, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliIo, EXIT, parseContextArgs, readBinaryInput, UsageError } from '@nitro-datakey/shared/cli';
 import { createClient } from './app.js';
 import { loadEnclaveConfig } from './config.js';
 
@@ -50,12 +50,7 @@ export async function kmsCommand(argv: readonly string[], io: CliIo, openNsm: ()
   if (values.config === undefined) throw new UsageError('--config FILE is required');
   const format = values.format ?? 'binary';
   if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format takes ${FORMATS.join(', ')}`);
-  const context: Record<string, string> = {};
-  for (const pair of values.context ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--context takes K=V, got ${JSON.stringify(pair)}`);
-    context[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const context = parseContextArgs(values.context);
   const bytes = values.bytes === undefined ? undefined : Number(values.bytes);
   if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 1 && bytes <= 1024)) throw new UsageError('--bytes must be 1 to 1024');
   const needKey = () => values['key-id'] ?? fail('--key-id KEY is required');

@@ -46,6 +46,17 @@ export async function readBinaryInput(path: string, io: CliIo, isBinary: (bytes:
   return bytes; // not text we recognise: let the parser say what is wrong with it
 }
 
+/** Repeated `K=V` arguments (an encryption context) as a map; a pair without a key is a usage error. */
+export function parseContextArgs(pairs: readonly string[] | undefined, flag = '--context'): Record<string, string> {
+  const context: Record<string, string> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} takes K=V, got ${JSON.stringify(pair)}`);
+    context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return context;
+}
+
 export function parseHexArg(value: string, flag: string): Uint8Array {
   const body = value.startsWith('0x') ? value.slice(2) : value;
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(body)) throw new UsageError(`${flag} must be hex (an even number of hex digits)`);

@@ -2,9 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { parseArgs } from 'node:util';
 import { isKeyArn } from '../kms-protocol/index.js';
-import { assertSealableSecret, SealedSecretError, sealedSecretContext, sealWithDataKey } from '../sealed-secret/envelope.js';
+import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '../sealed-secret/envelope.js';
 import { EXIT, UsageError } from './exit.js';
-import type { CliIo } from './io.js';
+import { type CliIo, parseContextArgs } from './io.js';
 
 export const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
 
@@ -64,13 +64,8 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
   if (keyId === undefined || name === undefined || positionals.length !== 1) {
     throw new UsageError('seal needs --key-id KEY, --name NAME and one SECRET_FILE (or -) (see --help)');
   }
-  if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw new UsageError('--name must be a file name of letters, digits, ".", "_" and "-"');
-  const extra: Record<string, string> = {};
-  for (const pair of values.context ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--context takes K=V, got ${JSON.stringify(pair)}`);
-    extra[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  if (!isSecretName(name)) throw new UsageError('--name must be a file name of letters, digits, ".", "_" and "-"');
+  const extra = parseContextArgs(values.context);
   if (values['ca-file'] !== undefined && values.endpoint === undefined) throw new UsageError('--ca-file goes with --endpoint');
   let ca: string | undefined;
   if (values['ca-file'] !== undefined) {

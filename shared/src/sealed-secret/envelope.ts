@@ -75,6 +75,11 @@ export function sealedSecretContext(name: string, encryptionContext: Readonly<Re
   return { ...encryptionContext, [SECRET_NAME_CONTEXT_KEY]: name };
 }
 
+/** A secret's name is the file it opens to in the secrets directory: no path, no hidden file. */
+export function isSecretName(name: string): boolean {
+  return /^[A-Za-z0-9._-]+$/.test(name) && !name.startsWith('.');
+}
+
 /** Checks a secret's size before anyone asks KMS for a data key. */
 export function assertSealableSecret(plaintext: Uint8Array): void {
   if (!(plaintext instanceof Uint8Array) || plaintext.byteLength > MAX_SECRET_BYTES)

@@ -27,7 +27,7 @@ import {
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import type { KeyStore, StoredAlias, StoredKey } from './keystore.js';
-import { defaultKeyPolicy, evaluatePolicy, explainPolicy, parsedPolicy } from './policy.js';
+import { defaultKeyPolicy, evaluatePolicy, explainPolicy, parsedPolicy, roleOfSession } from './policy.js';
 import { verifyRecipient, type VerifiedRecipient } from './recipient.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
@@ -139,8 +139,7 @@ function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, strin
   const all = new Map(conditions);
   // For a role session AWS sets aws:PrincipalArn to the role's ARN, not the session's (IAM "AWS global
   // condition context keys"): a policy names the role, whichever session calls.
-  const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(ctx.principalArn);
-  all.set('aws:principalarn', session ? `arn:aws:iam::${session[1]}:role/${session[2]}` : ctx.principalArn);
+  all.set('aws:principalarn', roleOfSession(ctx.principalArn) ?? ctx.principalArn);
   const account = ctx.principalArn.split(':')[4];
   if (account) all.set('kms:calleraccount', account);
   return all;

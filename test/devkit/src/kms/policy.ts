@@ -257,8 +257,14 @@ function principalMatches(pattern: string, caller: string): boolean {
   if (root) return caller.split(':')[4] === root[1];
   if (pattern === caller) return true;
   // A role principal matches its assumed-role sessions.
-  const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(caller);
-  return session !== null && pattern === `arn:aws:iam::${session[1]}:role/${session[2]}`;
+  const role = roleOfSession(caller);
+  return role !== undefined && pattern === role;
+}
+
+/** The role ARN of an assumed-role session ARN (`arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION`), else undefined. */
+export function roleOfSession(arn: string): string | undefined {
+  const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(arn);
+  return session ? `arn:aws:iam::${session[1]}:role/${session[2]}` : undefined;
 }
 
 function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
