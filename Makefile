@@ -1,7 +1,7 @@
 # nitro-datakey: `make test` on a new machine installs, builds, lints and runs every suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
-.PHONY: install build lint format test test-enclave bench demo eif clean distclean
+.PHONY: install build native-emulation lint format test test-enclave bench demo demo-native eif clean distclean
 
 # npm ci writes node_modules/.package-lock.json: reinstall only when the lockfile or a manifest changes.
 INSTALL_STAMP := node_modules/.package-lock.json
@@ -18,6 +18,22 @@ BIN := node_modules/.bin
 build: install
 	$(BIN)/tsc -b
 
+# Test-only C: the LD_PRELOAD stand-in for /dev/nsm and AF_VSOCK, and the check of the addon's kernel
+# ABI against the kernel headers (a mismatch fails this build). Never shipped in a package.
+EMU_DIR := test/native/build
+EMU_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE
+CC ?= cc
+
+native-emulation: $(EMU_DIR)/libnitro-kernel-shim.so $(EMU_DIR)/abi-check
+
+$(EMU_DIR)/libnitro-kernel-shim.so: test/native/csrc/kernel-shim.c test/native/csrc/nsm-uapi.h
+	@mkdir -p $(@D)
+	$(CC) $(EMU_CFLAGS) -shared -fPIC -o $@ $< -ldl
+
+$(EMU_DIR)/abi-check: test/native/csrc/abi-check.c test/native/csrc/nsm-uapi.h shared/native/csrc/nsm-abi.h
+	@mkdir -p $(@D)
+	$(CC) $(EMU_CFLAGS) -o $@ $<
+
 # Biome (format and lint), the 160-column limit, and a type check of the enclave's own tests.
 lint: build
 	$(BIN)/biome check .
@@ -33,7 +49,7 @@ test-enclave: build
 
 # Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads, after one line per
 # skipped suite with its reason.
-test: build lint test-enclave
+test: build native-emulation lint test-enclave
 	@status=0; $(BIN)/vitest run --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs test-results.json; exit $$status
 
@@ -46,13 +62,19 @@ bench: build
 demo: build
 	@node test/devkit/dist/demo/main.js
 
+# The same path with the real addon on both sides: the enclave reaches the NSM through its ioctl and
+# the proxy through vsock connect(); the proxy accepts on vsock. The kernel interfaces are emulated
+# (test/native, LD_PRELOAD), so it runs here. CI runs it through its test.
+demo-native: build native-emulation
+	@node test/devkit/dist/demo/native.js --shim $(EMU_DIR)/libnitro-kernel-shim.so
+
 # Builds the enclave image on a host with docker and nitro-cli (see eif/README.md).
 eif:
 	eif/build.sh
 
 clean:
 	$(BIN)/tsc -b --clean 2>/dev/null || true
-	rm -rf shared/dist shared/native/dist enclave/dist parent-proxy/dist test/dist test/devkit/dist
+	rm -rf shared/dist shared/native/dist enclave/dist parent-proxy/dist test/dist test/devkit/dist $(EMU_DIR)
 
 distclean: clean
 	rm -rf node_modules shared/native/build

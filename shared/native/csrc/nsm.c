@@ -14,16 +14,7 @@
 #include <unistd.h>
 
 #include "errors.h"
-
-/* The kernel driver's ABI: _IOWR(0x0A, 0, struct nsm_message) with two iovecs, 32 bytes on 64-bit. */
-struct nsm_message {
-  struct iovec request;
-  struct iovec response;
-};
-_Static_assert(sizeof(struct nsm_message) == 32, "struct nsm_message must be 32 bytes");
-#define NSM_IOCTL_REQUEST 0xC0200A00UL
-#define NSM_REQUEST_MAX 0x1000
-#define NSM_RESPONSE_MAX 0x3000
+#include "nsm-abi.h"
 
 typedef struct {
   napi_async_work work;

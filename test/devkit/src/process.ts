@@ -30,9 +30,14 @@ export interface ReadyProcess<T> {
   stderr(): string;
 }
 
-/** Runs `node script args` and waits for the JSON line it prints when ready. */
-export async function spawnReady<T>(script: string, args: readonly string[], timeoutMs = 20_000): Promise<ReadyProcess<T>> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs `node script args` (in `env`, default this process's) and waits for the JSON line it prints when ready. */
+export async function spawnReady<T>(
+  script: string,
+  args: readonly string[],
+  timeoutMs = 20_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ReadyProcess<T>> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();

@@ -14,10 +14,13 @@ import {
   parseHexArg,
   parseTimeArg,
   processIo,
+  jsonLogger,
+  runService,
   UsageError,
   wantsVersion,
 } from '@nitro-datakey/shared/cli';
 import { readMeasurements } from '../nsm/measurements.js';
+import { serveNsmDevice } from '../nsm/device-server.js';
 import { NitroPki } from '../nsm/pki.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
 
@@ -40,6 +43,11 @@ Commands:
   enclave --pki-dir DIR [--pcrs measurements.json] [--debug] -- NITRO_ENCLAVE_ARGS...
       Run the enclave app ("nitro-enclave --config FILE", or "nitro-enclave seal ...") on a simulated
       NSM under DIR's root instead of /dev/nsm. Everything after "--" goes to nitro-enclave.
+  nsm-device --socket PATH --pki-dir DIR [--pcrs measurements.json] [--debug]
+      Serve the NSM device's request and response bytes on a Unix socket (mode 0600) for the test
+      build's LD_PRELOAD shim, which stands in for /dev/nsm so the real addon's ioctl reaches a simulated
+      NSM ("make demo-native"). Prints a JSON ready line, logs each request's type (never its bytes) as a
+      JSON line on stderr, and stops on SIGINT or SIGTERM.
 
 Exit status: 0 ok, 1 failed, 2 usage error.
 `;
@@ -69,6 +77,7 @@ export async function nitroSim(argv: readonly string[], io: CliIo = processIo, s
     if (command === 'pki' && sub === 'show') return await pkiShow(rest, io);
     if (command === 'attest') return await attest(sub === undefined ? [] : [sub, ...rest], io);
     if (command === 'enclave') return await enclave(sub === undefined ? [] : [sub, ...rest], io, signals);
+    if (command === 'nsm-device') return await nsmDevice(sub === undefined ? [] : [sub, ...rest], io, signals);
     throw new UsageError(`unknown command ${JSON.stringify([command, sub].filter(Boolean).join(' '))}`);
   } catch (e) {
     const code = exitCodeFor(e);
@@ -123,12 +132,7 @@ async function attest(argv: readonly string[], io: CliIo): Promise<number> {
   const nonce = values.nonce === undefined ? undefined : parseHexArg(values.nonce, '--nonce');
   const seed = values.seed === undefined ? undefined : parseHexArg(values.seed, '--seed');
   const publicKey = values['public-key'] === undefined ? undefined : await readPublicKey(values['public-key']);
-  let measurements: Awaited<ReturnType<typeof readMeasurements>> | undefined;
-  try {
-    measurements = values.pcrs === undefined ? undefined : await readMeasurements(values.pcrs);
-  } catch (e) {
-    throw new UsageError(`--pcrs: ${(e as Error).message}`);
-  }
+  const measurements = await measurementsOption(values.pcrs);
 
   const nsm = await SimulatedNsm.client({
     pki: await NitroPki.load(values['pki-dir']),
@@ -170,15 +174,51 @@ async function enclave(argv: readonly string[], io: CliIo, signals: NodeJS.Proce
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values['pki-dir'] === undefined) throw new UsageError('--pki-dir DIR is required (create one with "nitro-sim pki init DIR")');
-  let measurements: Awaited<ReturnType<typeof readMeasurements>> | undefined;
-  try {
-    measurements = values.pcrs === undefined ? undefined : await readMeasurements(values.pcrs);
-  } catch (e) {
-    throw new UsageError(`--pcrs: ${(e as Error).message}`);
-  }
+  const measurements = await measurementsOption(values.pcrs);
   const pki = await NitroPki.load(values['pki-dir']);
   const openNsm = () => SimulatedNsm.client({ pki, ...(measurements ? { measurements } : {}), ...(values.debug ? { debug: true } : {}) });
   return nitroEnclave(argv.slice(split + 1), io, signals, { openNsm });
+}
+
+/** `--pcrs FILE`: the measurements JSON, or a usage error that names the option. */
+async function measurementsOption(path: string | undefined): Promise<Awaited<ReturnType<typeof readMeasurements>> | undefined> {
+  try {
+    return path === undefined ? undefined : await readMeasurements(path);
+  } catch (e) {
+    throw new UsageError(`--pcrs: ${(e as Error).message}`);
+  }
+}
+
+/** The NSM device's bytes on a Unix socket, for the LD_PRELOAD shim of the test build. */
+async function nsmDevice(argv: readonly string[], io: CliIo, signals: NodeJS.Process): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { socket: { type: 'string' }, 'pki-dir': { type: 'string' }, pcrs: { type: 'string' }, debug: { type: 'boolean' } },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values.socket === undefined) throw new UsageError('--socket PATH is required');
+  if (values['pki-dir'] === undefined) throw new UsageError('--pki-dir DIR is required (create one with "nitro-sim pki init DIR")');
+  const socketPath = values.socket;
+  const measurements = await measurementsOption(values.pcrs);
+  const pki = await NitroPki.load(values['pki-dir']);
+  const log = jsonLogger((line) => io.stderr(line));
+  return runService(
+    'nitro-sim',
+    async () => {
+      const nsm = await SimulatedNsm.boot({ pki, ...(measurements ? { measurements } : {}), ...(values.debug ? { debug: true } : {}) });
+      const device = await serveNsmDevice(nsm, socketPath, { onRequest: (type) => log('info', 'nsm request', { request: type }) });
+      return {
+        ready: { socket: device.path, moduleId: nsm.moduleId, rootFingerprint: pki.rootFingerprint, pid: process.pid },
+        close: async () => {
+          await device.close();
+          nsm.close();
+        },
+      };
+    },
+    io,
+    signals,
+  );
 }
 
 /** The usage lines of one command (`pki`, `attest`, `enclave`), with the common header. */

@@ -1,14 +1,11 @@
-import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
 import { DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
 import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
-import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { localKmsClient } from '../kms/sdk-client.js';
 import type { AuditEvent } from '../kms/audit.js';
@@ -17,41 +14,15 @@ import { NitroPki } from '../nsm/pki.js';
 import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
 import { builtScript, spawnReady } from '../process.js';
+import { type DemoHarness, runDemo } from './harness.js';
 
 /*
  * `make demo`: the attested data-key path end to end on one machine, every part a real process:
  * the local KMS (TLS, trusting a fresh simulated Nitro PKI), the parent proxy on loopback TCP in place
  * of vsock, and the enclave app on the simulated NSM. Prints a short report and cleans up.
  */
-/** Runs a command to completion as a child the cleanup knows about (an interrupt stops it too). */
-function run(command: string, args: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(command, [...args], (error, _stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve()));
-    children.push(child);
-  });
-}
-// Warnings go where every bin sends them, as JSON lines; the report shows warnings and errors only
-// (the SDK's Node-version notice is an info line), so stderr stays empty on success.
-routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel: 'warn' }));
-const dir = mkdtempSync(join(tmpdir(), 'nitro-datakey-demo-'));
-const children: ChildProcess[] = [];
-const steps: string[] = [];
-let failed = false;
-
-async function step<T>(title: string, action: () => Promise<T>, detail?: (result: T) => string): Promise<T> {
-  const started = performance.now();
-  try {
-    const result = await action();
-    steps.push(`  ok    ${title.padEnd(70)} ${(performance.now() - started).toFixed(0).padStart(6)} ms${detail ? `  ${detail(result)}` : ''}`);
-    return result;
-  } catch (e) {
-    steps.push(`  FAIL  ${title}: ${(e as Error).message}`);
-    failed = true;
-    throw e;
-  }
-}
-
-async function main(): Promise<void> {
+async function main(demo: DemoHarness): Promise<void> {
+  const { dir, step, run } = demo;
   console.log(`nitro-datakey demo (work directory ${dir})\n`);
   const enclaveMeasurements = syntheticMeasurements('nitro-datakey demo enclave image');
 
@@ -99,7 +70,7 @@ async function main(): Promise<void> {
       ]),
     (k) => k.ready.endpoint,
   );
-  children.push(kms.child);
+  demo.track(kms.child);
   const kmsPort = new URL(kms.ready.endpoint).port;
 
   process.env['AWS_ACCESS_KEY_ID'] = 'AKIDDEMOENCLAVE'; // what the parent's default credential chain finds
@@ -117,7 +88,7 @@ async function main(): Promise<void> {
       ]),
     (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kmsPort}`,
   );
-  children.push(proxy.child);
+  demo.track(proxy.child);
 
   // The enclave pins its key by ARN: the parent serves the credentials, so it chooses the account,
   // and an alias alone could name a key of the parent's own. The operator looks the ARN up once.
@@ -171,7 +142,7 @@ async function main(): Promise<void> {
     () => spawnReady<{ moduleId: string; gateway: string; secrets: string[] }>(simBin, [...onSimulator, '--config', join(dir, 'enclave-with-secrets.json')]),
     (e) => `secrets ${e.ready.secrets.join(', ')}`,
   );
-  children.push(enclave.child);
+  demo.track(enclave.child);
   await step('the secret the workload reads equals the one sealed', async () => {
     const opened = readFileSync(join(dir, 'run', 'secrets', 'api-token'), 'utf8');
     if (opened !== secret) throw new Error('the opened secret differs');
@@ -293,7 +264,7 @@ async function main(): Promise<void> {
     (events) => `${events.length} AccessDeniedException`,
   );
 
-  console.log(steps.join('\n'));
+  console.log(demo.report());
   console.log('\nRefusals in the local KMS audit trail (nitro-kms-local audit --denied):');
   for (const e of denied) {
     const recipient = e.additionalEventData?.['recipient'] as { attestationDocumentEnclavePCRs?: Record<string, string> } | undefined;
@@ -313,32 +284,4 @@ The data key and the secret never crossed the proxy in the clear: KMS answered w
 CiphertextForRecipient, opened inside the enclave with a one-time RSA key.`);
 }
 
-let cleaning: Promise<void> | undefined;
-
-/** Stops every child and removes the work directory (it holds keys); once, however it is reached. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
-    rmSync(dir, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-// Interrupted (Ctrl-C, or SIGTERM to the demo alone): the children and the keys in the work directory go too.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    void cleanup().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  if (!failed) steps.push(`  FAIL  ${(e as Error).message}`);
-  console.log(steps.join('\n'));
-  console.error(`\ndemo failed: ${(e as Error).stack ?? String(e)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runDemo('nitro-datakey-demo-', main);
