@@ -23,16 +23,22 @@ build: install
 EMU_DIR := test/native/build
 EMU_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -D_GNU_SOURCE
 CC ?= cc
+# Written under a temporary name and renamed: test files that build it at once never see half a file.
+EMU_LINK = $(CC) $(EMU_CFLAGS) -o $@.$$$$.tmp $(1) && mv -f $@.$$$$.tmp $@
 
-native-emulation: $(EMU_DIR)/libnitro-kernel-shim.so $(EMU_DIR)/abi-check
+native-emulation: $(EMU_DIR)/libnitro-kernel-shim.so $(EMU_DIR)/abi-check $(EMU_DIR)/vsock-probe
 
 $(EMU_DIR)/libnitro-kernel-shim.so: test/native/csrc/kernel-shim.c test/native/csrc/nsm-uapi.h
 	@mkdir -p $(@D)
-	$(CC) $(EMU_CFLAGS) -shared -fPIC -o $@ $< -ldl
+	$(call EMU_LINK,-shared -fPIC $< -ldl)
+
+$(EMU_DIR)/vsock-probe: test/native/csrc/vsock-probe.c
+	@mkdir -p $(@D)
+	$(call EMU_LINK,$< -ldl)
 
 $(EMU_DIR)/abi-check: test/native/csrc/abi-check.c test/native/csrc/nsm-uapi.h shared/native/csrc/nsm-abi.h
 	@mkdir -p $(@D)
-	$(CC) $(EMU_CFLAGS) -o $@ $<
+	$(call EMU_LINK,$<)
 
 # Biome (format and lint), the 160-column limit, and a type check of the enclave's own tests.
 lint: build
@@ -66,7 +72,7 @@ demo: build
 # the proxy through vsock connect(); the proxy accepts on vsock. The kernel interfaces are emulated
 # (test/native, LD_PRELOAD), so it runs here. CI runs it through its test.
 demo-native: build native-emulation
-	@node test/devkit/dist/demo/native.js --shim $(EMU_DIR)/libnitro-kernel-shim.so
+	@node test/devkit/dist/demo/native.js --shim $(EMU_DIR)/libnitro-kernel-shim.so --app eif/example/app.mjs
 
 # Builds the enclave image on a host with docker and nitro-cli (see eif/README.md).
 eif:

@@ -43,6 +43,9 @@
 
 #include "nsm-uapi.h"
 
+/* Lets a program check that it runs under the shim before it calls connect() on a "vsock" socket. */
+__attribute__((visibility("default"))) const int nitro_kernel_shim_version = 1;
+
 /* ---- the real functions, found lazily: another library's constructor may call us before ours runs ---- */
 
 #define REAL(name) real_##name

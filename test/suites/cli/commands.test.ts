@@ -33,6 +33,7 @@ describe('every command', () => {
       ['test/devkit/bin/nitro-sim.js', ['pki', '--help'], 'Usage: nitro-sim pki'],
       ['test/devkit/bin/nitro-sim.js', ['pki', 'init', '--help'], 'Usage: nitro-sim pki'],
       ['test/devkit/bin/nitro-sim.js', ['enclave', '--help'], 'Usage: nitro-sim enclave'],
+      ['test/devkit/bin/nitro-sim.js', ['nsm-device', '--help'], 'Usage: nitro-sim nsm-device'],
       ['enclave/bin/nitro-enclave.js', ['seal', '--help'], 'Usage: nitro-enclave seal'],
       ['shared/bin/nitro-datakey.js', ['verify', '--help'], 'Usage: nitro-datakey verify'],
     ] as const) {

@@ -1,24 +1,47 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AttestationVerifier } from '@nitro-datakey/shared';
+import { AttestationVerifier, decodeNsmResponse, encodeNsmRequest } from '@nitro-datakey/shared';
 import { nitroSim } from '@nitro-datakey/devkit';
 
 let dir: string;
 
-async function run(argv: string[]): Promise<{ code: number; out: Buffer; err: string }> {
+async function run(argv: string[], signals?: NodeJS.Process): Promise<{ code: number; out: Buffer; err: string }> {
   const out: Buffer[] = [];
   let err = '';
-  const code = await nitroSim(argv, {
-    stdout: (d) => out.push(Buffer.from(d)),
-    stderr: (t) => {
-      err += t;
+  const code = await nitroSim(
+    argv,
+    {
+      stdout: (d) => out.push(Buffer.from(d)),
+      stderr: (t) => {
+        err += t;
+      },
+      readStdin: async () => new Uint8Array(0),
     },
-    readStdin: async () => new Uint8Array(0),
-  });
+    signals,
+  );
   return { code, out: Buffer.concat(out), err };
+}
+
+/** One exchange with an emulated NSM device socket: bytes in, whatever comes back until it closes. */
+function exchange(path: string, bytes: Uint8Array): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ path }, () => socket.end(bytes));
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('close', () => resolve(Buffer.concat(chunks)));
+    socket.on('error', reject);
+  });
+}
+
+function framed(request: Uint8Array): Buffer {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(request.byteLength);
+  return Buffer.concat([header, request]);
 }
 
 beforeAll(() => {
@@ -99,4 +122,45 @@ describe('nitro-sim', () => {
     expect((await run(['attest', '--pki-dir', join(dir, 'missing')])).code).toBe(1);
     expect((await run(['--help'])).code).toBe(0);
   });
+
+  it('nsm-device answers framed device requests on a 0600 socket, drops malformed frames, and stops on a signal', async () => {
+    await run(['pki', 'init', join(dir, 'pki4')]);
+    const socket = join(dir, 'nsm.sock');
+    const signals = new EventEmitter() as unknown as NodeJS.Process;
+    const running = run(['nsm-device', '--socket', socket, '--pki-dir', join(dir, 'pki4')], signals);
+    for (let i = 0; i < 100 && !existsSafe(socket); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+
+    const answer = await exchange(socket, framed(encodeNsmRequest({ type: 'DescribeNSM' })));
+    expect(answer.readUInt32BE(0)).toBe(answer.length - 4);
+    const described = decodeNsmResponse(new Uint8Array(answer.subarray(4)));
+    expect(described.type).toBe('DescribeNSM');
+    // A zero-length frame, an oversized one, and one longer than it says: closed without an answer.
+    for (const bad of [Buffer.alloc(4), Buffer.from([0, 0, 0x10, 0x01]), Buffer.concat([framed(new Uint8Array([0x60])), Buffer.from([0])])]) {
+      expect((await exchange(socket, bad)).length).toBe(0);
+    }
+    // Still serving after them.
+    expect(decodeNsmResponse(new Uint8Array((await exchange(socket, framed(encodeNsmRequest({ type: 'GetRandom' })))).subarray(4))).type).toBe('GetRandom');
+
+    (signals as unknown as EventEmitter).emit('SIGTERM');
+    const done = await running;
+    expect(done.code).toBe(0);
+    const ready = JSON.parse(done.out.toString().split('\n')[0] as string) as { socket: string; moduleId: string };
+    expect(ready.socket).toBe(socket);
+    if (described.type === 'DescribeNSM') expect(described.moduleId).toBe(ready.moduleId);
+    const logged = done.err.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; request: string });
+    expect(logged.map((l) => l.request)).toEqual(['DescribeNSM', 'GetRandom']);
+
+    for (const argv of [['nsm-device'], ['nsm-device', '--socket', socket], ['nsm-device', '--socket', socket, '--pki-dir', join(dir, 'pki4'), 'extra']]) {
+      expect((await run(argv)).code, argv.join(' ')).toBe(2);
+    }
+  });
 });
+
+function existsSafe(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}

@@ -3,18 +3,17 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
-import { DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
-import { AttestationVerifier, decodeAttestation, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
+import { AttestationVerifier, decodeAttestation, toHex } from '@nitro-datakey/shared';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
-import { localKmsClient } from '../kms/sdk-client.js';
 import type { AuditEvent } from '../kms/audit.js';
 import { loadOrCreateTls } from '../kms/tls.js';
-import { NitroPki } from '../nsm/pki.js';
 import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
 import { builtScript, spawnReady } from '../process.js';
 import { type DemoHarness, runDemo } from './harness.js';
+import { DEMO_ACCESS_KEY_ID, localKmsStep, pkiStep } from './steps.js';
 
 /*
  * `make demo`: the attested data-key path end to end on one machine, every part a real process:
@@ -24,56 +23,13 @@ import { type DemoHarness, runDemo } from './harness.js';
 async function main(demo: DemoHarness): Promise<void> {
   const { dir, step, run } = demo;
   console.log(`nitro-datakey demo (work directory ${dir})\n`);
-  const enclaveMeasurements = syntheticMeasurements('nitro-datakey demo enclave image');
+  const { pki, measurements: enclaveMeasurements } = await pkiStep(demo, 'nitro-datakey demo enclave image');
+  const demoKms = await localKmsStep(demo, pki, enclaveMeasurements, 'alias/demo');
+  const kms = demoKms.process;
+  const kmsPort = demoKms.port;
+  const keyArn = demoKms.keyArn;
 
-  const pki = await step(
-    'simulated Nitro PKI (P-384 root, regional/zonal/instance CAs)',
-    async () => {
-      const p = await NitroPki.create();
-      await p.save(join(dir, 'pki'));
-      writeFileSync(
-        join(dir, 'measurements.json'),
-        JSON.stringify({ Measurements: Object.fromEntries([...enclaveMeasurements].map(([i, v]) => [`PCR${i}`, toHex(v)])) }),
-      );
-      return p;
-    },
-    (p) => `root ${p.rootFingerprint.slice(0, 16)}...`,
-  );
-
-  const role = 'arn:aws:iam::111122223333:role/demo-enclave';
-  // The key policy comes from the same generator operators use ("nitro-datakey policy").
-  const policy = enclaveKeyPolicy({
-    account: '111122223333',
-    roleArn: role,
-    pcrs: new Map([...enclaveMeasurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)])),
-  });
-  writeFileSync(
-    join(dir, 'seed.json'),
-    JSON.stringify({ keys: [{ alias: 'alias/demo', description: 'releases data keys to the demo enclave image only', policy }] }),
-  );
-  const kms = await step(
-    'local KMS with TLS, alias/demo under the generated policy (PCR0-2)',
-    () =>
-      spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
-        '--tls',
-        '--quiet',
-        '--audit',
-        join(dir, 'audit.jsonl'),
-        '--data-dir',
-        join(dir, 'kms'),
-        '--trust-root-fingerprint',
-        pki.rootFingerprint,
-        '--seed',
-        join(dir, 'seed.json'),
-        '--principal',
-        `AKIDDEMOENCLAVE=${role}`,
-      ]),
-    (k) => k.ready.endpoint,
-  );
-  demo.track(kms.child);
-  const kmsPort = new URL(kms.ready.endpoint).port;
-
-  process.env['AWS_ACCESS_KEY_ID'] = 'AKIDDEMOENCLAVE'; // what the parent's default credential chain finds
+  process.env['AWS_ACCESS_KEY_ID'] = DEMO_ACCESS_KEY_ID; // what the parent's default credential chain finds
   process.env['AWS_SECRET_ACCESS_KEY'] = 'demo-secret-not-checked';
   const proxy = await step(
     'parent proxy on loopback TCP (in place of vsock), credentials route',
@@ -90,11 +46,6 @@ async function main(demo: DemoHarness): Promise<void> {
   );
   demo.track(proxy.child);
 
-  // The enclave pins its key by ARN: the parent serves the credentials, so it chooses the account,
-  // and an alias alone could name a key of the parent's own. The operator looks the ARN up once.
-  const operator = localKmsClient({ endpoint: kms.ready.endpoint, region: 'us-east-1', caCertPem: readFileSync(kms.ready.caCertPath, 'utf8') });
-  const keyArn = (await operator.send(new DescribeKeyCommand({ KeyId: 'alias/demo' }))).KeyMetadata?.Arn as string;
-  operator.destroy();
   const allowedKeys = { 'alias/demo': keyArn };
   const config = {
     region: 'us-east-1',

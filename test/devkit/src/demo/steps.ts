@@ -1,0 +1,87 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
+import { localKmsClient } from '../kms/sdk-client.js';
+import { NitroPki } from '../nsm/pki.js';
+import { type PcrValues, syntheticMeasurements } from '../nsm/measurements.js';
+import { builtScript, type ReadyProcess, spawnReady } from '../process.js';
+import type { DemoHarness } from './harness.js';
+
+/** The account and enclave role both demos use; the parent's credentials name this role. */
+export const DEMO_ACCOUNT = '111122223333';
+export const DEMO_ROLE = `arn:aws:iam::${DEMO_ACCOUNT}:role/demo-enclave`;
+export const DEMO_ACCESS_KEY_ID = 'AKIDDEMOENCLAVE';
+
+/** A fresh simulated Nitro PKI in DIR/pki, and the image's measurements in DIR/measurements.json. */
+export async function pkiStep(demo: DemoHarness, image: string): Promise<{ pki: NitroPki; measurements: PcrValues }> {
+  const measurements = syntheticMeasurements(image);
+  const pki = await demo.step(
+    'simulated Nitro PKI (P-384 root, regional/zonal/instance CAs)',
+    async () => {
+      const p = await NitroPki.create();
+      await p.save(join(demo.dir, 'pki'));
+      writeFileSync(
+        join(demo.dir, 'measurements.json'),
+        JSON.stringify({ Measurements: Object.fromEntries([...measurements].map(([i, v]) => [`PCR${i}`, toHex(v)])) }),
+      );
+      return p;
+    },
+    (p) => `root ${p.rootFingerprint.slice(0, 16)}...`,
+  );
+  return { pki, measurements };
+}
+
+export interface DemoKms {
+  readonly process: ReadyProcess<{ endpoint: string; caCertPath: string }>;
+  readonly endpoint: string;
+  readonly port: string;
+  readonly caCertPath: string;
+  /** The key's ARN, looked up once by the operator: the enclave pins it. */
+  readonly keyArn: string;
+  readonly auditPath: string;
+}
+
+/**
+ * The local KMS (TLS, trusting the simulated root) with one key under the policy the operators'
+ * generator prints, releasing to `measurements` (PCR0-2), and its audit trail in DIR/audit.jsonl.
+ */
+export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurements: PcrValues, alias: string): Promise<DemoKms> {
+  const policy = enclaveKeyPolicy({
+    account: DEMO_ACCOUNT,
+    roleArn: DEMO_ROLE,
+    pcrs: new Map([...measurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)])),
+  });
+  writeFileSync(join(demo.dir, 'seed.json'), JSON.stringify({ keys: [{ alias, description: 'releases data keys to the demo enclave image only', policy }] }));
+  const auditPath = join(demo.dir, 'audit.jsonl');
+  const kms = await demo.step(
+    `local KMS with TLS, ${alias} under the generated policy (PCR0-2)`,
+    () =>
+      spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
+        '--tls',
+        '--quiet',
+        '--audit',
+        auditPath,
+        '--data-dir',
+        join(demo.dir, 'kms'),
+        '--trust-root-fingerprint',
+        pki.rootFingerprint,
+        '--seed',
+        join(demo.dir, 'seed.json'),
+        '--principal',
+        `${DEMO_ACCESS_KEY_ID}=${DEMO_ROLE}`,
+      ]),
+    (k) => k.ready.endpoint,
+  );
+  demo.track(kms.child);
+  // The enclave pins its key by ARN: the parent serves the credentials, so it chooses the account,
+  // and an alias alone could name a key of the parent's own. The operator looks the ARN up once.
+  const operator = localKmsClient({ endpoint: kms.ready.endpoint, region: 'us-east-1', caCertPem: readFileSync(kms.ready.caCertPath, 'utf8') });
+  try {
+    const keyArn = (await operator.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
+    if (keyArn === undefined) throw new Error(`${alias} has no ARN`);
+    return { process: kms, endpoint: kms.ready.endpoint, port: new URL(kms.ready.endpoint).port, caCertPath: kms.ready.caCertPath, keyArn, auditPath };
+  } finally {
+    operator.destroy();
+  }
+}
