@@ -51,6 +51,10 @@ describe('make demo, run to the end', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/refused: a KMS that answers with Plaintext/);
+    // Both refusals, as the local KMS's audit trail and its query command show them.
+    expect(r.stdout).toMatch(/both refusals are in the local KMS audit trail .* 1 denied, 1 answered with Plaintext/);
+    expect(r.stdout).toMatch(/GenerateDataKey .* AccessDeniedException \(ImplicitDeny\)/);
+    expect(r.stdout).toMatch(/GenerateDataKey .* injectedFault plaintext, refused by the client \(ERR_KMS_PLAINTEXT_IN_RESPONSE\)/);
     expect(r.stdout).not.toMatch(/FAIL/);
   }, 90_000);
 });

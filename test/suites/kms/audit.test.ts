@@ -83,10 +83,47 @@ describe('the audit trail', () => {
     }
   });
 
+  it('marks every answer a fault changed or withheld (additionalEventData.injectedFault), and only those', async () => {
+    const pki = await NitroPki.create();
+    const events: AuditEvent[] = [];
+    const kms = await startLocalKms({ account: ACCOUNT, trustedRootFingerprints: [pki.rootFingerprint], audit: (e) => events.push(e) });
+    const client = localKmsClient(kms, { maxAttempts: 1 });
+    try {
+      const key = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+      const enclave = await enclaveRecipient(await SimulatedNsm.client({ pki }));
+      const attested = () => client.send(new GenerateDataKeyCommand({ KeyId: key, KeySpec: 'AES_256', Recipient: enclave.recipient }));
+      await attested(); // no fault
+      kms.faults.set({ attested: 'plaintext' });
+      const hostile = await attested();
+      expect(hostile.Plaintext?.length).toBe(32); // what a client without the checks would take
+      kms.faults.set({ attested: 'foreign-recipient' });
+      await attested();
+      kms.faults.set({ attested: 'plaintext' });
+      await client.send(new GenerateDataKeyCommand({ KeyId: key, KeySpec: 'AES_256' })); // not attested: left alone
+      kms.faults.set({ throttle: { next: 1 } });
+      await expect(attested()).rejects.toMatchObject({ name: 'ThrottlingException' });
+      kms.faults.set({ invalidState: { next: 1 } });
+      await expect(attested()).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
+      const marks = events.filter((e) => e.eventName === 'GenerateDataKey').map((e) => [e.additionalEventData?.['injectedFault'] ?? null, e.errorCode ?? null]);
+      expect(marks).toEqual([
+        [null, null],
+        ['plaintext', null],
+        ['foreign-recipient', null],
+        [null, null],
+        ['throttle', 'ThrottlingException'],
+        ['invalidState', 'KMSInvalidStateException'],
+      ]);
+      expect(JSON.stringify(events)).not.toContain(toBase64(hostile.Plaintext as Uint8Array));
+    } finally {
+      client.destroy();
+      await kms.close();
+    }
+  });
+
   it('nitro-kms-local --audit FILE, and "audit --denied" finds the refusals', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-audit-'));
     const file = join(dir, 'audit.jsonl');
-    const kms = await spawnLocalKms(['--quiet', '--audit', file]);
+    const kms = await spawnLocalKms(['--quiet', '--audit', file, '--admin-port', '0']);
     const client = localKmsClient(kms.ready);
     try {
       const keyId = (
@@ -107,6 +144,18 @@ describe('the audit trail', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatchObject({ eventName: 'GenerateDataKey', errorCode: 'AccessDeniedException' });
       expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
+      // Nothing was injected yet; then one throttled call, which "audit --injected" alone finds.
+      expect((await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--injected'])).stdout).toBe('');
+      const admin = await fetch(String((kms.ready as { adminEndpoint?: string }).adminEndpoint), { method: 'PUT', body: '{"throttle":{"next":1}}' });
+      expect(admin.status).toBe(200);
+      await expect(client.send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'ThrottlingException' });
+      const injected = (await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--injected'])).stdout.trim().split('\n');
+      expect(injected).toHaveLength(1);
+      expect(JSON.parse(injected[0] as string)).toMatchObject({
+        eventName: 'CreateKey',
+        errorCode: 'ThrottlingException',
+        additionalEventData: { injectedFault: 'throttle' },
+      });
     } finally {
       client.destroy();
       kms.child.kill('SIGTERM');

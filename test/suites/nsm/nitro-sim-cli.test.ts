@@ -148,7 +148,10 @@ describe('nitro-sim', () => {
     const ready = JSON.parse(done.out.toString().split('\n')[0] as string) as { socket: string; moduleId: string };
     expect(ready.socket).toBe(socket);
     if (described.type === 'DescribeNSM') expect(described.moduleId).toBe(ready.moduleId);
-    const logged = done.err.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; request: string });
+    const logged = done.err
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string; request: string });
     expect(logged.map((l) => l.request)).toEqual(['DescribeNSM', 'GetRandom']);
 
     for (const argv of [['nsm-device'], ['nsm-device', '--socket', socket], ['nsm-device', '--socket', socket, '--pki-dir', join(dir, 'pki4'), 'extra']]) {

@@ -26,7 +26,7 @@ import { isLoopbackHost } from '@nitro-datakey/native';
 
 const USAGE = `Usage: nitro-kms-local [options]
        nitro-kms-local export --data-dir DIR [--region REGION] [--account ID]
-       nitro-kms-local audit --file FILE [--key KEY] [--operation NAME] [--denied]
+       nitro-kms-local audit --file FILE [--key KEY] [--operation NAME] [--denied] [--injected]
 
 A local AWS KMS that honours Recipient (attested requests) the way AWS does. Point the AWS SDK or CLI
 at it with an endpoint override. SigV4 signatures are NOT checked: it is a local tool, bound to
@@ -62,7 +62,8 @@ Options:
   -h, --help                        show this help
 
 "audit" prints the events of an audit file that match: --key (a key id or ARN), --operation (an
-eventName), --denied (AccessDeniedException only).
+eventName), --denied (AccessDeniedException only), --injected (requests a --fault or the admin
+endpoint changed: additionalEventData.injectedFault names the fault).
 
 "export" prints the data directory's keys and aliases as JSON (metadata and policies, never key
 material); it reads state.json and works while a server runs on the directory.
@@ -287,7 +288,7 @@ async function auditCommand(argv: readonly string[], io: CliIo): Promise<number>
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { file: { type: 'string' }, key: { type: 'string' }, operation: { type: 'string' }, denied: { type: 'boolean' } },
+    options: { file: { type: 'string' }, key: { type: 'string' }, operation: { type: 'string' }, denied: { type: 'boolean' }, injected: { type: 'boolean' } },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values.file === undefined) throw new UsageError('--file FILE is required');
@@ -308,6 +309,7 @@ async function auditCommand(argv: readonly string[], io: CliIo): Promise<number>
     }
     if (values.operation !== undefined && event.eventName !== values.operation) continue;
     if (values.denied && event.errorCode !== 'AccessDeniedException') continue;
+    if (values.injected && event.additionalEventData?.['injectedFault'] === undefined) continue;
     if (key !== undefined && !event.resources.some((r) => r.ARN === key || r.ARN.endsWith(`:key/${key}`))) continue;
     io.stdout(`${line}\n`);
   }

@@ -1,19 +1,15 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
-import { AttestationVerifier, decodeAttestation, toHex } from '@nitro-datakey/shared';
-import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { AttestationVerifier, toHex } from '@nitro-datakey/shared';
 import type { AuditEvent } from '../kms/audit.js';
-import { loadOrCreateTls } from '../kms/tls.js';
 import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
 import { builtScript, spawnReady } from '../process.js';
 import { type DemoHarness, runDemo } from './harness.js';
-import { DEMO_ACCESS_KEY_ID, localKmsStep, pkiStep } from './steps.js';
+import { DEMO_ACCESS_KEY_ID, localKmsStep, pkiStep, setFaults } from './steps.js';
 
 /*
  * `make demo`: the attested data-key path end to end on one machine, every part a real process:
@@ -167,28 +163,11 @@ async function main(demo: DemoHarness): Promise<void> {
     }
   });
 
+  // A compromised or impostor KMS, played by the local KMS itself through its fault admin endpoint:
+  // the answer carries Plaintext beside CiphertextForRecipient. The audit trail marks the answer.
   await step('refused: a KMS that answers with Plaintext (the client discards it)', async () => {
-    const tls = await loadOrCreateTls(join(dir, 'impostor'), new Date());
-    const impostor = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as { Recipient: { AttestationDocument: string } };
-        const key = decodeAttestation(new Uint8Array(Buffer.from(body.Recipient.AttestationDocument, 'base64'))).document.publicKey as Uint8Array;
-        const dataKey = new Uint8Array(32).fill(7);
-        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' }).end(
-          JSON.stringify({
-            KeyId: 'x',
-            CiphertextBlob: 'AAAA',
-            Plaintext: Buffer.from(dataKey).toString('base64'),
-            CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, key)).toString('base64'),
-          }),
-        );
-      });
-    });
-    await new Promise<void>((r) => impostor.listen(0, '127.0.0.1', () => r()));
-    const port = String((impostor.address() as AddressInfo).port);
-    const c = clientFor(nsm, port, `tcp:127.0.0.1:${port}`, tls.caCertPem);
+    await setFaults(demoKms, { attested: 'plaintext' });
+    const c = clientFor(nsm, kmsPort, proxy.ready.routes[0]?.listen as string, readFileSync(kms.ready.caCertPath, 'utf8'));
     try {
       await c.generateDataKey({ KeyId: 'alias/demo', KeySpec: 'AES_256' });
       throw new Error('the client accepted a response with Plaintext');
@@ -196,33 +175,43 @@ async function main(demo: DemoHarness): Promise<void> {
       if (!(e instanceof AttestedKmsError) || e.code !== 'ERR_KMS_PLAINTEXT_IN_RESPONSE') throw e;
     } finally {
       c.close();
-      impostor.close();
+      await setFaults(demoKms, {});
     }
   });
 
-  // The refusals as the local KMS recorded them (CloudTrail-shaped audit events).
-  const denied = await step(
-    'the local KMS audit trail records the refusal (document, decision)',
+  // The two refusals as the local KMS recorded them (CloudTrail-shaped events), found with its own query command.
+  const kmsBin = builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js');
+  const audit = async (filter: string): Promise<AuditEvent[]> => {
+    const { stdout } = await run(process.execPath, [kmsBin, 'audit', '--file', demoKms.auditPath, '--key', keyArn, filter]);
+    return stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as AuditEvent);
+  };
+  const refusals = await step(
+    'both refusals are in the local KMS audit trail (nitro-kms-local audit)',
     async () => {
-      const events = readFileSync(join(dir, 'audit.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as AuditEvent)
-        .filter((e) => e.errorCode === 'AccessDeniedException');
-      if (events.length === 0) throw new Error('no refusal in the audit trail');
-      return events;
+      const denied = await audit('--denied');
+      const injected = (await audit('--injected')).filter((e) => e.additionalEventData?.['injectedFault'] === 'plaintext');
+      if (denied.length === 0) throw new Error('no AccessDeniedException in the audit trail');
+      if (injected.length === 0) throw new Error('no injected Plaintext answer in the audit trail');
+      return { denied, injected };
     },
-    (events) => `${events.length} AccessDeniedException`,
+    (r) => `${r.denied.length} denied, ${r.injected.length} answered with Plaintext`,
   );
 
   console.log(demo.report());
-  console.log('\nRefusals in the local KMS audit trail (nitro-kms-local audit --denied):');
-  for (const e of denied) {
+  const line = (e: AuditEvent, outcome: string) => {
     const recipient = e.additionalEventData?.['recipient'] as { attestationDocumentEnclavePCRs?: Record<string, string> } | undefined;
-    const decision = e.additionalEventData?.['policyDecision'] as { effect?: string } | undefined;
     const pcr0 = recipient?.attestationDocumentEnclavePCRs?.['PCR0']?.slice(0, 16) ?? '(none)';
-    console.log(`  ${e.eventTime}  ${e.eventName}  ${e.userIdentity.arn}  PCR0 ${pcr0}...  ${decision?.effect ?? ''}`);
-  }
+    console.log(`  ${e.eventTime}  ${e.eventName}  ${e.userIdentity.arn}  PCR0 ${pcr0}...  ${outcome}`);
+  };
+  console.log('\nThe two refusals in the local KMS audit trail:');
+  console.log(`  nitro-kms-local audit --denied     (KMS refused: the document's PCR0 is not the policy's)`);
+  for (const e of refusals.denied) line(e, `${e.errorCode} (${(e.additionalEventData?.['policyDecision'] as { effect?: string } | undefined)?.effect ?? ''})`);
+  console.log(`  nitro-kms-local audit --injected   (the enclave refused: KMS sent Plaintext)`);
+  for (const e of refusals.injected) line(e, 'injectedFault plaintext, refused by the client (ERR_KMS_PLAINTEXT_IN_RESPONSE)');
   console.log(`
 Attestation (simulated NSM; the production verifier, trusting the simulated root):
   module id   ${doc.moduleId}

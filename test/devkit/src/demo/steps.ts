@@ -33,13 +33,21 @@ export async function pkiStep(demo: DemoHarness, image: string): Promise<{ pki: 
 }
 
 export interface DemoKms {
-  readonly process: ReadyProcess<{ endpoint: string; caCertPath: string }>;
+  readonly process: ReadyProcess<{ endpoint: string; caCertPath: string; adminEndpoint: string }>;
   readonly endpoint: string;
   readonly port: string;
   readonly caCertPath: string;
   /** The key's ARN, looked up once by the operator: the enclave pins it. */
   readonly keyArn: string;
   readonly auditPath: string;
+  /** The fault admin URL (loopback, .../faults): a PUT makes the local KMS misbehave on purpose. */
+  readonly adminEndpoint: string;
+}
+
+/** Sets the local KMS's injected faults through its admin endpoint ({} clears them). */
+export async function setFaults(kms: DemoKms, faults: Record<string, unknown>): Promise<void> {
+  const res = await fetch(kms.adminEndpoint, { method: 'PUT', body: JSON.stringify(faults) });
+  if (!res.ok) throw new Error(`the fault admin endpoint answered ${res.status}: ${await res.text()}`);
 }
 
 /**
@@ -57,7 +65,7 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
   const kms = await demo.step(
     `local KMS with TLS, ${alias} under the generated policy (PCR0-2)`,
     () =>
-      spawnReady<{ endpoint: string; caCertPath: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
+      spawnReady<{ endpoint: string; caCertPath: string; adminEndpoint: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
         '--tls',
         '--quiet',
         '--audit',
@@ -70,6 +78,8 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
         join(demo.dir, 'seed.json'),
         '--principal',
         `${DEMO_ACCESS_KEY_ID}=${DEMO_ROLE}`,
+        '--admin-port',
+        '0',
       ]),
     (k) => k.ready.endpoint,
   );
@@ -80,7 +90,15 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
   try {
     const keyArn = (await operator.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
     if (keyArn === undefined) throw new Error(`${alias} has no ARN`);
-    return { process: kms, endpoint: kms.ready.endpoint, port: new URL(kms.ready.endpoint).port, caCertPath: kms.ready.caCertPath, keyArn, auditPath };
+    return {
+      process: kms,
+      endpoint: kms.ready.endpoint,
+      port: new URL(kms.ready.endpoint).port,
+      caCertPath: kms.ready.caCertPath,
+      keyArn,
+      auditPath,
+      adminEndpoint: kms.ready.adminEndpoint,
+    };
   } finally {
     operator.destroy();
   }

@@ -76,6 +76,8 @@ export function auditEvent(input: {
     };
   }
   if (input.facts.decision) additional['policyDecision'] = input.facts.decision;
+  // Not a CloudTrail field: marks an answer the local KMS changed or withheld on purpose (fault injection).
+  if (input.facts.injectedFault) additional['injectedFault'] = input.facts.injectedFault;
   return {
     eventVersion: '1.08',
     eventTime: input.time.toISOString(),

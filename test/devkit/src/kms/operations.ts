@@ -64,6 +64,8 @@ export interface AuditFacts {
   keyArn?: string;
   recipient?: { moduleId: string; pcrs: Record<string, string>; debug: boolean };
   decision?: { effect: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny'; statement?: string };
+  /** A fault the server injected into this request (not in CloudTrail: the local KMS's own field). */
+  injectedFault?: 'reset' | 'serverError' | 'throttle' | 'invalidState' | 'plaintext' | 'foreign-recipient';
 }
 
 export type Operation = (body: Body, ctx: OperationContext) => Promise<Record<string, unknown>> | Record<string, unknown>;

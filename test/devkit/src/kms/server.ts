@@ -230,6 +230,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
     };
     if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
     const fault = state.faults.draw();
+    if (fault !== undefined) facts.injectedFault = fault;
     if (fault === 'reset') {
       status = 0;
       errorType = 'InjectedConnectionReset';
@@ -238,7 +239,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
     }
     if (fault !== undefined) throw faultException(fault);
     const result = await run(body, ctx);
-    writeKmsResponse(res, 200, hostileAnswer(result, body, state.faults), { 'x-amzn-requestid': requestId });
+    writeKmsResponse(res, 200, hostileAnswer(result, body, state.faults, facts), { 'x-amzn-requestid': requestId });
   } catch (e) {
     const error = e instanceof KmsServiceException ? e : kmsError.internal();
     if (!(e instanceof KmsServiceException))
@@ -275,9 +276,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
 let foreignRecipientKey: KeyObject | undefined;
 
 /** The injected hostile answers to an attested call: a plaintext beside the ciphertext, or a ciphertext for someone else. */
-function hostileAnswer(result: Record<string, unknown>, body: Record<string, unknown>, faults: FaultInjector): Record<string, unknown> {
+function hostileAnswer(result: Record<string, unknown>, body: Record<string, unknown>, faults: FaultInjector, facts: AuditFacts): Record<string, unknown> {
   const mode = faults.attested;
   if (mode === undefined || body['Recipient'] === undefined || typeof result['CiphertextForRecipient'] !== 'string') return result;
+  facts.injectedFault = mode; // the audit trail says which answers were not KMS's own
   const secret = new Uint8Array(randomBytes(32));
   if (mode === 'plaintext') return { ...result, Plaintext: toBase64(secret) };
   foreignRecipientKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
