@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestedKmsClient, type AttestedKmsClientOptions, KeyManager } from '@nitro-datakey/enclave';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
-import { loadOrCreateTls, NitroPki, SimulatedNsm, startStack } from '@nitro-datakey/devkit';
+import { EncryptCommand } from '@aws-sdk/client-kms';
+import { type AuditEvent, loadOrCreateTls, NitroPki, SimulatedNsm, type Stack, startStack } from '@nitro-datakey/devkit';
 import { tcpServer } from '../../support/index.js';
 
 const codeOf = (p: Promise<unknown>) =>
@@ -123,29 +124,6 @@ describe('a hostile KMS', () => {
   const K = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   const client = (extra: Partial<AttestedKmsClientOptions> = {}) => kms.client(extra);
 
-  it('one that returns Plaintext beside a valid CiphertextForRecipient is refused', async () => {
-    kms.behaviour = (body) => {
-      const dataKey = new Uint8Array(32).fill(9);
-      return {
-        status: 200,
-        body: {
-          KeyId: K,
-          CiphertextBlob: 'AAAA',
-          Plaintext: Buffer.from(dataKey).toString('base64'),
-          CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(dataKey, recipientKey(body))).toString('base64'),
-        },
-      };
-    };
-    const c = client();
-    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
-    kms.behaviour = () => ({
-      status: 200,
-      body: { KeyId: K, KeyPairSpec: 'RSA_2048', PublicKey: 'AAAA', PrivateKeyCiphertextBlob: 'AAAA', PrivateKeyPlaintext: 'AAAA' },
-    });
-    expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'RSA_2048' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
-    c.close();
-  });
-
   it('one that omits CiphertextForRecipient is refused', async () => {
     kms.behaviour = () => ({ status: 200, body: { KeyId: K, CiphertextBlob: 'AAAA' } });
     const c = client();
@@ -154,43 +132,91 @@ describe('a hostile KMS', () => {
     c.close();
   });
 
-  it('one that seals CiphertextForRecipient to another key is refused', async () => {
-    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
-    kms.behaviour = () => ({
-      status: 200,
-      body: {
-        KeyId: K,
-        CiphertextBlob: 'AAAA',
-        CiphertextForRecipient: Buffer.from(buildCiphertextForRecipient(new Uint8Array(32), other)).toString('base64'),
-      },
-    });
-    const c = client();
-    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_RECIPIENT_MISMATCH');
-    c.close();
-  });
-
-  it('one that stalls runs into the timeout', async () => {
-    kms.behaviour = () => ({ status: 200, stall: true });
-    const c = client({ requestTimeoutMs: 500 });
-    const t = Date.now();
-    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
-    expect(Date.now() - t).toBeLessThan(5000);
-    c.close();
-  });
-
-  it('throttling is retried with backoff, then reported clearly', async () => {
-    kms.behaviour = () => ({ status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } });
-    kms.requests = 0;
-    const c = client({ maxAttempts: 3 });
-    const t = Date.now();
-    expect(await codeOf(c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }))).toBe('ERR_KMS_THROTTLED');
-    expect(kms.requests).toBe(3);
-    expect(Date.now() - t).toBeGreaterThan(50); // the SDK backed off between attempts
-    // A KMS error that is not throttling passes through by name.
+  it('a KMS error that is not throttling passes through by name', async () => {
     kms.behaviour = () => ({ status: 400, body: { __type: 'AccessDeniedException', message: 'no' } });
+    const c = client();
     const denied = await c.generateDataKey({ KeyId: K, KeySpec: 'AES_256' }).catch((e: { code: string; kmsErrorName: string }) => e);
     expect(denied).toMatchObject({ code: 'ERR_KMS_REQUEST_FAILED', kmsErrorName: 'AccessDeniedException' });
     c.close();
+  });
+});
+
+/*
+ * The hostile answers the local KMS can give itself (fault injection): the real KMS path, proxy and
+ * TLS included, with only the answer turned hostile. The audit trail counts what reached KMS.
+ */
+describe('a hostile KMS, played by the local KMS through fault injection', () => {
+  let stack: Stack;
+  const audit: AuditEvent[] = [];
+  beforeAll(async () => {
+    stack = await startStack({ kms: { audit: (e) => audit.push(e) } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  const injected = (fault: string) => audit.filter((e) => e.additionalEventData?.['injectedFault'] === fault).length;
+
+  it('one that returns the plaintext beside a valid CiphertextForRecipient is refused, for every attested operation', async () => {
+    const c = stack.clientFor(stack.nsm, { maxAttempts: 1 });
+    try {
+      const { CiphertextBlob } = await c.sdk.send(new EncryptCommand({ KeyId: stack.keyId, Plaintext: new Uint8Array([1, 2, 3]) }));
+      stack.kms.faults.set({ attested: 'plaintext' });
+      expect(await codeOf(c.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+      expect(await codeOf(c.generateDataKeyPair({ KeyId: stack.keyId, KeyPairSpec: 'ECC_NIST_P256' }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+      expect(await codeOf(c.generateRandom({ NumberOfBytes: 16 }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+      expect(await codeOf(c.decrypt({ KeyId: stack.keyId, CiphertextBlob: CiphertextBlob as Uint8Array }))).toBe('ERR_KMS_PLAINTEXT_IN_RESPONSE');
+      expect(injected('plaintext')).toBe(4);
+    } finally {
+      stack.kms.faults.set({});
+      c.close();
+    }
+  });
+
+  it('one that seals CiphertextForRecipient to another key is refused', async () => {
+    stack.kms.faults.set({ attested: 'foreign-recipient' });
+    const c = stack.clientFor(stack.nsm, { maxAttempts: 1 });
+    try {
+      expect(await codeOf(c.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256' }))).toBe('ERR_KMS_RECIPIENT_MISMATCH');
+      expect(injected('foreign-recipient')).toBe(1);
+    } finally {
+      stack.kms.faults.set({});
+      c.close();
+    }
+  });
+
+  it('one that is too slow runs into the timeout', async () => {
+    stack.kms.faults.set({ latencyMs: 1_500 });
+    const c = stack.clientFor(stack.nsm, { maxAttempts: 1, requestTimeoutMs: 300 });
+    const recorded = audit.length;
+    try {
+      const t = Date.now();
+      expect(await codeOf(c.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256' }))).toBe('ERR_KMS_TIMEOUT');
+      expect(Date.now() - t).toBeLessThan(1_400);
+    } finally {
+      c.close();
+      // KMS still finishes the abandoned request: wait for it, so it draws no fault a later test sets.
+      for (let i = 0; i < 100 && audit.length === recorded; i++) await new Promise((r) => setTimeout(r, 50));
+      stack.kms.faults.set({});
+    }
+  });
+
+  it('throttling is retried with backoff, then reported clearly', async () => {
+    stack.kms.faults.set({ throttle: { rate: 1 } });
+    const c = stack.clientFor(stack.nsm, { maxAttempts: 3 });
+    try {
+      const before = injected('throttle');
+      const t = Date.now();
+      expect(await codeOf(c.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256' }))).toBe('ERR_KMS_THROTTLED');
+      expect(injected('throttle') - before).toBe(3); // three attempts reached KMS
+      expect(Date.now() - t).toBeGreaterThan(50); // the SDK backed off between attempts
+      // Two throttled answers, then KMS answers: the retries carry the call through.
+      stack.kms.faults.set({ throttle: { next: 2 } });
+      const dk = await c.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256' });
+      expect(dk.plaintext.length).toBe(32);
+    } finally {
+      stack.kms.faults.set({});
+      c.close();
+    }
   });
 });
 

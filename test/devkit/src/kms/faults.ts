@@ -21,8 +21,9 @@ export interface FaultConfig {
   /** Milliseconds added before every answer. */
   readonly latencyMs?: number;
   /**
-   * A hostile KMS for attested calls (those with Recipient): `plaintext` adds a Plaintext field to the
-   * answer; `foreign-recipient` encrypts CiphertextForRecipient to a key that is not the enclave's.
+   * A hostile KMS for attested calls (those with Recipient): `plaintext` adds the plaintext field the
+   * operation has without Recipient (Plaintext, PrivateKeyPlaintext, SharedSecret) to the answer;
+   * `foreign-recipient` encrypts CiphertextForRecipient to a key that is not the enclave's.
    */
   readonly attested?: 'plaintext' | 'foreign-recipient';
 }

@@ -239,7 +239,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
     }
     if (fault !== undefined) throw faultException(fault);
     const result = await run(body, ctx);
-    writeKmsResponse(res, 200, hostileAnswer(result, body, state.faults, facts), { 'x-amzn-requestid': requestId });
+    writeKmsResponse(res, 200, hostileAnswer(operation, result, body, state.faults, facts), { 'x-amzn-requestid': requestId });
   } catch (e) {
     const error = e instanceof KmsServiceException ? e : kmsError.internal();
     if (!(e instanceof KmsServiceException))
@@ -275,13 +275,28 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
 
 let foreignRecipientKey: KeyObject | undefined;
 
-/** The injected hostile answers to an attested call: a plaintext beside the ciphertext, or a ciphertext for someone else. */
-function hostileAnswer(result: Record<string, unknown>, body: Record<string, unknown>, faults: FaultInjector, facts: AuditFacts): Record<string, unknown> {
+/** Where each attested operation would carry its plaintext, were it not attested (botocore's KMS model). */
+const PLAINTEXT_FIELD: Readonly<Record<string, string>> = {
+  GenerateDataKeyPair: 'PrivateKeyPlaintext',
+  DeriveSharedSecret: 'SharedSecret',
+};
+
+/**
+ * The injected hostile answers to an attested call: the plaintext beside the ciphertext, in the field
+ * the operation would use without Recipient, or a ciphertext for someone else.
+ */
+function hostileAnswer(
+  operation: string | undefined,
+  result: Record<string, unknown>,
+  body: Record<string, unknown>,
+  faults: FaultInjector,
+  facts: AuditFacts,
+): Record<string, unknown> {
   const mode = faults.attested;
   if (mode === undefined || body['Recipient'] === undefined || typeof result['CiphertextForRecipient'] !== 'string') return result;
   facts.injectedFault = mode; // the audit trail says which answers were not KMS's own
   const secret = new Uint8Array(randomBytes(32));
-  if (mode === 'plaintext') return { ...result, Plaintext: toBase64(secret) };
+  if (mode === 'plaintext') return { ...result, [PLAINTEXT_FIELD[operation ?? ''] ?? 'Plaintext']: toBase64(secret) };
   foreignRecipientKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
   return { ...result, CiphertextForRecipient: toBase64(buildCiphertextForRecipient(secret, foreignRecipientKey)) };
 }
