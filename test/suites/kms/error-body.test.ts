@@ -50,7 +50,12 @@ describe('KMS error bodies', () => {
       await call('Decrypt', { CiphertextBlob: Buffer.alloc(64).toString('base64') }),
       await call('NoSuchOperation', {}),
     ];
-    expect(errors.map((e) => e.body['__type'])).toEqual(['NotFoundException', 'ValidationException', 'InvalidCiphertextException', 'UnknownOperationException']);
+    expect(errors.map((e) => e.body['__type'])).toEqual([
+      'NotFoundException',
+      'ValidationException',
+      'InvalidCiphertextException',
+      'UnknownOperationException',
+    ]);
     for (const e of errors) {
       expect(e.status).toBeGreaterThanOrEqual(400);
       expect(Object.keys(e.body).sort()).toEqual(['__type', 'message']);
