@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
 import { cmsBenchmarks } from './cms.bench.js';
 import { enclaveBenchmarks } from './enclave.bench.js';
 import { kmsBenchmarks } from './kms.bench.js';
@@ -12,6 +13,9 @@ const SUITES: Record<string, () => void | Promise<void>> = {
   proxy: proxyBenchmarks,
   enclave: enclaveBenchmarks,
 };
+
+// Warnings as JSON lines on stderr, as every bin writes them: the tables on stdout stay clean to copy.
+routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel: 'warn' }));
 
 // `make bench` runs every suite; `make bench BENCH=verify` one of them.
 const only = process.argv.slice(2);
