@@ -30,7 +30,7 @@ native-emulation: $(EMU_DIR)/libnitro-kernel-shim.so $(EMU_DIR)/abi-check $(EMU_
 
 $(EMU_DIR)/libnitro-kernel-shim.so: test/native/csrc/kernel-shim.c test/native/csrc/nsm-uapi.h
 	@mkdir -p $(@D)
-	$(call EMU_LINK,-shared -fPIC $< -ldl)
+	$(call EMU_LINK,-shared -fPIC -pthread $< -ldl)
 
 $(EMU_DIR)/vsock-probe: test/native/csrc/vsock-probe.c
 	@mkdir -p $(@D)

@@ -4,10 +4,11 @@
  * real addon run a whole request on a machine without Nitro hardware, and it never lets a real
  * AF_VSOCK socket be created (connect() on one would leave this machine).
  *
- * Environment:
+ * Environment, read once when the library loads:
  *   NITRO_EMU_NSM_SOCKET     Unix socket of the NSM device emulator ("nitro-sim nsm-device"). When it is
  *                            unset, /dev/nsm is left to the real filesystem (ENOENT off Nitro).
- *   NITRO_EMU_VSOCK_CID      this process's CID. When it is unset, socket(AF_VSOCK) fails EAFNOSUPPORT.
+ *   NITRO_EMU_VSOCK_CID      this process's CID (0 to 4294967295). Unset or not such a number:
+ *                            socket(AF_VSOCK) fails EAFNOSUPPORT.
  *   NITRO_EMU_VSOCK_NS       a name for this emulated vsock network (default "nitro-datakey"): processes
  *                            with the same name reach each other, other runs never see them.
  *
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,28 +129,60 @@ static int fail(int error) {
   return -1;
 }
 
-/* ---- configuration ---- */
+/* ---- configuration, read once: the ioctl runs on libuv's thread pool, and getenv() there would race
+ * with a setenv() (process.env writes) on the main thread ---- */
+
+static struct {
+  int have_cid;
+  uint32_t cid;
+  char ns[64];
+  char nsm_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} config;
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void read_config(void) {
+  const char *text = getenv("NITRO_EMU_VSOCK_CID");
+  if (text != NULL && *text != '\0') {
+    char *end = NULL;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (*end == '\0' && errno == 0 && value <= UINT32_MAX && text[0] != '-') {
+      config.cid = (uint32_t)value;
+      config.have_cid = 1;
+    }
+  }
+  const char *ns = getenv("NITRO_EMU_VSOCK_NS");
+  snprintf(config.ns, sizeof config.ns, "%s", ns == NULL || *ns == '\0' ? "nitro-datakey" : ns);
+  const char *nsm = getenv("NITRO_EMU_NSM_SOCKET");
+  /* A path that does not fit a sockaddr_un is treated as no emulator at all. */
+  if (nsm != NULL && strlen(nsm) < sizeof config.nsm_socket) snprintf(config.nsm_socket, sizeof config.nsm_socket, "%s", nsm);
+}
+
+__attribute__((constructor)) static void load_config(void) {
+  pthread_once(&config_once, read_config);
+}
 
 static int local_cid(uint32_t *cid) {
-  const char *text = getenv("NITRO_EMU_VSOCK_CID");
-  if (text == NULL || *text == '\0') return 0;
-  char *end = NULL;
-  unsigned long value = strtoul(text, &end, 10);
-  if (*end != '\0' || value > UINT32_MAX) return 0;
-  *cid = (uint32_t)value;
-  return 1;
+  pthread_once(&config_once, read_config);
+  if (config.have_cid) *cid = config.cid;
+  return config.have_cid;
 }
 
 static const char *vsock_namespace(void) {
-  const char *ns = getenv("NITRO_EMU_VSOCK_NS");
-  return ns == NULL || *ns == '\0' ? "nitro-datakey" : ns;
+  pthread_once(&config_once, read_config);
+  return config.ns;
+}
+
+static const char *nsm_socket(void) {
+  pthread_once(&config_once, read_config);
+  return config.nsm_socket[0] == '\0' ? NULL : config.nsm_socket;
 }
 
 /* ---- open("/dev/nsm"), open("/dev/vsock"): a placeholder descriptor the ioctls below recognise ---- */
 
 static int open_emulated(const char *path, int flags, int *fd) {
   int kind = KIND_NONE;
-  if (path != NULL && strcmp(path, "/dev/nsm") == 0 && getenv("NITRO_EMU_NSM_SOCKET") != NULL) kind = KIND_NSM;
+  if (path != NULL && strcmp(path, "/dev/nsm") == 0 && nsm_socket() != NULL) kind = KIND_NSM;
   uint32_t cid;
   if (path != NULL && strcmp(path, "/dev/vsock") == 0 && local_cid(&cid)) kind = KIND_VSOCK_DEVICE;
   if (kind == KIND_NONE) return 0;
@@ -230,7 +264,7 @@ static int read_all(int fd, uint8_t *bytes, size_t length) {
 
 /* Frames both ways: a 4-byte big-endian length, then the CBOR bytes the device takes or gives. */
 static int nsm_exchange(const uint8_t *request, size_t request_len, uint8_t *response, size_t *response_len) {
-  const char *path = getenv("NITRO_EMU_NSM_SOCKET");
+  const char *path = nsm_socket();
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (path == NULL || strlen(path) >= sizeof addr.sun_path) return EIO;
   strcpy(addr.sun_path, path);

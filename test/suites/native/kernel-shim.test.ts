@@ -75,13 +75,17 @@ describe('emulated AF_VSOCK', () => {
     expect(r.stderr).toContain('refusing to connect()');
   });
 
-  it.skipIf(!built)(`never creates a real vsock socket: without a CID the addon's socket() fails EAFNOSUPPORT${skip}`, async () => {
-    const out = await child(
-      `import { loadNativeAddon } from '@nitro-datakey/native';
-       try { loadNativeAddon().vsockSocket(); console.log('created'); } catch (e) { console.log(e.code); }`,
-      emulatedEnv(built?.shim as string, network(), undefined),
-    );
-    expect(out.trim()).toBe('EAFNOSUPPORT');
+  it.skipIf(!built)(`never creates a real vsock socket: without a valid CID the addon's socket() fails EAFNOSUPPORT${skip}`, async () => {
+    for (const cid of [undefined, '', 'abc', '-1', '4294967296', '3x']) {
+      const env = emulatedEnv(built?.shim as string, network(), undefined);
+      if (cid !== undefined) env['NITRO_EMU_VSOCK_CID'] = cid;
+      const out = await child(
+        `import { loadNativeAddon } from '@nitro-datakey/native';
+         try { loadNativeAddon().vsockSocket(); console.log('created'); } catch (e) { console.log(e.code); }`,
+        env,
+      );
+      expect(out.trim(), String(cid)).toBe('EAFNOSUPPORT');
+    }
   });
 
   it.skipIf(!built)(`carries the addon's VsockServer and connectVsock between two processes on two CIDs${skip}`, async () => {
