@@ -31,9 +31,16 @@ describe('make demo-native', () => {
     120_000,
   );
 
-  it('says what it needs when run without its arguments (exit 2)', () => {
-    const r = spawnSync(process.execPath, [join(projectRoot(), 'test/devkit/dist/demo/native.js')], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('--shim and --app are required');
+  it('says what it needs when run without its arguments or with an unknown one (exit 2), and has --help', () => {
+    const script = join(projectRoot(), 'test/devkit/dist/demo/native.js');
+    const bare = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('--shim and --app are required');
+    const unknown = spawnSync(process.execPath, [script, '--frob'], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^demo-native: .*--frob/);
+    const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: /);
   });
 });

@@ -26,7 +26,14 @@ const CREDENTIALS_PORT = 8001;
 const VMADDR_CID_ANY = 0xffffffff;
 
 function options(): { shim: string; app: string } | undefined {
-  const { values } = parseArgs({ options: { shim: { type: 'string' }, app: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  let values: { shim?: string | undefined; app?: string | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({ options: { shim: { type: 'string' }, app: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+  } catch (e) {
+    process.stderr.write(`demo-native: ${(e as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+    return undefined;
+  }
   if (values.help) {
     process.stdout.write(USAGE);
     return undefined;
