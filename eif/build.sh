@@ -32,17 +32,9 @@ fi
 base_image="$BASE_IMAGE"
 build_image="$BUILD_IMAGE"
 
-# The help is the comment block at the top of this file, and nothing after it.
-usage() {
-  local line
-  while IFS= read -r line; do
-    case "$line" in
-      '#!'*) ;;
-      '#'*) line="${line#\#}"; printf '%s\n' "${line# }" ;;
-      *) return 0 ;;
-    esac
-  done < "$0"
-}
+# The help is the comment block at the top of this file (usage.sh prints it).
+# shellcheck source=SCRIPTDIR/usage.sh
+. "$here/usage.sh"
 while [ $# -gt 0 ]; do
   case "$1" in
     --base-image) base_image="${2:?--base-image needs a value}"; shift 2 ;;

@@ -10,17 +10,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 eif="$here/out/nitro-datakey.eif"; cpus=2; memory=1024; cid=16; debug=0
 
-# The help is the comment block at the top of this file, and nothing after it.
-usage() {
-  local line
-  while IFS= read -r line; do
-    case "$line" in
-      '#!'*) ;;
-      '#'*) line="${line#\#}"; printf '%s\n' "${line# }" ;;
-      *) return 0 ;;
-    esac
-  done < "$0"
-}
+# The help is the comment block at the top of this file (usage.sh prints it).
+# shellcheck source=SCRIPTDIR/usage.sh
+. "$here/usage.sh"
 while [ $# -gt 0 ]; do
   case "$1" in
     --eif) eif="${2:?}"; shift 2 ;;

@@ -2,4 +2,4 @@
 export { vectorsDir, readVector, vectorsAvailable, vectorsSkipReason, projectRoot } from './vectors.js';
 export { tcpServer, sendRandom, receiveAll } from './proxy-helpers.js';
 export { spawnProxy, proxyBinPath, readMetric, type ProxyReady } from './proxy-process.js';
-export { nativeEmulation, emulatedEnv, type NativeEmulation } from './native-emulation.js';
+export { nativeEmulation, type NativeEmulation } from './native-emulation.js';

@@ -23,11 +23,3 @@ export function nativeEmulation(): NativeEmulation | { readonly skip: string } {
   const dir = join(root, 'test', 'native', 'build');
   return { shim: join(dir, 'libnitro-kernel-shim.so'), abiCheck: join(dir, 'abi-check'), vsockProbe: join(dir, 'vsock-probe') };
 }
-
-/** An environment that puts a child on an emulated vsock network as `cid` (and, given a socket, on an emulated NSM). */
-export function emulatedEnv(shim: string, network: string, cid: number | undefined, nsmSocket?: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LD_PRELOAD: shim, NITRO_EMU_VSOCK_NS: network };
-  if (cid !== undefined) env['NITRO_EMU_VSOCK_CID'] = String(cid);
-  if (nsmSocket !== undefined) env['NITRO_EMU_NSM_SOCKET'] = nsmSocket;
-  return env;
-}

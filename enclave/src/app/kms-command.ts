@@ -1,8 +1,7 @@
-import { createPublicKey } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Nsm } from '@nitro-datakey/shared';
-import { type CliIo, EXIT, parseContextArgs, readBinaryInput, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliIo, EXIT, parseContextArgs, readBinaryInput, readKeyFile, UsageError } from '@nitro-datakey/shared/cli';
 import { createClient } from './app.js';
 import { loadEnclaveConfig } from './config.js';
 
@@ -121,17 +120,5 @@ function onlyOne(positionals: readonly string[]): string {
 
 /** The other party's public key for derive: PEM or DER SubjectPublicKeyInfo, as DER. */
 async function readPublicKey(path: string): Promise<Uint8Array> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  try {
-    const pem = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
-    const key = pem ? createPublicKey(bytes.toString('utf8')) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
-    return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
-  } catch {
-    throw new UsageError(`${path} is not a public key (PEM or DER SubjectPublicKeyInfo)`);
-  }
+  return new Uint8Array((await readKeyFile(path, 'public')).export({ format: 'der', type: 'spki' }));
 }

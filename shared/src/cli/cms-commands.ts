@@ -1,9 +1,9 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildCiphertextForRecipient, CmsError, decryptCiphertextForRecipient } from '../cms/index.js';
 import { EXIT, UsageError } from './exit.js';
-import { onePositional, readBinaryInput, type CliIo } from './io.js';
+import { onePositional, readBinaryInput, readKeyFile, type CliIo } from './io.js';
 
 export const CMS_DECRYPT_HELP = `Usage: nitro-datakey cms-decrypt --key KEY FILE [--format binary|hex|base64]
 
@@ -113,23 +113,7 @@ export async function cmsEncryptCommand(argv: readonly string[], io: CliIo): Pro
 
 /** An RSA key from PEM (any form Node reads) or DER (PKCS#8 private, SubjectPublicKeyInfo public). */
 async function loadKey(path: string, kind: 'private' | 'public'): Promise<KeyObject> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    throw new UsageError(`cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
-  }
-  const pem = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
-  let key: KeyObject;
-  try {
-    if (pem) key = kind === 'private' ? createPrivateKey(bytes.toString('utf8')) : createPublicKey(bytes.toString('utf8'));
-    else
-      key = kind === 'private' ? createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' }) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
-  } catch {
-    throw new UsageError(
-      `${path} is not a ${kind === 'private' ? 'private key (PEM, or PKCS#8 DER)' : 'public key (PEM or DER SubjectPublicKeyInfo) or certificate'}`,
-    );
-  }
+  const key = await readKeyFile(path, kind);
   if (key.asymmetricKeyType !== 'rsa') throw new UsageError(`${path} holds a ${key.asymmetricKeyType} key; an RSA key is required`);
   return key;
 }

@@ -12,6 +12,6 @@
 export { EXIT, UsageError, exitCodeFor, errorLine, type ExitCode } from './exit.js';
 export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLevel, type JsonLoggerOptions } from './log.js';
 export { runService, stopSignals, type RunningService } from './service.js';
-export { processIo, onePositional, readBinaryInput, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
+export { processIo, onePositional, readBinaryInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
 export { nitroDatakey, usage } from './main.js';
 export { packageVersion, wantsVersion } from './version.js';

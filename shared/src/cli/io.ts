@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from './exit.js';
 
@@ -70,4 +71,26 @@ export function parseTimeArg(value: string, flag: string): Date {
     throw new UsageError(`${flag} must be an ISO-8601 time or milliseconds since the epoch, got ${JSON.stringify(value)}`);
   }
   return date;
+}
+
+/**
+ * A key file: PEM (any form Node reads, a certificate for a public key) or DER (PKCS#8 private,
+ * SubjectPublicKeyInfo public). An unreadable or unparsable file is a usage error naming it.
+ */
+export async function readKeyFile(path: string, kind: 'private' | 'public'): Promise<KeyObject> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (cause) {
+    throw new UsageError(`cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
+  }
+  const pem = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
+  try {
+    if (pem) return kind === 'private' ? createPrivateKey(bytes.toString('utf8')) : createPublicKey(bytes.toString('utf8'));
+    return kind === 'private' ? createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' }) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+  } catch {
+    throw new UsageError(
+      `${path} is not a ${kind === 'private' ? 'private key (PEM, or PKCS#8 DER)' : 'public key (PEM or DER SubjectPublicKeyInfo) or certificate'}`,
+    );
+  }
 }

@@ -26,6 +26,7 @@ export { NitroPki, LEAF_LIFETIME_MS, type NitroChain, type ChainOptions } from '
 export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
 export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
 export { serveNsmDevice, type NsmDeviceServer, type NsmDeviceServerOptions } from './nsm/device-server.js';
+export { kernelShimEnv } from './kernel-shim-env.js';
 export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';
 export { nitroSim } from './cli/nitro-sim.js';
 export { nitroKmsLocal } from './cli/nitro-kms-local.js';

@@ -3,10 +3,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NitroPki, SimulatedNsm, serveNsmDevice } from '@nitro-datakey/devkit';
+import { kernelShimEnv, NitroPki, SimulatedNsm, serveNsmDevice } from '@nitro-datakey/devkit';
 import { AttestationVerifier } from '@nitro-datakey/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emulatedEnv, nativeEmulation } from '../../support/index.js';
+import { nativeEmulation } from '../../support/index.js';
 
 /*
  * The LD_PRELOAD stand-in for the kernel (test/native): held to the real kernel where that is safe
@@ -48,14 +48,14 @@ describe('emulated AF_VSOCK', () => {
     const port = String(randomInt(20_000, 60_000));
     // The real kernel runs only the local calls ("bind-only" never connects); its local CID is 3 here.
     const real = probe([port, 'bind-only'], { ...process.env, LD_PRELOAD: '' });
-    const emulated = probe([port, 'bind-only'], emulatedEnv(shim, network(), 3));
+    const emulated = probe([port, 'bind-only'], kernelShimEnv({ shim, network: network(), cid: 3 }));
     expect(real['bind']).toBe('ok');
     expect(emulated).toEqual(real);
     expect(emulated).toMatchObject({ bindShort: 'EINVAL', bindWrongFamily: 'EINVAL', bindUnknownFlag: 'EINVAL', bindForeignCid: 'EADDRNOTAVAIL' });
   });
 
   it.skipIf(!built)(`connects and accepts as af_vsock.c does: peer (cid, port) is the caller's own, no listener is a reset${skip}`, () => {
-    const out = probe([String(randomInt(20_000, 60_000))], emulatedEnv(built?.shim as string, network(), 16));
+    const out = probe([String(randomInt(20_000, 60_000))], kernelShimEnv({ shim: built?.shim as string, network: network(), cid: 16 }));
     expect(out).toMatchObject({
       connectNoListener: 'ECONNRESET',
       connectLocal: 'ok',
@@ -77,7 +77,7 @@ describe('emulated AF_VSOCK', () => {
 
   it.skipIf(!built)(`never creates a real vsock socket: without a valid CID the addon's socket() fails EAFNOSUPPORT${skip}`, async () => {
     for (const cid of [undefined, '', 'abc', '-1', '4294967296', '3x']) {
-      const env = emulatedEnv(built?.shim as string, network(), undefined);
+      const env = kernelShimEnv({ shim: built?.shim as string, network: network() });
       if (cid !== undefined) env['NITRO_EMU_VSOCK_CID'] = cid;
       const out = await child(
         `import { loadNativeAddon } from '@nitro-datakey/native';
@@ -103,7 +103,7 @@ describe('emulated AF_VSOCK', () => {
          console.log(JSON.stringify({ fixed, auto }));
          s.on('connection', (c) => c.on('data', (d) => { c.end(JSON.stringify({ peer: c.remoteAddress, got: String(d) })); s.close(); }));`,
       ],
-      { env: emulatedEnv(shim, net, 3), cwd: process.cwd() },
+      { env: kernelShimEnv({ shim, network: net, cid: 3 }), cwd: process.cwd() },
     );
     const listening = await new Promise<{ fixed: { cid: number; port: number }; auto: { cid: number; port: number } }>((resolve) =>
       server.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))),
@@ -118,7 +118,7 @@ describe('emulated AF_VSOCK', () => {
        c.on('end', () => console.log(JSON.stringify({ reply: JSON.parse(text), cid: loadNativeAddon().vsockLocalCid() })));
        c.end('hello over vsock');
        await connectVsock(3, 5999).catch((e) => console.error(e.code));`,
-      emulatedEnv(shim, net, 16),
+      kernelShimEnv({ shim, network: net, cid: 16 }),
     );
     const { reply: answer, cid } = JSON.parse(reply) as { reply: { peer: { cid: number; port: number }; got: string }; cid: number };
     expect(cid).toBe(16);
@@ -152,7 +152,7 @@ describe('emulated /dev/nsm', () => {
        const described = await nsm.describe();
        const docs = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => nsm.attest({ nonce: new Uint8Array([i]) })));
        console.log(JSON.stringify({ moduleId: described.moduleId, docs: docs.map((d) => Buffer.from(d).toString('base64')) }));`,
-      emulatedEnv(built?.shim as string, network(), undefined, device.path),
+      kernelShimEnv({ shim: built?.shim as string, network: network(), nsmSocket: device.path }),
     );
     const { moduleId, docs } = JSON.parse(out) as { moduleId: string; docs: string[] };
     expect(moduleId).toBe(nsm.moduleId);
@@ -166,7 +166,9 @@ describe('emulated /dev/nsm', () => {
   it.skipIf(!built)(`fails a call with ERR_NSM_DEVICE_IO when the device does not answer, and is absent without the emulator${skip}`, async () => {
     const script = `import { openNsmDevice } from '@nitro-datakey/native';
        try { const nsm = openNsmDevice(); await nsm.describe(); console.log('answered'); } catch (e) { console.log(e.code); }`;
-    expect((await child(script, emulatedEnv(built?.shim as string, network(), undefined, join(dir, 'nobody-here.sock')))).trim()).toBe('ERR_NSM_DEVICE_IO');
-    expect((await child(script, emulatedEnv(built?.shim as string, network(), undefined))).trim()).toBe('ERR_NSM_DEVICE_UNAVAILABLE');
+    expect((await child(script, kernelShimEnv({ shim: built?.shim as string, network: network(), nsmSocket: join(dir, 'nobody-here.sock') }))).trim()).toBe(
+      'ERR_NSM_DEVICE_IO',
+    );
+    expect((await child(script, kernelShimEnv({ shim: built?.shim as string, network: network() }))).trim()).toBe('ERR_NSM_DEVICE_UNAVAILABLE');
   });
 });

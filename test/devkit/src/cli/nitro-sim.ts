@@ -1,6 +1,4 @@
-import { createPublicKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nitroEnclave } from '@nitro-datakey/enclave';
@@ -15,6 +13,7 @@ import {
   parseTimeArg,
   processIo,
   jsonLogger,
+  readKeyFile,
   runService,
   UsageError,
   wantsVersion,
@@ -148,19 +147,7 @@ async function attest(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 async function readPublicKey(path: string): Promise<Uint8Array> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  try {
-    const isPem = bytes.subarray(0, 11).toString('latin1') === '-----BEGIN ';
-    const key = isPem ? createPublicKey(bytes.toString('utf8')) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
-    return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
-  } catch {
-    throw new UsageError(`${path} is not a public key (PEM or DER SubjectPublicKeyInfo)`);
-  }
+  return new Uint8Array((await readKeyFile(path, 'public')).export({ format: 'der', type: 'spki' }));
 }
 
 /** The enclave app on a simulated NSM: the production command, with the NSM injected. */

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, AttestedKmsError, parentCredentialsProvider } from '@nitro-datakey/enclave';
-import { AttestationVerifier, toHex } from '@nitro-datakey/shared';
+import { AttestationVerifier, type Nsm, toHex } from '@nitro-datakey/shared';
 import type { AuditEvent } from '../kms/audit.js';
-import { parseMeasurements, syntheticMeasurements } from '../nsm/measurements.js';
+import { syntheticMeasurements } from '../nsm/measurements.js';
 import { SimulatedNsm } from '../nsm/simulated-nsm.js';
 import { builtScript, spawnReady } from '../process.js';
 import { type DemoHarness, runDemo } from './harness.js';
@@ -20,10 +20,7 @@ async function main(demo: DemoHarness): Promise<void> {
   const { dir, step, run } = demo;
   console.log(`nitro-datakey demo (work directory ${dir})\n`);
   const { pki, measurements: enclaveMeasurements } = await pkiStep(demo, 'nitro-datakey demo enclave image');
-  const demoKms = await localKmsStep(demo, pki, enclaveMeasurements, 'alias/demo');
-  const kms = demoKms.process;
-  const kmsPort = demoKms.port;
-  const keyArn = demoKms.keyArn;
+  const kms = await localKmsStep(demo, pki, enclaveMeasurements, 'alias/demo');
 
   process.env['AWS_ACCESS_KEY_ID'] = DEMO_ACCESS_KEY_ID; // what the parent's default credential chain finds
   process.env['AWS_SECRET_ACCESS_KEY'] = 'demo-secret-not-checked';
@@ -32,20 +29,20 @@ async function main(demo: DemoHarness): Promise<void> {
     () =>
       spawnReady<{ routes: { listen: string }[]; credentials: string }>(builtScript('@nitro-datakey/parent-proxy', 'main.js'), [
         '--route',
-        `tcp:127.0.0.1:0=127.0.0.1:${kmsPort}`,
+        `tcp:127.0.0.1:0=127.0.0.1:${kms.port}`,
         '--allow',
-        `127.0.0.1:${kmsPort}`,
+        `127.0.0.1:${kms.port}`,
         '--credentials',
         'tcp:127.0.0.1:0',
       ]),
-    (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kmsPort}`,
+    (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kms.port}`,
   );
   demo.track(proxy.child);
 
-  const allowedKeys = { 'alias/demo': keyArn };
+  const allowedKeys = { 'alias/demo': kms.keyArn };
   const config = {
     region: 'us-east-1',
-    kms: { transport: proxy.ready.routes[0]?.listen, endpoint: `https://localhost:${kmsPort}`, caFile: kms.ready.caCertPath, allowedKeys },
+    kms: { transport: proxy.ready.routes[0]?.listen, endpoint: `https://localhost:${kms.port}`, caFile: kms.caCertPath, allowedKeys },
     credentials: { transport: proxy.ready.credentials },
     secrets: {
       dir: join(dir, 'run', 'secrets'),
@@ -113,16 +110,17 @@ async function main(demo: DemoHarness): Promise<void> {
   workload.destroy();
 
   // The attestation an attested call carries, verified the way KMS does.
-  const nsm = await SimulatedNsm.client({ pki, measurements: parseMeasurements(JSON.parse(readFileSync(join(dir, 'measurements.json'), 'utf8'))) });
+  const nsm = await SimulatedNsm.client({ pki, measurements: enclaveMeasurements });
   const doc = new AttestationVerifier({ trustedRootFingerprints: [pki.rootFingerprint] }).verify(await nsm.attest({ nonce: new Uint8Array(16) }));
 
-  const clientFor = (n: SimulatedNsm | Awaited<ReturnType<typeof SimulatedNsm.client>>, endpointPort: string, transport: string, ca: string) =>
+  // An attested client on the enclave's path (the proxy's route), on the given NSM.
+  const clientFor = (n: Nsm) =>
     new AttestedKmsClient({
-      nsm: n as never,
+      nsm: n,
       region: 'us-east-1',
-      transport,
-      endpoint: `https://localhost:${endpointPort}`,
-      ca,
+      transport: proxy.ready.routes[0]?.listen as string,
+      endpoint: `https://localhost:${kms.port}`,
+      ca: kms.caCertPem,
       credentials: parentCredentialsProvider({ address: proxy.ready.credentials }),
       keys: { poolSize: 1 },
       allowedKeys,
@@ -132,12 +130,12 @@ async function main(demo: DemoHarness): Promise<void> {
   await step(
     'the AWS Encryption SDK, unchanged, on the attested client: round trip',
     async () => {
-      const c = clientFor(nsm, kmsPort, proxy.ready.routes[0]?.listen as string, readFileSync(kms.ready.caCertPath, 'utf8'));
+      const c = clientFor(nsm);
       try {
         const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
         // The SDK's KMS client, carrying the attestation plugin, as the keyring's client (types differ in detail only).
         const clientProvider = (() => c.sdk) as unknown as NonNullable<NonNullable<ConstructorParameters<typeof KmsKeyringNode>[0]>['clientProvider']>;
-        const keyring = new KmsKeyringNode({ generatorKeyId: keyArn, clientProvider });
+        const keyring = new KmsKeyringNode({ generatorKeyId: kms.keyArn, clientProvider });
         const message = `an Encryption SDK message ${Date.now()}`;
         const { result } = await encrypt(keyring, message, { encryptionContext: { app: 'demo' } });
         const { plaintext } = await decrypt(keyring, result);
@@ -152,7 +150,7 @@ async function main(demo: DemoHarness): Promise<void> {
 
   await step('refused: an enclave with another PCR0 (AccessDeniedException)', async () => {
     const other = await SimulatedNsm.client({ pki, measurements: syntheticMeasurements('some other image') });
-    const c = clientFor(other, kmsPort, proxy.ready.routes[0]?.listen as string, readFileSync(kms.ready.caCertPath, 'utf8'));
+    const c = clientFor(other);
     try {
       await c.generateDataKey({ KeyId: 'alias/demo', KeySpec: 'AES_256' });
       throw new Error('KMS gave a data key to the wrong enclave');
@@ -166,8 +164,8 @@ async function main(demo: DemoHarness): Promise<void> {
   // A compromised or impostor KMS, played by the local KMS itself through its fault admin endpoint:
   // the answer carries Plaintext beside CiphertextForRecipient. The audit trail marks the answer.
   await step('refused: a KMS that answers with Plaintext (the client discards it)', async () => {
-    await setFaults(demoKms, { attested: 'plaintext' });
-    const c = clientFor(nsm, kmsPort, proxy.ready.routes[0]?.listen as string, readFileSync(kms.ready.caCertPath, 'utf8'));
+    await setFaults(kms, { attested: 'plaintext' });
+    const c = clientFor(nsm);
     try {
       await c.generateDataKey({ KeyId: 'alias/demo', KeySpec: 'AES_256' });
       throw new Error('the client accepted a response with Plaintext');
@@ -175,14 +173,14 @@ async function main(demo: DemoHarness): Promise<void> {
       if (!(e instanceof AttestedKmsError) || e.code !== 'ERR_KMS_PLAINTEXT_IN_RESPONSE') throw e;
     } finally {
       c.close();
-      await setFaults(demoKms, {});
+      await setFaults(kms, {});
     }
   });
 
   // The two refusals as the local KMS recorded them (CloudTrail-shaped events), found with its own query command.
   const kmsBin = builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js');
   const audit = async (filter: string): Promise<AuditEvent[]> => {
-    const { stdout } = await run(process.execPath, [kmsBin, 'audit', '--file', demoKms.auditPath, '--key', keyArn, filter]);
+    const { stdout } = await run(process.execPath, [kmsBin, 'audit', '--file', kms.auditPath, '--key', kms.keyArn, filter]);
     return stdout
       .trim()
       .split('\n')

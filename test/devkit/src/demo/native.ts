@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { kernelShimEnv } from '../kernel-shim-env.js';
 import type { AuditEvent } from '../kms/audit.js';
 import { builtScript, spawnReady } from '../process.js';
 import { type DemoHarness, runDemo } from './harness.js';
@@ -62,14 +63,8 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
   const network = `demo-${process.pid}-${randomBytes(4).toString('hex')}`;
   const nsmSocket = join(dir, 'nsm.sock');
   // Every process of the demo on one emulated vsock network, each with its own CID.
-  const onCid = (cid: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-    ...process.env,
-    LD_PRELOAD: shim,
-    NITRO_EMU_VSOCK_NS: network,
-    NITRO_EMU_VSOCK_CID: String(cid),
-    ...extra,
-  });
-  const inEnclave = (cid: number) => onCid(cid, { NITRO_EMU_NSM_SOCKET: nsmSocket });
+  const onCid = (cid: number, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ ...kernelShimEnv({ shim, network, cid }), ...extra });
+  const inEnclave = (cid: number) => kernelShimEnv({ shim, network, cid, nsmSocket });
 
   const { pki, measurements } = await pkiStep(demo, 'nitro-datakey demo enclave image');
   const kms = await localKmsStep(demo, pki, measurements, 'alias/app');

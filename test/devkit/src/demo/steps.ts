@@ -5,7 +5,7 @@ import { enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { localKmsClient } from '../kms/sdk-client.js';
 import { NitroPki } from '../nsm/pki.js';
 import { type PcrValues, syntheticMeasurements } from '../nsm/measurements.js';
-import { builtScript, type ReadyProcess, spawnReady } from '../process.js';
+import { builtScript, spawnReady } from '../process.js';
 import type { DemoHarness } from './harness.js';
 
 /** The account and enclave role both demos use; the parent's credentials name this role. */
@@ -33,10 +33,10 @@ export async function pkiStep(demo: DemoHarness, image: string): Promise<{ pki: 
 }
 
 export interface DemoKms {
-  readonly process: ReadyProcess<{ endpoint: string; caCertPath: string; adminEndpoint: string }>;
-  readonly endpoint: string;
   readonly port: string;
   readonly caCertPath: string;
+  /** The CA certificate itself, read once here for every client that needs it. */
+  readonly caCertPem: string;
   /** The key's ARN, looked up once by the operator: the enclave pins it. */
   readonly keyArn: string;
   readonly auditPath: string;
@@ -86,15 +86,15 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
   demo.track(kms.child);
   // The enclave pins its key by ARN: the parent serves the credentials, so it chooses the account,
   // and an alias alone could name a key of the parent's own. The operator looks the ARN up once.
-  const operator = localKmsClient({ endpoint: kms.ready.endpoint, region: 'us-east-1', caCertPem: readFileSync(kms.ready.caCertPath, 'utf8') });
+  const caCertPem = readFileSync(kms.ready.caCertPath, 'utf8');
+  const operator = localKmsClient({ endpoint: kms.ready.endpoint, region: 'us-east-1', caCertPem });
   try {
     const keyArn = (await operator.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
     if (keyArn === undefined) throw new Error(`${alias} has no ARN`);
     return {
-      process: kms,
-      endpoint: kms.ready.endpoint,
       port: new URL(kms.ready.endpoint).port,
       caCertPath: kms.ready.caCertPath,
+      caCertPem,
       keyArn,
       auditPath,
       adminEndpoint: kms.ready.adminEndpoint,

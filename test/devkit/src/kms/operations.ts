@@ -29,6 +29,7 @@ import { openBlob, parseBlob, sealBlob } from './ciphertext-blob.js';
 import type { KeyStore, StoredAlias, StoredKey } from './keystore.js';
 import { defaultKeyPolicy, evaluatePolicy, explainPolicy, parsedPolicy, roleOfSession } from './policy.js';
 import { verifyRecipient, type VerifiedRecipient } from './recipient.js';
+import type { FaultConfig, FaultKind } from './faults.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -65,7 +66,7 @@ export interface AuditFacts {
   recipient?: { moduleId: string; pcrs: Record<string, string>; debug: boolean };
   decision?: { effect: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny'; statement?: string };
   /** A fault the server injected into this request (not in CloudTrail: the local KMS's own field). */
-  injectedFault?: 'reset' | 'serverError' | 'throttle' | 'invalidState' | 'plaintext' | 'foreign-recipient';
+  injectedFault?: FaultKind | NonNullable<FaultConfig['attested']>;
 }
 
 export type Operation = (body: Body, ctx: OperationContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
