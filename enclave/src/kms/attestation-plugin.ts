@@ -1,9 +1,12 @@
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { CmsError, decryptCiphertextForRecipient, InvalidArgumentError, isKeyArn, type Nsm } from '@nitro-datakey/shared';
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
+import { CmsError, decryptCiphertextForRecipient, type Nsm } from '@nitro-datakey/shared';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-kms';
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, Pluggable } from '@smithy/types';
 import { AttestedKmsError } from '../errors.js';
 import type { KeyManager, RecipientKey } from './key-manager.js';
+import { checkAnswerKeys, keyArnResolver, type PinnedKeys, pinRequestKeys } from './key-pinning.js';
+
+export { keyArnResolver } from './key-pinning.js';
 
 /*
  * Attestation as a plugin for any `@aws-sdk/client-kms` KMSClient: code written for the SDK (and
@@ -11,8 +14,13 @@ import type { KeyManager, RecipientKey } from './key-manager.js';
  * that take a Recipient, the plugin adds one (a fresh NSM document with the key manager's current
  * public key and a fresh nonce), and on the way back refuses plaintext on the wire, requires
  * CiphertextForRecipient addressed to that key, decrypts it inside the enclave, checks the answer
- * against the request and the configured keys, and hands the caller the usual output. A call whose
- * caller set Recipient itself is left as written; every other operation passes through untouched.
+ * against the request and the configured keys, and hands the caller the usual output.
+ *
+ * Every operation, attested or not, has its keys pinned (key-pinning.ts): each key the request names
+ * is sent as the ARN allowedKeys maps it to, a key outside allowedKeys is refused before anything is
+ * sent, and every key the answer names must be that ARN. A caller who sets a Recipient with a
+ * document of its own gets CiphertextForRecipient back as it is (still pinned, still refused if
+ * plaintext comes with it); an empty Recipient (null, {}, no document) is no Recipient: the plugin attests.
  */
 
 /** The operations KMS accepts a Recipient for (FACTS.md), and where each puts its secret. */
@@ -49,37 +57,6 @@ export interface AttestationPluginOptions {
 
 type Fields = Record<string, unknown>;
 
-/** Resolves the key ARN an answer about `keyId` must name (one rule for the plugin and every client on it). */
-export function keyArnResolver(allowedKeys?: Readonly<Record<string, string>>): (keyId: string | undefined) => string {
-  let allowed: Map<string, string> | undefined;
-  if (allowedKeys) {
-    allowed = new Map();
-    for (const [name, arn] of Object.entries(allowedKeys)) {
-      if (!isKeyArn(arn)) throw new InvalidArgumentError(`allowedKeys[${JSON.stringify(name)}] must be a full KMS key ARN, got ${JSON.stringify(arn)}`);
-      allowed.set(name, arn);
-      allowed.set(arn, arn);
-    }
-  }
-  return (keyId) => {
-    if (keyId === undefined) {
-      const arns = new Set(allowed?.values() ?? []);
-      if (arns.size === 1) return [...arns][0] as string;
-      throw new AttestedKmsError('ERR_KMS_WRONG_KEY', 'give the KeyId this call expects: without it, the ciphertext alone would choose the key');
-    }
-    if (allowed) {
-      const arn = allowed.get(keyId);
-      if (arn === undefined) throw new AttestedKmsError('ERR_KMS_WRONG_KEY', `KeyId ${keyId} is not one of the keys this client may use (allowedKeys)`);
-      return arn;
-    }
-    if (isKeyArn(keyId)) return keyId;
-    throw new AttestedKmsError(
-      'ERR_KMS_WRONG_KEY',
-      `KeyId ${keyId} is not a full key ARN and no ARN is configured for it (allowedKeys): ` +
-        'the parent serves the credentials, so an alias or key id could name a key in its own account',
-    );
-  };
-}
-
 /**
  * The plugin: `new KMSClient({ ... }).middlewareStack.use(attestationPlugin({ nsm, keys }))`, or the
  * client's `plugins` option.
@@ -99,28 +76,32 @@ export function attestationPlugin(options: AttestationPluginOptions): Pluggable<
       context: HandlerExecutionContext,
     ): InitializeHandler<ServiceInputTypes, ServiceOutputTypes> =>
     async (args: InitializeHandlerArguments<ServiceInputTypes>) => {
-      const attested = context.commandName === undefined ? undefined : ATTESTED[context.commandName];
+      const commandName = context.commandName;
+      if (commandName === undefined) return next(args);
+      const operation = commandName.replace(/Command$/, '');
       const input = args.input as unknown as Fields;
-      if (!attested || input['Recipient'] !== undefined) return next(args);
-      const { operation, secretField } = attested;
-      // What the answer must name, fixed before anything is sent; Decrypt tells KMS which key it expects.
-      const expected = operation === 'GenerateRandom' ? undefined : expectedKeyArn(input['KeyId'] as string | undefined);
+      // Fixed before anything is sent: the keys of the request, and so what the answer must name.
+      const { sent, pinned } = pinRequestKeys(operation, input, expectedKeyArn);
+      const attested = ATTESTED[commandName];
+      if (!attested) return checked(await next({ ...args, input: sent as unknown as ServiceInputTypes }), operation, pinned);
+      if (hasOwnRecipient(input['Recipient'])) {
+        const result = checked(await next({ ...args, input: sent as unknown as ServiceInputTypes }), operation, pinned);
+        refusePlaintext(operation, result.output as unknown as Fields);
+        return result;
+      }
+      const { secretField } = attested;
       const t0 = performance.now();
       const key: RecipientKey = await options.keys.acquire();
       const t1 = performance.now();
       const document = await options.nsm.attest({ publicKey: key.spki, nonce: new Uint8Array(randomBytes(32)) });
       const t2 = performance.now();
-      const sent = {
-        ...input,
-        ...(operation === 'Decrypt' ? { KeyId: expected } : {}),
-        Recipient: { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document },
-      };
-      const result = await next({ ...args, input: sent as unknown as ServiceInputTypes });
+      sent['Recipient'] = { KeyEncryptionAlgorithm: 'RSAES_OAEP_SHA_256', AttestationDocument: document };
+      const result = checked(await next({ ...args, input: sent as unknown as ServiceInputTypes }), operation, pinned);
       const t3 = performance.now();
       const output = result.output as unknown as Fields;
       const secret = openAnswer(operation, output, key);
       try {
-        checkAnswer(operation, input, output, secret, expected);
+        checkAnswer(operation, input, output, secret);
       } catch (e) {
         secret.fill(0);
         throw e;
@@ -137,21 +118,22 @@ export function attestationPlugin(options: AttestationPluginOptions): Pluggable<
   };
 }
 
+/** The answer, once every key it names is the pinned one. */
+function checked<R extends { output: unknown }>(result: R, operation: string, pinned: PinnedKeys): R {
+  checkAnswerKeys(operation, pinned, result.output as Fields);
+  return result;
+}
+
+/** A Recipient the caller filled in (with a document); null, undefined, {} or an empty document count as none. */
+function hasOwnRecipient(recipient: unknown): boolean {
+  if (recipient === undefined || recipient === null || typeof recipient !== 'object') return false;
+  const document = (recipient as Fields)['AttestationDocument'];
+  return document instanceof Uint8Array && document.byteLength > 0;
+}
+
 /** Refuses plaintext on the wire and opens CiphertextForRecipient with this call's key. */
 function openAnswer(operation: string, output: Fields, key: RecipientKey): Uint8Array {
-  // AWS documents the plaintext field beside CiphertextForRecipient as "null or empty": zero bytes is
-  // absence (the SDK turns "" into an empty array); any byte at all is plaintext on the wire.
-  const leaked = PLAINTEXT_FIELDS.filter(
-    (f) => output[f] !== undefined && output[f] !== null && !(output[f] instanceof Uint8Array && output[f].byteLength === 0),
-  );
-  if (leaked.length > 0) {
-    // Whatever it carried is discarded; a KMS (or anything posing as one) that sends plaintext is not trusted.
-    for (const f of leaked) if (output[f] instanceof Uint8Array) (output[f] as Uint8Array).fill(0);
-    throw new AttestedKmsError(
-      'ERR_KMS_PLAINTEXT_IN_RESPONSE',
-      `KMS answered an attested ${operation} with ${leaked.join(' and ')}: refused, the response is discarded`,
-    );
-  }
+  refusePlaintext(operation, output);
   const forRecipient = output['CiphertextForRecipient'];
   if (!(forRecipient instanceof Uint8Array) || forRecipient.byteLength === 0) {
     throw new AttestedKmsError('ERR_KMS_NO_CIPHERTEXT_FOR_RECIPIENT', `KMS answered an attested ${operation} without CiphertextForRecipient`);
@@ -168,15 +150,25 @@ function openAnswer(operation: string, output: Fields, key: RecipientKey): Uint8
   }
 }
 
-/** The answer against the request and the configured key: CMS has no integrity of its own. */
-function checkAnswer(operation: string, input: Fields, output: Fields, secret: Uint8Array, expected: string | undefined): void {
-  if (expected !== undefined && output['KeyId'] !== expected) {
-    const answered = output['KeyId'];
+/** An attested answer carries no plaintext field: any byte of one is plaintext on the wire. */
+function refusePlaintext(operation: string, output: Fields): void {
+  // AWS documents the plaintext field beside CiphertextForRecipient as "null or empty": zero bytes is
+  // absence (the SDK turns "" into an empty array); any byte at all is plaintext on the wire.
+  const leaked = PLAINTEXT_FIELDS.filter(
+    (f) => output[f] !== undefined && output[f] !== null && !(output[f] instanceof Uint8Array && output[f].byteLength === 0),
+  );
+  if (leaked.length > 0) {
+    // Whatever it carried is discarded; a KMS (or anything posing as one) that sends plaintext is not trusted.
+    for (const f of leaked) if (output[f] instanceof Uint8Array) (output[f] as Uint8Array).fill(0);
     throw new AttestedKmsError(
-      'ERR_KMS_WRONG_KEY',
-      answered === undefined ? `KMS answered ${operation} without a KeyId` : `KMS answered ${operation} for ${String(answered)}, not the expected ${expected}`,
+      'ERR_KMS_PLAINTEXT_IN_RESPONSE',
+      `KMS answered an attested ${operation} with ${leaked.join(' and ')}: refused, the response is discarded`,
     );
   }
+}
+
+/** The secret against the request: CMS has no integrity of its own, and the parent chose the account. */
+function checkAnswer(operation: string, input: Fields, output: Fields, secret: Uint8Array): void {
   switch (operation) {
     case 'GenerateDataKey': {
       const size = (input['NumberOfBytes'] as number | undefined) ?? (input['KeySpec'] === 'AES_128' ? 16 : 32);
@@ -191,8 +183,14 @@ function checkAnswer(operation: string, input: Fields, output: Fields, secret: U
     case 'GenerateDataKeyPair': {
       if (output['KeyPairSpec'] !== input['KeyPairSpec'])
         badResponse(`GenerateDataKeyPair returned a ${String(output['KeyPairSpec'])} pair, not ${String(input['KeyPairSpec'])}`);
-      checkKeyPair(secret, required(output['PublicKey'], 'PublicKey'));
+      checkKeyPair(String(input['KeyPairSpec']), secret, required(output['PublicKey'], 'PublicKey'));
       required(output['PrivateKeyCiphertextBlob'], 'PrivateKeyCiphertextBlob');
+      return;
+    }
+    case 'DeriveSharedSecret': {
+      // ECDH's shared secret is the x coordinate: exactly the field size of the curve both keys are on.
+      const size = sharedSecretLength(input['PublicKey']);
+      if (secret.byteLength !== size) badResponse(`DeriveSharedSecret returned ${secret.byteLength} bytes, not the ${size} of the curve of PublicKey`);
       return;
     }
     default:
@@ -209,13 +207,54 @@ function badResponse(message: string): never {
   throw new AttestedKmsError('ERR_KMS_BAD_RESPONSE', `${message}: refused, the answer is discarded`);
 }
 
-/** The private key must be the one whose public half KMS returned. */
-function checkKeyPair(privateKeyDer: Uint8Array, publicKeyDer: Uint8Array): void {
-  let derived: Buffer;
+/** Field size in bytes of each curve KMS does ECDH on (OpenSSL's names, as Node reports them). */
+const CURVE_BYTES: Readonly<Record<string, number>> = { prime256v1: 32, secp384r1: 48, secp521r1: 66, secp256k1: 32 };
+
+/** The shared secret's length for the other party's EC public key (SPKI DER). */
+function sharedSecretLength(publicKey: unknown): number {
+  let curve: string | undefined;
   try {
-    derived = createPublicKey(createPrivateKey({ key: Buffer.from(privateKeyDer), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+    curve = createPublicKey({ key: Buffer.from(publicKey as Uint8Array), format: 'der', type: 'spki' }).asymmetricKeyDetails?.namedCurve;
+  } catch {
+    curve = undefined;
+  }
+  const size = curve === undefined ? undefined : CURVE_BYTES[curve];
+  // KMS refuses such a PublicKey; an answer to one was not made by KMS.
+  if (size === undefined) badResponse('DeriveSharedSecret answered for a PublicKey that is not on a curve KMS supports');
+  return size;
+}
+
+/** What each KeyPairSpec's private key must be: its type, and its modulus length or curve. */
+const KEY_PAIR_SPECS: Readonly<Record<string, { readonly type: string; readonly modulusLength?: number; readonly namedCurve?: string }>> = {
+  RSA_2048: { type: 'rsa', modulusLength: 2048 },
+  RSA_3072: { type: 'rsa', modulusLength: 3072 },
+  RSA_4096: { type: 'rsa', modulusLength: 4096 },
+  ECC_NIST_P256: { type: 'ec', namedCurve: 'prime256v1' },
+  ECC_NIST_P384: { type: 'ec', namedCurve: 'secp384r1' },
+  ECC_NIST_P521: { type: 'ec', namedCurve: 'secp521r1' },
+  ECC_SECG_P256K1: { type: 'ec', namedCurve: 'secp256k1' },
+};
+
+/** The private key must be of the spec asked for, and the one whose public half KMS returned. */
+function checkKeyPair(spec: string, privateKeyDer: Uint8Array, publicKeyDer: Uint8Array): void {
+  const want = KEY_PAIR_SPECS[spec];
+  // SM2 (China regions only) has no key type in Node: refused rather than accepted unchecked.
+  if (want === undefined) badResponse(`GenerateDataKeyPair with KeyPairSpec ${spec} cannot be checked in the enclave`);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: Buffer.from(privateKeyDer), format: 'der', type: 'pkcs8' });
   } catch {
     badResponse('GenerateDataKeyPair returned a private key that is not PKCS#8 DER');
   }
+  const details = privateKey.asymmetricKeyDetails ?? {};
+  if (
+    privateKey.asymmetricKeyType !== want.type ||
+    (want.modulusLength !== undefined && details.modulusLength !== want.modulusLength) ||
+    (want.namedCurve !== undefined && details.namedCurve !== want.namedCurve)
+  ) {
+    const got = `${privateKey.asymmetricKeyType ?? 'unknown'} ${details.modulusLength ?? details.namedCurve ?? ''}`.trim();
+    badResponse(`GenerateDataKeyPair returned a ${got} private key, not the ${spec} asked for`);
+  }
+  const derived = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   if (!derived.equals(publicKeyDer)) badResponse('GenerateDataKeyPair returned a private key that does not match its PublicKey');
 }

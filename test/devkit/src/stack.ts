@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { AttestedKmsClient, parentCredentialsProvider, type AttestedKmsClientOptions } from '@nitro-datakey/enclave';
-import { configFromValues, startProxy, type RunningProxy } from '@nitro-datakey/parent-proxy';
+import { configFromValues, type CredentialProvider, startProxy, type RunningProxy } from '@nitro-datakey/parent-proxy';
 import type { Nsm } from '@nitro-datakey/shared';
 import { type LocalKms, type LocalKmsOptions, startLocalKms } from './kms/server.js';
 import { localKmsClient } from './kms/sdk-client.js';
@@ -36,6 +36,8 @@ export async function startStack(
     client?: Partial<AttestedKmsClientOptions>;
     /** More local KMS options (principals, account, ...). */
     kms?: Partial<LocalKmsOptions>;
+    /** What the parent's credentials route hands out. Default: access key id ASIASTACKTEST, valid an hour. */
+    parentCredentials?: CredentialProvider;
   } = {},
 ): Promise<Stack> {
   const pki = await NitroPki.create();
@@ -55,12 +57,14 @@ export async function startStack(
     }),
     {
       // The parent's credential chain: access key id ASIASTACKTEST (map it to a role with kms.principals).
-      credentialProvider: async () => ({
-        accessKeyId: 'ASIASTACKTEST',
-        secretAccessKey: 'stack-secret',
-        sessionToken: 'stack-token',
-        expiration: new Date(Date.now() + 3_600_000),
-      }),
+      credentialProvider:
+        options.parentCredentials ??
+        (async () => ({
+          accessKeyId: 'ASIASTACKTEST',
+          secretAccessKey: 'stack-secret',
+          sessionToken: 'stack-token',
+          expiration: new Date(Date.now() + 3_600_000),
+        })),
     },
   );
   const nsm = await SimulatedNsm.client({ pki, ...options.nsm });

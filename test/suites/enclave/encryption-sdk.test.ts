@@ -1,10 +1,10 @@
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
-import { KMS } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, KMS } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transportAgent } from '@nitro-datakey/enclave';
 import { enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
-import { startStack, syntheticMeasurements, type Stack } from '@nitro-datakey/devkit';
+import { localKmsClient, startStack, syntheticMeasurements, type Stack } from '@nitro-datakey/devkit';
 
 /*
  * The AWS Encryption SDK for JavaScript, unchanged, inside "the enclave": its KmsKeyringNode gets a
@@ -62,3 +62,75 @@ describe('the AWS Encryption SDK in the enclave, unchanged', () => {
     bare.destroy();
   });
 });
+
+describe('a parent that switches credentials mid-message to steer an extra keyring key', () => {
+  /*
+   * The attack of issue 20, end to end through the real proxy: the keyring has an extra key named by
+   * alias (`alias/backup`). The parent serves the role's credentials for the attested GenerateDataKey,
+   * then switches the credentials route to its own identity, under which alias/backup names a key it
+   * owns. Had the Encrypt of the data key gone out, the parent would decrypt it with its own key and
+   * read the message. The alias is not in allowedKeys, so the plugin refuses the Encrypt before it
+   * leaves the enclave, and the local KMS's audit trail shows it never arrived.
+   */
+  const PARENT_USER = `arn:aws:iam::${ACCOUNT}:user/parent-operator`;
+  let attack: Stack;
+  let identity: 'role' | 'parent' = 'role';
+  const events: { eventName: string; user: string }[] = [];
+
+  beforeAll(async () => {
+    const pcrs = new Map([...measurements].filter(([i]) => i <= 2).map(([i, v]) => [i, toHex(v)]));
+    attack = await startStack({
+      nsm: { measurements },
+      keyPolicy: JSON.stringify(enclaveKeyPolicy({ account: ACCOUNT, roleArn: `arn:aws:iam::${ACCOUNT}:role/enclave-host`, pcrs })),
+      kms: {
+        account: ACCOUNT,
+        principals: { ASIASTACKTEST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0esdk`, AKIDPARENT: PARENT_USER },
+        audit: (event) => {
+          events.push({ eventName: event.eventName, user: event.userIdentity.arn });
+          // The switch: once the attested GenerateDataKey has been answered, the parent serves its own keys.
+          if (event.eventName === 'GenerateDataKey' && !event.errorCode) identity = 'parent';
+        },
+      },
+      // Credentials that expire within the refresh margin: every call fetches them again, so the switch is live.
+      parentCredentials: async () =>
+        identity === 'role'
+          ? { accessKeyId: 'ASIASTACKTEST', secretAccessKey: 'role-secret', sessionToken: 'role-token', expiration: new Date(Date.now() + 60_000) }
+          : { accessKeyId: 'AKIDPARENT', secretAccessKey: 'parent-secret', expiration: new Date(Date.now() + 60_000) },
+    });
+    // The parent's own key, and alias/backup naming it in "its" account.
+    const parentAdmin = localKmsClient(attack.kms, { accessKeyId: 'AKIDPARENT' });
+    const owned = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Principal: { AWS: PARENT_USER }, Action: 'kms:*', Resource: '*' }],
+    });
+    const parentKey = (await parentAdmin.send(new CreateKeyCommand({ Policy: owned }))).KeyMetadata?.Arn as string;
+    await parentAdmin.send(new CreateAliasCommand({ AliasName: 'alias/backup', TargetKeyId: parentKey }));
+    parentAdmin.destroy();
+  });
+  afterAll(async () => attack?.close());
+
+  it('the Encrypt for the extra key is refused with ERR_KMS_WRONG_KEY before it leaves the enclave', async () => {
+    const { encrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+    const client = attack.clientFor(attack.nsm);
+    const keyring = new KmsKeyringNode({ generatorKeyId: attack.keyId, keyIds: ['alias/backup'], clientProvider: provide(client.sdk) });
+    events.length = 0;
+    const error = await encrypt(keyring, new TextEncoder().encode('the secret message')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(codesIn(error)).toContain('ERR_KMS_WRONG_KEY');
+    // The attested GenerateDataKey happened under the role; the parent switched; no Encrypt ever reached KMS.
+    expect(events).toContainEqual({ eventName: 'GenerateDataKey', user: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0esdk` });
+    expect(identity).toBe('parent');
+    expect(events.map((e) => e.eventName)).not.toContain('Encrypt');
+  });
+});
+
+/** The `code` of an error and of every error in its cause chain (the Encryption SDK wraps what the keyring throws). */
+function codesIn(error: unknown): string[] {
+  const codes: string[] = [];
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 10; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string') codes.push(e.code);
+  }
+  return codes;
+}

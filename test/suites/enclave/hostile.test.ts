@@ -296,6 +296,52 @@ describe('a hostile KMS, answers that do not fit the request', () => {
     c.close();
   });
 
+  it('refuses a matching key pair of another type or size than the spec asked for', async () => {
+    const c = client();
+    const fields = { KeyId: K, PrivateKeyCiphertextBlob: 'AAAA' };
+    // A pair that matches itself, answered under the spec the caller asked for: only its type and size are wrong.
+    const answerWith = (pair: { privateKey: KeyObject; publicKey: KeyObject }, spec: string) =>
+      answering(new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })), {
+        ...fields,
+        KeyPairSpec: spec,
+        PublicKey: Buffer.from(pair.publicKey.export({ format: 'der', type: 'spki' })).toString('base64'),
+      });
+    const cases: [string, { privateKey: KeyObject; publicKey: KeyObject }][] = [
+      ['RSA_3072', generateKeyPairSync('rsa', { modulusLength: 2048 })],
+      ['RSA_2048', generateKeyPairSync('ec', { namedCurve: 'prime256v1' })],
+      ['ECC_NIST_P384', generateKeyPairSync('ec', { namedCurve: 'prime256v1' })],
+      ['ECC_SECG_P256K1', generateKeyPairSync('ec', { namedCurve: 'prime256v1' })],
+      ['ECC_NIST_P256', generateKeyPairSync('ed25519')],
+    ];
+    for (const [spec, pair] of cases) {
+      kms.behaviour = answerWith(pair, spec);
+      expect(await codeOf(c.generateDataKeyPair({ KeyId: K, KeyPairSpec: spec as 'RSA_2048' })), spec).toBe('ERR_KMS_BAD_RESPONSE');
+    }
+    kms.behaviour = answerWith(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), 'ECC_NIST_P384');
+    expect((await c.generateDataKeyPair({ KeyId: K, KeyPairSpec: 'ECC_NIST_P384' })).keyPairSpec).toBe('ECC_NIST_P384');
+    c.close();
+  });
+
+  it("refuses a shared secret that is not the length of the curve of the other party's key", async () => {
+    const c = client();
+    const curves: [string, number][] = [
+      ['prime256v1', 32],
+      ['secp384r1', 48],
+      ['secp521r1', 66],
+      ['secp256k1', 32],
+    ];
+    for (const [curve, size] of curves) {
+      const peer = new Uint8Array(generateKeyPairSync('ec', { namedCurve: curve }).publicKey.export({ format: 'der', type: 'spki' }));
+      for (const length of [size - 1, size + 1, size === 32 ? 48 : 32]) {
+        kms.behaviour = answering(new Uint8Array(length).fill(7), { KeyId: K });
+        expect(await codeOf(c.deriveSharedSecret({ KeyId: K, PublicKey: peer })), `${curve} ${length}`).toBe('ERR_KMS_BAD_RESPONSE');
+      }
+      kms.behaviour = answering(new Uint8Array(size).fill(7), { KeyId: K });
+      expect((await c.deriveSharedSecret({ KeyId: K, PublicKey: peer })).sharedSecret, curve).toHaveLength(size);
+    }
+    c.close();
+  });
+
   it('treats an empty Plaintext beside CiphertextForRecipient as absent (AWS: "null or empty"), and one byte as leaked', async () => {
     const c = client();
     kms.behaviour = answering(new Uint8Array(32).fill(5), { KeyId: K, CiphertextBlob: 'AAAA', Plaintext: '' });

@@ -58,15 +58,20 @@ afterAll(async () => {
 });
 
 describe('trust attack A: the parent chooses which key gets the data key', () => {
-  it('the pinned enclave works; the same call answered under a key the parent controls is refused', async () => {
+  it('the pinned enclave works; an alias the parent re-points never reaches KMS: the pinned ARN is sent', async () => {
     const pinned = stack.clientFor(stack.nsm, { allowedKeys: { 'alias/app': enclaveKey } });
     const sealed = await sealSecret(pinned, new TextEncoder().encode('s3cret'), { keyId: 'alias/app', name: 'db-password' });
     expect(sealed.keyId).toBe(enclaveKey);
     // The parent re-points the alias (in its own account this needs no permission on our key at all).
     await parent.send(new CreateAliasCommand({ AliasName: 'alias/parent-app', TargetKeyId: parentKey }));
     const hijacked = stack.clientFor(stack.nsm, { allowedKeys: { 'alias/parent-app': enclaveKey } });
-    expect(await codeOf(hijacked.generateDataKey({ KeyId: 'alias/parent-app', KeySpec: 'AES_256' }))).toBe('ERR_KMS_WRONG_KEY');
-    expect(await codeOf(sealSecret(hijacked, new TextEncoder().encode('s3cret'), { keyId: 'alias/parent-app', name: 'x' }))).toBe('ERR_KMS_WRONG_KEY');
+    // The alias is only a local name for the pinned ARN: KMS is asked about enclaveKey, never about what
+    // alias/parent-app means in the parent's account, so the data key is under the enclave's key.
+    const dataKey = await hijacked.generateDataKey({ KeyId: 'alias/parent-app', KeySpec: 'AES_256' });
+    expect(dataKey.keyId).toBe(enclaveKey);
+    expect(await codeOf(parent.send(new DecryptCommand({ CiphertextBlob: dataKey.ciphertextBlob })))).toBe('AccessDeniedException');
+    dataKey.plaintext.fill(0);
+    expect((await sealSecret(hijacked, new TextEncoder().encode('s3cret'), { keyId: 'alias/parent-app', name: 'x' })).keyId).toBe(enclaveKey);
   });
 
   it('an alias or key id that is not pinned to an ARN is refused before any call', async () => {
@@ -76,8 +81,8 @@ describe('trust attack A: the parent chooses which key gets the data key', () =>
   });
 
   it('what the attack needs: a CiphertextBlob under the parent key, which the parent decrypts without attestation', async () => {
-    // The hijacked call above got this far on the wire; the enclave now drops the answer instead of
-    // sealing with it. Shown here: had it kept the blob, the parent could have opened it.
+    // Had the alias gone to KMS as written, the data key would have come back under the parent's key.
+    // Shown here: with such a blob, the parent opens it without any attestation.
     const answer = await parent.send(new GenerateDataKeyCommand({ KeyId: parentKey, KeySpec: 'AES_256' }));
     const opened = await parent.send(new DecryptCommand({ CiphertextBlob: answer.CiphertextBlob as Uint8Array }));
     expect(opened.Plaintext).toHaveLength(32);
