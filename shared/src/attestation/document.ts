@@ -123,6 +123,8 @@ export function isDebugMode(document: AttestationDocument): boolean {
 function readTimestamp(value: unknown): number {
   const n = typeof value === 'bigint' && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw malformed('timestamp must be an unsigned integer of milliseconds');
+  // AWS's validation procedure requires a timestamp above zero: an NSM never reports the epoch itself.
+  if (n === 0) throw malformed('timestamp must be greater than 0');
   return n;
 }
 

@@ -146,9 +146,7 @@ export class AttestationVerifier {
     const lastCa = ders.length - 2;
     chain.forEach((cert, i) => {
       if (i <= lastCa) checkCa(cert, label(i), lastCa - i);
-      else if (cert.keyUsage === undefined || (cert.keyUsage & KeyUsage.digitalSignature) === 0) {
-        throw new AttestationError('ERR_ATTESTATION_CERT_CONSTRAINTS', `${label(i)} lacks keyUsage digitalSignature`);
-      }
+      else checkLeaf(cert, label(i));
       if (now + this.#tolerance < cert.notBefore) {
         throw new AttestationError(
           'ERR_ATTESTATION_CERT_NOT_YET_VALID',
@@ -202,6 +200,14 @@ export function summarizeCertificate(cert: Certificate): CertificateSummary {
     notAfter: new Date(cert.notAfter),
     fingerprint: cert.fingerprint,
   };
+}
+
+/** The leaf signs documents, never certificates: AWS's procedure requires it not to be a CA. */
+function checkLeaf(cert: Certificate, label: string): void {
+  if (cert.basicConstraints?.ca === true) throw new AttestationError('ERR_ATTESTATION_CERT_CONSTRAINTS', `${label} says cA=TRUE: a leaf must not be a CA`);
+  if (cert.keyUsage === undefined || (cert.keyUsage & KeyUsage.digitalSignature) === 0) {
+    throw new AttestationError('ERR_ATTESTATION_CERT_CONSTRAINTS', `${label} lacks keyUsage digitalSignature`);
+  }
 }
 
 /** A CA must say so, may sign certificates, and must allow the number of CAs below it (`below`). */

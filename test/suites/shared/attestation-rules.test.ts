@@ -229,6 +229,13 @@ describe('payload field rules', () => {
       'ERR_ATTESTATION_MALFORMED',
     ],
     [
+      'timestamp 0 (AWS requires it above zero)',
+      (f) => {
+        f['timestamp'] = 0;
+      },
+      'ERR_ATTESTATION_MALFORMED',
+    ],
+    [
       'timestamp missing',
       (f) => {
         delete f['timestamp'];
@@ -468,6 +475,13 @@ describe('certificate chain rules', () => {
     );
     const noBc = await chainWith({ zonal: { basicConstraints: undefined as never } });
     expect(code(buildAttestationDocument(spec({ chain: noBc })))).toBe('ERR_ATTESTATION_CERT_CONSTRAINTS');
+  });
+
+  it('refuses a leaf that says cA=TRUE (AWS: the leaf is no CA), accepts one without basicConstraints', async () => {
+    const caLeaf = await chainWith({ leaf: { basicConstraints: { ca: true } } });
+    expect(code(buildAttestationDocument(spec({ chain: caLeaf })))).toBe('ERR_ATTESTATION_CERT_CONSTRAINTS');
+    const noBc = await chainWith({ leaf: { basicConstraints: undefined as never } });
+    expect(code(buildAttestationDocument(spec({ chain: noBc })))).toBe('OK');
   });
 
   it('respects pathLenConstraint', async () => {
