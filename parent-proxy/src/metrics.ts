@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { limitHttpServer } from '@nitro-datakey/shared/cli';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -47,7 +48,13 @@ function key(labels: Labels): string {
   return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
 }
 
-/** Serves GET /metrics on a loopback TCP address. */
+/**
+ * A scraper needs one short request at a time: a few connections, each done within seconds. Anything
+ * more is a local process holding descriptors the KMS route needs.
+ */
+const METRICS_LIMITS = { maxConnections: 8, requestTimeoutMs: 5_000 } as const;
+
+/** Serves GET /metrics on a loopback TCP address, capped and timed out (METRICS_LIMITS). */
 export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
@@ -57,6 +64,7 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number)
     const body = metrics.render();
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
   });
+  limitHttpServer(server, METRICS_LIMITS);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native';
 import { lookup } from 'node:dns/promises';
 import { isIP, Socket } from 'node:net';
-import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';
 import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
 import { CredentialsService, type CredentialProvider } from './credentials.js';
 import { forward, type ForwardResult } from './forward.js';
@@ -45,6 +45,8 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
   let closing = false;
   const listeners: TransportListener[] = [];
   let metricsServer: Server | undefined;
+  /** Credential connections open now: each closes itself within seconds, and at the end of a shutdown's grace. */
+  const credentialSockets = new Set<Duplex>();
 
   const onConnection = (route: RouteConfig, name: string) => (socket: Duplex) => {
     const id = nextId++;
@@ -97,12 +99,15 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     closing = true;
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
     log('info', 'draining', { open: active.size, graceMs: config.limits.shutdownGraceMs });
-    const drained = Promise.all([...active.values()].map((t) => t.done));
+    // The metrics listener gets the same grace: a scrape in flight finishes, a half-sent request is cut.
+    const metricsStopped = metricsServer ? stopHttpServer(metricsServer, config.limits.shutdownGraceMs) : Promise.resolve();
+    const drained = Promise.all([...[...active.values()].map((t) => t.done), ...[...credentialSockets].map(closedPromise)]);
     const grace = new Promise((r) => setTimeout(r, config.limits.shutdownGraceMs).unref());
     await Promise.race([drained, grace]);
     for (const t of active.values()) t.abort();
+    for (const s of credentialSockets) s.destroy();
     await Promise.all([...active.values()].map((t) => t.done));
-    if (metricsServer) await new Promise<void>((r) => metricsServer?.close(() => r()));
+    await metricsStopped;
     log('info', 'stopped', {});
   };
 
@@ -139,7 +144,11 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
           return;
         }
         open++;
-        socket.once('close', () => open--);
+        credentialSockets.add(socket);
+        socket.once('close', () => {
+          open--;
+          credentialSockets.delete(socket);
+        });
         metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
         void service.serve(socket, peer);
       });
@@ -158,6 +167,11 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     await close();
     throw e;
   }
+}
+
+/** Resolves when `socket` has closed. */
+function closedPromise(socket: Duplex): Promise<void> {
+  return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
 /** The instance's default credential chain (environment, IMDS role, ...), loaded only when a credentials route exists. */

@@ -128,6 +128,7 @@ export {
   type PolicyDocument,
   type AttestedOperation,
 } from './policy/key-policy.js';
+export { matchesWildcard } from './policy/wildcard.js';
 export { RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey, isRecipientAttestationKey } from './policy/condition-keys.js';
 export {
   CredentialsError,

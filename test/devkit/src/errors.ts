@@ -5,6 +5,8 @@ export type DevkitErrorCode =
   | 'ERR_KMS_DATA_DIR'
   /** A local KMS fault configuration (option or admin request) that is not valid. */
   | 'ERR_KMS_FAULT_CONFIG'
+  /** A fault admin request without the admin token of the ready line (an HTTP 401 body, never thrown). */
+  | 'ERR_KMS_FAULT_ADMIN_TOKEN'
   /** A spawned dev kit process exited, or printed no ready line in time. */
   | 'ERR_PROCESS_NOT_READY';
 

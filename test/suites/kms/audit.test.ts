@@ -146,7 +146,12 @@ describe('the audit trail', () => {
       expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
       // Nothing was injected yet; then one throttled call, which "audit --injected" alone finds.
       expect((await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--injected'])).stdout).toBe('');
-      const admin = await fetch(String((kms.ready as { adminEndpoint?: string }).adminEndpoint), { method: 'PUT', body: '{"throttle":{"next":1}}' });
+      const { adminEndpoint, adminToken } = kms.ready as { adminEndpoint?: string; adminToken?: string };
+      const admin = await fetch(String(adminEndpoint), {
+        method: 'PUT',
+        body: '{"throttle":{"next":1}}',
+        headers: { authorization: `Bearer ${String(adminToken)}` },
+      });
       expect(admin.status).toBe(200);
       await expect(client.send(new CreateKeyCommand({}))).rejects.toMatchObject({ name: 'ThrottlingException' });
       const injected = (await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--injected'])).stdout.trim().split('\n');

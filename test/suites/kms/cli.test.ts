@@ -152,7 +152,11 @@ describe('nitro-kms-local, the command', () => {
       expect(first).toBe('ThrottlingException');
       const adminEndpoint = (kms.ready as { adminEndpoint?: string }).adminEndpoint as string;
       expect(adminEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/faults$/);
-      expect((await fetch(adminEndpoint, { method: 'PUT', body: '{"invalidState": {"next": 1}}' })).status).toBe(200);
+      const adminToken = (kms.ready as { adminToken?: string }).adminToken as string;
+      expect(adminToken).toMatch(/^[0-9a-f]{48}$/);
+      expect((await fetch(adminEndpoint, { method: 'PUT', body: '{"invalidState": {"next": 1}}' })).status).toBe(401);
+      const authorization = `Bearer ${adminToken}`;
+      expect((await fetch(adminEndpoint, { method: 'PUT', body: '{"invalidState": {"next": 1}}', headers: { authorization } })).status).toBe(200);
       const second = await client.send(new GenerateDataKeyCommand({ KeyId: 'alias/none', KeySpec: 'AES_256' })).then(
         () => 'OK',
         (e: Error) => e.name,

@@ -96,27 +96,47 @@ describe('faults as the SDK sees them', () => {
 });
 
 describe('the admin endpoint', () => {
+  /** fetch with the admin token of this local KMS. */
+  const fetchAdmin = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { authorization: `Bearer ${kms.adminToken as string}` } });
+
+  it('refuses every request without the token of the ready line (other local users share loopback)', async () => {
+    const endpoint = kms.adminEndpoint as string;
+    expect(kms.adminToken).toMatch(/^[0-9a-f]{48}$/);
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: `Bearer ${kms.adminToken as string}x` },
+      { authorization: kms.adminToken as string },
+    ]) {
+      const put = await fetch(endpoint, { method: 'PUT', body: JSON.stringify({ throttle: { next: 1 } }), headers });
+      expect(put.status).toBe(401);
+      expect(await put.json()).toMatchObject({ code: 'ERR_KMS_FAULT_ADMIN_TOKEN' });
+      expect((await fetch(endpoint, { headers })).status).toBe(401);
+    }
+    expect(kms.faults.get()).not.toHaveProperty('throttle');
+  });
+
   it('listens on 127.0.0.1 only; GET shows, PUT replaces the faults and counts start again', async () => {
     const endpoint = kms.adminEndpoint as string;
     expect(new URL(endpoint).hostname).toBe('127.0.0.1');
-    const put = await fetch(endpoint, { method: 'PUT', body: JSON.stringify({ throttle: { next: 1 } }) });
+    const put = await fetchAdmin(endpoint, { method: 'PUT', body: JSON.stringify({ throttle: { next: 1 } }) });
     expect(put.status).toBe(200);
     expect(await put.json()).toMatchObject({ throttle: { next: 1 }, remaining: { throttle: 1 } });
     expect((await attempt(1)).outcome).toBe('ThrottlingException');
-    expect(await (await fetch(endpoint)).json()).toMatchObject({ remaining: { throttle: 0 } });
+    expect(await (await fetchAdmin(endpoint)).json()).toMatchObject({ remaining: { throttle: 0 } });
   });
 
   it('refuses bad configurations whole, with a code, and keeps the faults it had', async () => {
     const endpoint = kms.adminEndpoint as string;
-    await fetch(endpoint, { method: 'PUT', body: JSON.stringify({ latencyMs: 1 }) });
+    await fetchAdmin(endpoint, { method: 'PUT', body: JSON.stringify({ latencyMs: 1 }) });
     for (const body of ['{not json', '[]', '{"throttle": {"next": -1}}', '{"throttle": {"rate": 2}}', '{"explode": true}', '{"attested": "maybe"}']) {
-      const r = await fetch(endpoint, { method: 'PUT', body });
+      const r = await fetchAdmin(endpoint, { method: 'PUT', body });
       expect(r.status, body).toBe(400);
       expect(((await r.json()) as { code: string }).code, body).toBe('ERR_KMS_FAULT_CONFIG');
     }
-    expect((await fetch(endpoint, { method: 'PUT', body: 'x'.repeat(20_000) })).status).toBe(413);
-    expect((await fetch(endpoint.replace('/faults', '/other'))).status).toBe(404);
-    expect(await (await fetch(endpoint)).json()).toMatchObject({ latencyMs: 1 });
+    expect((await fetchAdmin(endpoint, { method: 'PUT', body: 'x'.repeat(20_000) })).status).toBe(413);
+    expect((await fetchAdmin(endpoint.replace('/faults', '/other'))).status).toBe(404);
+    expect(await (await fetchAdmin(endpoint)).json()).toMatchObject({ latencyMs: 1 });
     kms.faults.set({});
   });
 

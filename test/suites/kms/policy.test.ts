@@ -324,3 +324,19 @@ describe('GenerateRandom under an IAM-style policy (what `nitro-datakey policy -
     }
   });
 });
+
+describe('wildcards in a key policy cannot stall the server', () => {
+  it('a CreateKey whose policy has a pathological pattern is answered, and the server goes on answering', async () => {
+    // The lockout check evaluates the policy against the caller at once: a backtracking matcher would
+    // spend exponential time on `*?` x 16 against the key ARN and hold every other request behind it.
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:*', Resource: `arn:aws:kms:${'*?'.repeat(16)}!` },
+        { Effect: 'Allow', Principal: { AWS: ADMIN }, Action: `kms:${'*?'.repeat(16)}!`, Resource: '*' },
+      ],
+    });
+    expect(await nameOf(admin.send(new CreateKeyCommand({ Policy: policy })))).toBe('MalformedPolicyDocumentException');
+    expect(await nameOf(admin.send(new CreateKeyCommand({ Policy: policy, BypassPolicyLockoutSafetyCheck: true })))).toBe('OK');
+  }, 20_000);
+});

@@ -46,7 +46,9 @@ Options:
                                     throttle, serverError, reset, invalidState as {"next": N} or
                                     {"rate": 0..1}; latencyMs; attested: "plaintext" | "foreign-recipient")
   --admin-port PORT                 serve GET/PUT http://127.0.0.1:PORT/faults to change faults at run
-                                    time (127.0.0.1 only; 0: any free port; its URL is in the ready line)
+                                    time (127.0.0.1 only; 0: any free port). Its URL and a bearer token
+                                    are in the ready line (adminEndpoint, adminToken): send
+                                    "Authorization: Bearer TOKEN" with every request
   --recipient-rsa-2048-only         refuse Recipient keys other than RSA-2048 (default: 2048-4096 bits)
   --tls                             serve HTTPS with a locally generated CA; its path is printed
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
@@ -58,6 +60,8 @@ Options:
                                     matches only "Principal": "*")
   --audit FILE                      append the audit trail to FILE (0600): one CloudTrail-shaped JSON
                                     event per request, never key material or attestation documents
+  --shutdown-grace-ms N             on SIGINT/SIGTERM, let requests in flight finish for N ms, then close
+                                    every connection (default 2000)
   --quiet                           no request log on stderr
   -h, --help                        show this help
 
@@ -119,6 +123,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
         fault: { type: 'string' },
         'admin-port': { type: 'string' },
         audit: { type: 'string' },
+        'shutdown-grace-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -142,6 +147,8 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
     const port = values.port === undefined ? 0 : Number(values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
     if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError('--account must be 12 digits');
+    const grace = values['shutdown-grace-ms'];
+    if (grace !== undefined && !/^\d{1,7}$/.test(grace)) throw new UsageError('--shutdown-grace-ms must be a whole number of milliseconds');
     if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region)) throw new UsageError(`--region ${values.region} is not a region name`);
     let roots: string[] | undefined;
     try {
@@ -195,6 +202,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
       ...(faults ? { faults } : {}),
       ...(adminPort !== undefined ? { adminPort } : {}),
       ...(values.audit ? { audit: auditWriter(values.audit) } : {}),
+      ...(grace !== undefined ? { shutdownGraceMs: Number(grace) } : {}),
       port,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(values.region ? { region: values.region } : {}),
@@ -221,7 +229,7 @@ export async function nitroKmsLocal(argv: readonly string[], io: CliIo = process
           region: kms.region,
           account: kms.account,
           ...(kms.caCertPath ? { caCertPath: kms.caCertPath } : {}),
-          ...(kms.adminEndpoint ? { adminEndpoint: kms.adminEndpoint } : {}),
+          ...(kms.adminEndpoint ? { adminEndpoint: kms.adminEndpoint, adminToken: kms.adminToken } : {}),
           trustedRootFingerprints: shownRoots,
           dataDir,
         },

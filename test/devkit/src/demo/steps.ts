@@ -42,11 +42,13 @@ export interface DemoKms {
   readonly auditPath: string;
   /** The fault admin URL (loopback, .../faults): a PUT makes the local KMS misbehave on purpose. */
   readonly adminEndpoint: string;
+  /** Its bearer token, from the ready line. */
+  readonly adminToken: string;
 }
 
 /** Sets the local KMS's injected faults through its admin endpoint ({} clears them). */
 export async function setFaults(kms: DemoKms, faults: Record<string, unknown>): Promise<void> {
-  const res = await fetch(kms.adminEndpoint, { method: 'PUT', body: JSON.stringify(faults) });
+  const res = await fetch(kms.adminEndpoint, { method: 'PUT', body: JSON.stringify(faults), headers: { authorization: `Bearer ${kms.adminToken}` } });
   if (!res.ok) throw new Error(`the fault admin endpoint answered ${res.status}: ${await res.text()}`);
 }
 
@@ -65,22 +67,25 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
   const kms = await demo.step(
     `local KMS with TLS, ${alias} under the generated policy (PCR0-2)`,
     () =>
-      spawnReady<{ endpoint: string; caCertPath: string; adminEndpoint: string }>(builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'), [
-        '--tls',
-        '--quiet',
-        '--audit',
-        auditPath,
-        '--data-dir',
-        join(demo.dir, 'kms'),
-        '--trust-root-fingerprint',
-        pki.rootFingerprint,
-        '--seed',
-        join(demo.dir, 'seed.json'),
-        '--principal',
-        `${DEMO_ACCESS_KEY_ID}=${DEMO_ROLE}`,
-        '--admin-port',
-        '0',
-      ]),
+      spawnReady<{ endpoint: string; caCertPath: string; adminEndpoint: string; adminToken: string }>(
+        builtScript('@nitro-datakey/devkit', 'cli/nitro-kms-local-main.js'),
+        [
+          '--tls',
+          '--quiet',
+          '--audit',
+          auditPath,
+          '--data-dir',
+          join(demo.dir, 'kms'),
+          '--trust-root-fingerprint',
+          pki.rootFingerprint,
+          '--seed',
+          join(demo.dir, 'seed.json'),
+          '--principal',
+          `${DEMO_ACCESS_KEY_ID}=${DEMO_ROLE}`,
+          '--admin-port',
+          '0',
+        ],
+      ),
     (k) => k.ready.endpoint,
   );
   demo.track(kms.child);
@@ -98,6 +103,7 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
       keyArn,
       auditPath,
       adminEndpoint: kms.ready.adminEndpoint,
+      adminToken: kms.ready.adminToken,
     };
   } finally {
     operator.destroy();

@@ -1,4 +1,4 @@
-import { isRecipientAttestationKey, kmsError } from '@nitro-datakey/shared';
+import { isRecipientAttestationKey, kmsError, matchesWildcard } from '@nitro-datakey/shared';
 
 /*
  * Key policies and IAM-style principal policies, evaluated as AWS's policy evaluation logic documents
@@ -268,14 +268,7 @@ export function roleOfSession(arn: string): string | undefined {
 }
 
 function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    ignoreCase ? 'is' : 's',
-  );
-  return re.test(value);
+  return matchesWildcard(pattern, value, { ignoreCase });
 }
 
 function stringList(value: unknown, label: string): string[] {

@@ -18,7 +18,7 @@ import {
   writeKmsError,
   writeKmsResponse,
 } from '@nitro-datakey/shared';
-import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { type FaultAdmin, type FaultConfig, FaultInjector, faultException, startFaultAdmin } from './faults.js';
 import { KeyStore } from './keystore.js';
@@ -66,6 +66,8 @@ export interface LocalKmsOptions {
   readonly audit?: (event: AuditEvent) => void;
   readonly seed?: SeedFile;
   readonly clock?: () => Date;
+  /** How long close() waits for requests in flight before it closes their connections. Default 2000 ms. */
+  readonly shutdownGraceMs?: number;
   /** One line per request; never key material. Default: none. */
   readonly log?: Logger;
 }
@@ -81,7 +83,12 @@ export interface LocalKms {
   readonly faults: FaultInjector;
   /** `http://127.0.0.1:PORT/faults` when adminPort was given. */
   readonly adminEndpoint?: string;
-  /** Stops accepting, closes idle keep-alive connections, waits for requests in flight. */
+  /** The admin endpoint's bearer token (`Authorization: Bearer TOKEN`). */
+  readonly adminToken?: string;
+  /**
+   * Stops accepting, closes idle keep-alive connections, lets requests in flight finish for
+   * shutdownGraceMs, then closes every connection.
+   */
   close(): Promise<void>;
 }
 
@@ -99,6 +106,9 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
     throw e;
   }
 }
+
+/** Long enough for any answer the local KMS gives; short enough that a stuck client never holds a stop. */
+const DEFAULT_SHUTDOWN_GRACE_MS = 2_000;
 
 async function serve(options: LocalKmsOptions, store: KeyStore, region: string, account: string, clock: () => Date): Promise<LocalKms> {
   const faults = new FaultInjector(options.faults ?? {});
@@ -174,13 +184,10 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
     ...(tls ? { caCertPath: tls.caCertPath, caCertPem: tls.caCertPem } : {}),
     store,
     faults,
-    ...(admin ? { adminEndpoint: admin.endpoint } : {}),
+    ...(admin ? { adminEndpoint: admin.endpoint, adminToken: admin.token } : {}),
     close: async () => {
       await admin?.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await stopHttpServer(server, options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       if (tempDir) await rm(tempDir, { recursive: true, force: true });
       await store.close();
     },
