@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { request } from 'node:http';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +165,61 @@ describe('the enclave gateway on a Unix socket', () => {
     }
   });
 
+  it('takes its socket mode from allowedUids: 0600 for its own uid alone, 0666 when others may call', async () => {
+    const own = process.getuid?.() ?? 0;
+    const umask = process.umask(0);
+    try {
+      const alone = join(tmp(), 'alone.sock');
+      const g1 = await startGateway(parseAddress(`unix:${alone}`), fake);
+      expect(statSync(alone).mode & 0o777).toBe(0o600);
+      await g1.close();
+      const shared = join(tmp(), 'shared.sock');
+      const g2 = await startGateway(parseAddress(`unix:${shared}`), fake, { allowedUids: [own, 65534] });
+      expect(statSync(shared).mode & 0o777).toBe(0o666);
+      await g2.close();
+    } finally {
+      process.umask(umask);
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('answers a second allowed uid (needs root to run a client as uid 65534)', async () => {
+    const dir = tmp();
+    chmodSync(dir, 0o755);
+    const path = join(dir, 'kms.sock');
+    const g = await startGateway(parseAddress(`unix:${path}`), fake, { allowedUids: [0, 65534] });
+    try {
+      const client = `const r = require('http').request({ socketPath: ${JSON.stringify(path)}, method: 'POST', path: '/',
+        headers: { 'x-amz-target': 'TrentService.GenerateRandom' } }, (res) => { console.log(res.statusCode); res.resume(); });
+        r.on('error', (e) => console.log(e.code)); r.end('{"NumberOfBytes":4}');`;
+      const out = await spawnAsync(process.execPath, ['-e', client], { uid: 65534, gid: 65534 });
+      expect(out.trim()).toBe('200');
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('takes a concurrency slot only once the body is in, and drops a body that misses its deadline', async () => {
+    const g = await startGateway(parseAddress('tcp:127.0.0.1:0'), fake, { maxConcurrentRequests: 1, bodyDeadlineMs: 300 });
+    const [host, port] = g.address.slice('tcp:'.length).split(':');
+    try {
+      // A client that sends its head and half its body, and stops.
+      const trickle = connect(Number(port), host as string);
+      trickle.on('error', () => undefined);
+      await new Promise((r) => trickle.once('connect', r));
+      trickle.write('POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.GenerateRandom\r\nContent-Length: 40\r\n\r\n{"NumberOfB');
+      const closed = new Promise((r) => trickle.once('close', r));
+      await new Promise((r) => setTimeout(r, 50));
+      // The one slot is still free for a whole request.
+      const base = `http://${g.address.slice('tcp:'.length)}/`;
+      const res = await fetch(base, { method: 'POST', headers: { 'x-amz-target': 'TrentService.GenerateRandom' }, body: '{"NumberOfBytes":4}' });
+      expect(res.status).toBe(200);
+      await closed; // the trickling client is cut at its deadline
+      expect(trickle.destroyed).toBe(true);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('replaces a stale socket, but never a live one or a file that is not a socket', async () => {
     const dir = tmp();
     const path = join(dir, 'kms.sock');
@@ -207,3 +263,16 @@ describe('the enclave gateway on a Unix socket', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 });
+
+/** Runs a command and resolves with its stdout (the gateway runs in this process: no spawnSync). */
+function spawnAsync(file: string, args: string[], options: SpawnOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', () => resolve(out));
+  });
+}

@@ -28,6 +28,10 @@ Options:
   --route LISTEN=HOST:PORT      a route (repeatable)
   --allow HOST:PORT             add an upstream to the allowlist (repeatable)
   --credentials LISTEN          serve the instance's AWS credentials to the enclave on LISTEN
+  --credentials-allowed-cid CID only this enclave CID may ask for credentials on vsock (repeatable;
+                                default: any CID)
+  --credentials-allowed-uid UID on a Unix socket, only processes of this user id may ask (repeatable;
+                                default: the proxy's own uid)
   --metrics tcp:127.0.0.1:PORT  Prometheus metrics on a loopback address
   --region REGION               default us-east-1 (sets the default allowlist)
   --fips                        also allow the region's FIPS endpoint, kms-fips.REGION.amazonaws.com:443
@@ -85,6 +89,8 @@ async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConf
       route: { type: 'string', multiple: true },
       allow: { type: 'string', multiple: true },
       credentials: { type: 'string' },
+      'credentials-allowed-cid': { type: 'string', multiple: true },
+      'credentials-allowed-uid': { type: 'string', multiple: true },
       metrics: { type: 'string' },
       region: { type: 'string' },
       fips: { type: 'boolean' },
@@ -106,6 +112,9 @@ async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConf
     return loadConfigFile(values.config);
   }
   if (!values.route?.length) throw new UsageError('give --config FILE or at least one --route LISTEN=HOST:PORT (see --help)');
+  if ((values['credentials-allowed-cid'] || values['credentials-allowed-uid']) && !values.credentials) {
+    throw new UsageError('--credentials-allowed-cid and --credentials-allowed-uid need --credentials LISTEN');
+  }
   const int = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
@@ -122,7 +131,15 @@ async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConf
         return { listen: r.slice(0, eq), upstream: r.slice(eq + 1), ...(routeMax !== undefined ? { maxConnections: routeMax } : {}) };
       }),
       ...(values.allow ? { allow: values.allow } : {}),
-      ...(values.credentials ? { credentials: { listen: values.credentials } } : {}),
+      ...(values.credentials
+        ? {
+            credentials: {
+              listen: values.credentials,
+              ...(values['credentials-allowed-cid'] ? { allowedCids: values['credentials-allowed-cid'].map((v) => int('--credentials-allowed-cid', v)) } : {}),
+              ...(values['credentials-allowed-uid'] ? { allowedUids: values['credentials-allowed-uid'].map((v) => int('--credentials-allowed-uid', v)) } : {}),
+            },
+          }
+        : {}),
       ...(values.metrics ? { metrics: { listen: values.metrics } } : {}),
       limits: Object.fromEntries(
         Object.entries({

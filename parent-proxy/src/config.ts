@@ -28,6 +28,11 @@ export interface ProxyConfig {
     readonly listen: TransportAddress;
     /** vsock only: the enclave CIDs that may ask (default: any). */
     readonly allowedCids?: readonly number[];
+    /**
+     * Unix socket only: the user ids whose processes may ask, as the kernel reports the peer
+     * (default: the proxy's own uid). The socket file is 0600, or 0666 when other uids are listed.
+     */
+    readonly allowedUids?: readonly number[];
     /** Concurrent credential connections (default 16), apart from the routes' limits. */
     readonly maxConnections: number;
   };
@@ -176,7 +181,7 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
   let credentials: ProxyConfig['credentials'];
   if (root['credentials'] !== undefined) {
     const c = object(root['credentials'], ['credentials'], at);
-    unknownKeys(c, ['listen', 'allowedCids', 'maxConnections'], ['credentials'], keyLine);
+    unknownKeys(c, ['listen', 'allowedCids', 'allowedUids', 'maxConnections'], ['credentials'], keyLine);
     const listen = address(c['listen'], ['credentials', 'listen'], at);
     // The route hands out the role's secret key: only the enclave (vsock) or this host may reach it.
     if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
@@ -190,8 +195,16 @@ function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (st
       );
       if (allowedCids.length === 0) fail(at(['credentials', 'allowedCids']), 'at least one CID');
     }
+    let allowedUids: number[] | undefined;
+    if (c['allowedUids'] !== undefined) {
+      if (listen.kind !== 'unix') fail(at(['credentials', 'allowedUids']), 'user ids identify callers on a Unix socket only');
+      allowedUids = list(c['allowedUids'], ['credentials', 'allowedUids'], at).map((v, i) =>
+        integer(v, ['credentials', 'allowedUids', i], at, 0, 0, 0xfffffffe),
+      );
+      if (allowedUids.length === 0) fail(at(['credentials', 'allowedUids']), 'at least one user id');
+    }
     const maxConnections = integer(c['maxConnections'], ['credentials', 'maxConnections'], at, 16, 1, 1024);
-    credentials = { listen, ...(allowedCids ? { allowedCids } : {}), maxConnections };
+    credentials = { listen, ...(allowedCids ? { allowedCids } : {}), ...(allowedUids ? { allowedUids } : {}), maxConnections };
     claim(credentials.listen, ['credentials', 'listen']);
   }
   let metrics: ProxyConfig['metrics'];

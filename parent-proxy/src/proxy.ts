@@ -126,32 +126,42 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
       const route = config.credentials;
       const service = new CredentialsService(options.credentialProvider ?? (await defaultProvider()), log);
       let open = 0;
-      const listener = await listenOn(route.listen, (socket) => {
-        const peer = describePeer(socket);
-        const cid = socket instanceof VsockSocket ? socket.remoteAddress.cid : undefined;
-        const refuse = closing
-          ? 'shutting-down'
-          : route.allowedCids && !route.allowedCids.includes(cid ?? -1)
-            ? 'cid-not-allowed'
-            : open >= route.maxConnections
-              ? 'limit'
-              : undefined;
-        if (refuse) {
-          socket.on('error', () => undefined);
-          socket.destroy();
-          metrics.inc('nitro_proxy_credentials_refused_total', 'Credential connections closed at once.', { reason: refuse });
-          log('warn', 'credentials refused', { peer, reason: refuse });
-          return;
-        }
-        open++;
-        credentialSockets.add(socket);
-        socket.once('close', () => {
-          open--;
-          credentialSockets.delete(socket);
-        });
-        metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
-        void service.serve(socket, peer);
-      });
+      const ownUid = process.getuid?.();
+      const allowedUids = route.allowedUids ?? (ownUid === undefined ? [] : [ownUid]);
+      // The file mode keeps other users out before they connect; the uid check is what decides.
+      const unixMode = allowedUids.every((uid) => uid === ownUid) ? 0o600 : 0o666;
+      const listener = await listenOn(
+        route.listen,
+        (socket) => {
+          const peer = describePeer(socket);
+          const cid = socket instanceof VsockSocket ? socket.remoteAddress.cid : undefined;
+          const refuse = closing
+            ? 'shutting-down'
+            : route.allowedCids && !route.allowedCids.includes(cid ?? -1)
+              ? 'cid-not-allowed'
+              : route.listen.kind === 'unix' && !peerUidAllowed(socket, allowedUids)
+                ? 'uid-not-allowed'
+                : open >= route.maxConnections
+                  ? 'limit'
+                  : undefined;
+          if (refuse) {
+            socket.on('error', () => undefined);
+            socket.destroy();
+            metrics.inc('nitro_proxy_credentials_refused_total', 'Credential connections closed at once.', { reason: refuse });
+            log('warn', 'credentials refused', { peer, reason: refuse });
+            return;
+          }
+          open++;
+          credentialSockets.add(socket);
+          socket.once('close', () => {
+            open--;
+            credentialSockets.delete(socket);
+          });
+          metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
+          void service.serve(socket, peer);
+        },
+        { unixMode },
+      );
       listeners.push(listener);
       credentials = listener.address;
     }
@@ -167,6 +177,12 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     await close();
     throw e;
   }
+}
+
+/** Whether the process at the other end of a Unix socket runs as one of `uids` (the kernel's word, SO_PEERCRED). */
+function peerUidAllowed(socket: Duplex, uids: readonly number[]): boolean {
+  const peer = socket instanceof Socket ? unixPeerCredentials(socket) : undefined;
+  return peer !== undefined && uids.includes(peer.uid);
 }
 
 /** Resolves when `socket` has closed. */

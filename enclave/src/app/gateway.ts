@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod } from 'node:fs/promises';
-import { claimUnixSocketPath, formatAddress, type TransportAddress, unixPeerCredentials } from '@nitro-datakey/native';
+import { formatAddress, listenUnix, type TransportAddress, unixPeerCredentials } from '@nitro-datakey/native';
 import {
   InvalidArgumentError,
   kmsError,
@@ -106,11 +105,14 @@ export interface GatewayOptions {
   readonly log?: Logger;
   /**
    * On a Unix socket: the user ids whose processes may call (the kernel reports the peer's uid).
-   * Default: this process's own uid. The socket file is created 0600 as well.
+   * Default: this process's own uid. The socket file is 0600 when only this uid may call, 0666 when
+   * others are listed (the uid check decides).
    */
   readonly allowedUids?: readonly number[];
   /** Requests served at once; more are answered with ThrottlingException (the SDK retries it). Default 64. */
   readonly maxConcurrentRequests?: number;
+  /** A request whose body is not complete this long after its head is dropped. Default 10 s. */
+  readonly bodyDeadlineMs?: number;
 }
 
 /**
@@ -124,18 +126,42 @@ export async function startGateway(listen: TransportAddress, client: GatewayKms,
   if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent >= 1)) throw new InvalidArgumentError('gateway.maxConcurrentRequests must be a positive integer');
   const ownUid = process.getuid?.();
   const allowedUids = new Set(options.allowedUids ?? (ownUid === undefined ? [] : [ownUid]));
+  const bodyDeadlineMs = options.bodyDeadlineMs ?? 10_000;
   let inFlight = 0;
   const server: Server = createServer((req, res) => {
+    void serve(req, res);
+  });
+  // A slot is taken only once the whole body is in: a client that trickles bytes holds a socket for
+  // at most the body deadline, never a slot that real requests wait for.
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const operation = kmsOperationFromTarget(req.headers['x-amz-target']);
+    let late = false;
+    const deadline = setTimeout(() => {
+      late = true;
+      log('warn', 'gateway request refused', { reason: 'body-deadline', deadlineMs: bodyDeadlineMs });
+      req.socket.destroy();
+    }, bodyDeadlineMs);
+    let body: Record<string, unknown>;
+    try {
+      body = await readKmsRequestBody(req);
+    } catch (e) {
+      if (!late) writeKmsError(res, toKmsException(e));
+      return;
+    } finally {
+      clearTimeout(deadline);
+    }
     if (inFlight >= maxConcurrent) {
-      req.resume();
       writeKmsError(res, new KmsServiceException('ThrottlingException', 'Rate exceeded: the enclave gateway is at its concurrency limit'));
       log('warn', 'gateway request refused', { reason: 'concurrency-limit', limit: maxConcurrent });
       return;
     }
     inFlight++;
-    res.once('close', () => inFlight--);
-    void handle(req, res, client, log);
-  });
+    try {
+      await handle(operation, body, res, client, log);
+    } finally {
+      inFlight--;
+    }
+  };
   server.requestTimeout = 30_000;
   if (listen.kind === 'unix') {
     server.on('connection', (socket) => {
@@ -145,24 +171,15 @@ export async function startGateway(listen: TransportAddress, client: GatewayKms,
         socket.destroy();
       }
     });
-    await claimUnixSocketPath(listen.path);
+    // The mode follows allowedUids: 0600 when only this uid may call, else 0666 and the uid check decides.
+    await listenUnix(server, listen.path, [...allowedUids].every((uid) => uid === ownUid) ? 0o600 : 0o666);
   } else {
     log('info', 'gateway on loopback TCP: any process in the enclave may call it (a Unix socket restricts callers by uid)', {});
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => resolve());
+    });
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (listen.kind === 'tcp') server.listen(listen.port, listen.host, () => resolve());
-    else {
-      // The socket file appears at bind with the umask's mode: 0600 from the first instant.
-      const umask = process.umask(0o177);
-      try {
-        server.listen(listen.path, () => resolve());
-      } finally {
-        process.umask(umask);
-      }
-    }
-  });
-  if (listen.kind === 'unix') await chmod(listen.path, 0o600);
   const bound = server.address();
   const address = listen.kind === 'tcp' ? formatAddress({ ...listen, port: (bound as AddressInfo).port }) : formatAddress(listen);
   return {
@@ -175,12 +192,10 @@ export async function startGateway(listen: TransportAddress, client: GatewayKms,
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, client: GatewayKms, log: Logger): Promise<void> {
-  const operation = kmsOperationFromTarget(req.headers['x-amz-target']);
+async function handle(operation: string | undefined, body: Record<string, unknown>, res: ServerResponse, client: GatewayKms, log: Logger): Promise<void> {
   const started = performance.now();
   let status = 200;
   try {
-    const body = await readKmsRequestBody(req);
     const handler = operation !== undefined && Object.hasOwn(HANDLERS, operation) ? HANDLERS[operation] : undefined;
     if (!handler) {
       throw new KmsServiceException(

@@ -15,6 +15,6 @@ export { loadNativeAddon, type NativeAddon, type NativePoller, type SystemError 
 export { parseAddress, formatAddress, isLoopbackHost, type TransportAddress } from './address.js';
 export { FdSocket } from './fd-socket.js';
 export { VsockSocket, VsockServer, connectVsock, VSOCK_PARENT_CID, VMADDR_CID_ANY, VMADDR_PORT_ANY, type VsockAddress } from './vsock.js';
-export { connectTo, listenOn, claimUnixSocketPath, unixPeerCredentials, type TransportListener, type TransportSocket } from './net.js';
+export { connectTo, listenOn, listenUnix, claimUnixSocketPath, unixPeerCredentials, type TransportListener, type TransportSocket } from './net.js';
 export { bringUpLoopback } from './loopback.js';
 export { NsmDeviceTransport, openNsmDevice, NSM_DEVICE_PATH } from './nsm-device.js';

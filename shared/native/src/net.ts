@@ -1,6 +1,6 @@
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import { loadNativeAddon } from './addon.js';
 import { NativeLayerError } from './errors.js';
 import { formatAddress, parseAddress, type TransportAddress } from './address.js';
@@ -44,7 +44,11 @@ export interface TransportListener {
 }
 
 /** Listens on `address` and hands every connection to `onConnection`. */
-export async function listenOn(address: string | TransportAddress, onConnection: (socket: TransportSocket) => void): Promise<TransportListener> {
+export async function listenOn(
+  address: string | TransportAddress,
+  onConnection: (socket: TransportSocket) => void,
+  options: { readonly unixMode?: number } = {},
+): Promise<TransportListener> {
   const a = typeof address === 'string' ? parseAddress(address) : address;
   if (a.kind === 'vsock') {
     const server = new VsockServer();
@@ -54,12 +58,13 @@ export async function listenOn(address: string | TransportAddress, onConnection:
     return { address: formatAddress({ kind: 'vsock', cid: bound.cid, port: bound.port }), close: async () => server.close() };
   }
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
-  if (a.kind === 'unix') await claimUnixSocketPath(a.path);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (a.kind === 'tcp') server.listen(a.port, a.host, () => resolve());
-    else server.listen(a.path, () => resolve());
-  });
+  if (a.kind === 'unix') await listenUnix(server, a.path, options.unixMode ?? 0o600);
+  else {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(a.port, a.host, () => resolve());
+    });
+  }
   const bound = server.address();
   const text =
     a.kind === 'unix' ? formatAddress(a) : formatAddress({ kind: 'tcp', host: a.host, port: typeof bound === 'object' && bound ? bound.port : a.port });
@@ -71,6 +76,25 @@ export async function listenOn(address: string | TransportAddress, onConnection:
       server.close();
     },
   };
+}
+
+/**
+ * Binds `server` to a Unix socket at `path` with file mode `mode`. The path is claimed first (see
+ * claimUnixSocketPath); the file appears at bind with the umask's mode, so the bind runs under umask
+ * 0177 (0600 from the first instant, never wider than asked), then takes `mode`.
+ */
+export async function listenUnix(server: Server, path: string, mode: number): Promise<void> {
+  await claimUnixSocketPath(path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const umask = process.umask(0o177);
+    try {
+      server.listen(path, () => resolve());
+    } finally {
+      process.umask(umask);
+    }
+  });
+  await chmod(path, mode);
 }
 
 /**

@@ -41,6 +41,10 @@ beforeAll(async () => {
   });
   configFile = join(dir, 'enclave.json');
   writeFileSync(configFile, JSON.stringify(config([{ name: 'db-password', envelope, keyId: 'app' }])));
+  writeFileSync(
+    join(dir, 'unix-gateway.json'),
+    JSON.stringify(config([{ name: 'db-password', envelope, keyId: 'app' }], { gateway: { listen: `unix:${join(dir, 'kms.sock')}` } })),
+  );
   writeFileSync(join(dir, 'wrong-item.json'), JSON.stringify(config([{ name: 'api-token', envelope, keyId: 'app' }])));
   writeFileSync(
     join(dir, 'with-command.json'),
@@ -89,6 +93,13 @@ const node = (script: string) => ['--', process.execPath, '-e', script];
 describe('nitro-enclave run', () => {
   it('runs the example app: it reads its opened secret and gets a data key through the gateway', async () => {
     const r = await runEnclave(['--config', configFile, '--', process.execPath, join(projectRoot(), 'eif/example/app.mjs')]);
+    expect(r.stderr).not.toMatch(/"level":"error"|Exception/);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop() as string)).toEqual({ secretBytes: 18, dataKeyBytes: 32, keyId: stack.keyId });
+  });
+
+  it('runs the example app on a Unix-socket gateway, as eif/example/enclave.json configures it', async () => {
+    const r = await runEnclave(['--config', join(dir, 'unix-gateway.json'), '--', process.execPath, join(projectRoot(), 'eif/example/app.mjs')]);
     expect(r.stderr).not.toMatch(/"level":"error"|Exception/);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop() as string)).toEqual({ secretBytes: 18, dataKeyBytes: 32, keyId: stack.keyId });

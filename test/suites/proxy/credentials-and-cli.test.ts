@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fetchParentCredentials, parentCredentialsProvider } from '@nitro-datakey/enclave';
-import { configFromValues, nitroParentProxy, startProxy } from '@nitro-datakey/parent-proxy';
+import { configFromValues, loadConfigFile, nitroParentProxy, startProxy } from '@nitro-datakey/parent-proxy';
 import type { AwsCredentials as Credentials } from '@nitro-datakey/shared';
-import { proxyBinPath, spawnProxy, tcpServer } from '../../support/index.js';
+import { projectRoot, proxyBinPath, spawnProxy, tcpServer } from '../../support/index.js';
 
 const run = promisify(execFile);
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -194,6 +197,10 @@ describe('nitro-parent-proxy, the command', () => {
     [['--config', 'x.yaml', '--route', 'a=b:1']],
     [['--bogus']],
     [['--connect-timeout-ms', 'soon', '--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443']],
+    [['--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443', '--credentials-allowed-cid', '16']],
+    [['--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443', '--credentials', 'tcp:127.0.0.1:0', '--credentials-allowed-cid', '16']],
+    [['--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443', '--credentials', 'tcp:127.0.0.1:0', '--credentials-allowed-uid', '0']],
+    [['--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443', '--credentials', 'vsock:4294967295:0', '--credentials-allowed-cid', 'x']],
   ])('exits 2 on %j', async (args) => {
     let err = '';
     const code = await nitroParentProxy(args, {
@@ -205,5 +212,88 @@ describe('nitro-parent-proxy, the command', () => {
     });
     expect(code).toBe(2);
     expect(err).toMatch(/^nitro-parent-proxy: /);
+  });
+});
+
+describe('the credentials route on a Unix socket', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const socketIn = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndk-creds-'));
+    dirs.push(dir);
+    chmodSync(dir, 0o755); // so that another uid can reach the socket and be refused by it, not by the directory
+    return join(dir, 'credentials.sock');
+  };
+  const provider = async (): Promise<Credentials> => ({ accessKeyId: 'ASIAUNIX', secretAccessKey: SECRET });
+  const start = (path: string, allowedUids?: number[]) =>
+    startProxy(
+      configFromValues({
+        routes: [{ listen: 'tcp:127.0.0.1:0', upstream: 'kms.us-east-1.amazonaws.com:443' }],
+        credentials: { listen: `unix:${path}`, ...(allowedUids ? { allowedUids } : {}) },
+      }),
+      { credentialProvider: provider },
+    );
+  /** What a client running as uid 65534 reads from the socket (needs root to switch uid). */
+  const readAsNobody = (path: string) =>
+    run(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('net').connect(${JSON.stringify(path)}); let t = ''; s.on('data', (d) => (t += d));
+      s.on('close', () => console.log(JSON.stringify(t))); s.on('error', (e) => { console.log(JSON.stringify(e.code)); process.exit(0); });`,
+      ],
+      { uid: 65534, gid: 65534 },
+    ).then((r) => JSON.parse(r.stdout) as string);
+
+  it("is created 0600 whatever the umask, and serves the proxy's own uid", async () => {
+    const path = socketIn();
+    const umask = process.umask(0);
+    let proxy: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      proxy = await start(path);
+    } finally {
+      process.umask(umask);
+    }
+    try {
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect((await fetchParentCredentials(proxy.credentials as string)).accessKeyId).toBe('ASIAUNIX');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses another uid by its peer credentials even when the file mode lets it connect (needs root to switch uid)',
+    async () => {
+      const path = socketIn();
+      const proxy = await start(path, [0]);
+      try {
+        // The file is 0600: uid 65534 cannot even connect.
+        expect(await readAsNobody(path)).toBe('EACCES');
+        chmodSync(path, 0o666); // as a careless umask or chmod would leave it: the peer check still refuses
+        expect(await readAsNobody(path)).toBe('');
+        expect(proxy.metricsRegistry.get('nitro_proxy_credentials_refused_total', { reason: 'uid-not-allowed' })).toBe(1);
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)('serves a uid listed in allowedUids, and the mode lets it connect (needs root to switch uid)', async () => {
+    const path = socketIn();
+    const proxy = await start(path, [0, 65534]);
+    try {
+      expect(statSync(path).mode & 0o777).toBe(0o666);
+      expect(await readAsNobody(path)).toContain('ASIAUNIX');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('eif/proxy.yaml lets only the enclave (CID 16) ask for credentials', async () => {
+    const config = await loadConfigFile(join(projectRoot(), 'eif', 'proxy.yaml'));
+    expect(config.credentials?.allowedCids).toEqual([16]);
   });
 });
