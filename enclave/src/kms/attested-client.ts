@@ -86,6 +86,11 @@ export class AttestedKmsClient {
   readonly #expectedKeyArn: (keyId: string | undefined) => string;
   /** Aborted by close(): every call in flight stops waiting at once. */
   readonly #closing = new AbortController();
+  /**
+   * The deadline of each call in flight, aborted by close(). A set rather than one 'abort' listener
+   * per call on #closing: any number of concurrent calls, and no MaxListenersExceededWarning.
+   */
+  readonly #inFlight = new Set<AbortController>();
 
   constructor(options: AttestedKmsClientOptions) {
     const endpoint = options.endpoint ?? `https://kms.${options.region}.amazonaws.com`;
@@ -176,6 +181,7 @@ export class AttestedKmsClient {
 
   close(): void {
     this.#closing.abort();
+    for (const deadline of this.#inFlight) deadline.abort();
     this.#cache?.clear();
     if (this.#ownsKeys) this.keys.close();
     this.sdk.destroy();
@@ -190,8 +196,7 @@ export class AttestedKmsClient {
     if (this.#closing.signal.aborted) throw new AttestedKmsError('ERR_KMS_CLIENT_CLOSED', `the client is closed: ${operation} refused`);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
-    const onClose = () => deadline.abort();
-    this.#closing.signal.addEventListener('abort', onClose, { once: true });
+    this.#inFlight.add(deadline);
     const stopped = (cause?: unknown): AttestedKmsError =>
       this.#closing.signal.aborted
         ? new AttestedKmsError('ERR_KMS_CLIENT_CLOSED', `the client was closed during ${operation}`, { cause })
@@ -204,7 +209,7 @@ export class AttestedKmsClient {
       throw mapSdkError(operation, e);
     } finally {
       clearTimeout(timer);
-      this.#closing.signal.removeEventListener('abort', onClose);
+      this.#inFlight.delete(deadline);
     }
   }
 }

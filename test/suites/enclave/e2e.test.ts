@@ -15,6 +15,20 @@ describe.each(['tcp', 'unix'] as const)('the attested path through the real prox
   });
   afterAll(async () => stack?.close());
 
+  it('serves 64 concurrent calls without a process warning (no listener per call on a shared signal)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const out = await Promise.all(Array.from({ length: 64 }, () => stack.client.generateRandom({ NumberOfBytes: 16 })));
+      expect(out.every((r) => r.byteLength === 16)).toBe(true);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('GenerateDataKey, Decrypt, GenerateDataKeyPair and GenerateRandom, each attested', async () => {
     const dk = await stack.client.generateDataKey({ KeyId: stack.keyId, KeySpec: 'AES_256', EncryptionContext: { app: 'e2e' } });
     expect(dk.plaintext).toHaveLength(32);

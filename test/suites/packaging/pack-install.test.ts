@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { join, posix } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../support/index.js';
 
 /*
@@ -42,6 +42,8 @@ let installError: string | undefined;
 }
 const skipReason = installError ? ` (skipped: the npm registry is unreachable for what npm's cache lacks: ${installError})` : '';
 
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 describe('npm pack, then install outside the repository', () => {
   it('packs every publishable workspace with LICENSE and README, and no test suite', () => {
     expect(tarballs).toHaveLength(WORKSPACES.length);
@@ -53,6 +55,24 @@ describe('npm pack, then install outside the repository', () => {
         files.filter((f) => /\.test\.|\/suites\/|\/vitest/.test(f)),
         t,
       ).toEqual([]);
+    }
+  });
+
+  it('ships no build state, and every source map points at sources inside the tarball', () => {
+    for (const t of tarballs) {
+      const files = new Set(spawnSync('tar', ['tzf', t], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean));
+      expect(
+        [...files].filter((f) => f.endsWith('.tsbuildinfo')),
+        t,
+      ).toEqual([]);
+      const out = mkdtempSync(join(dir, 'unpacked-'));
+      expect(spawnSync('tar', ['xzf', t, '-C', out]).status).toBe(0);
+      const maps = [...files].filter((f) => f.endsWith('.map'));
+      expect(maps.length, t).toBeGreaterThan(0);
+      for (const m of maps) {
+        const { sources } = JSON.parse(readFileSync(join(out, m), 'utf8')) as { sources: string[] };
+        for (const source of sources) expect(files.has(posix.normalize(posix.join(posix.dirname(m), source))), `${t}: ${m} -> ${source}`).toBe(true);
+      }
     }
   });
 
