@@ -129,6 +129,7 @@ export {
   type AttestedOperation,
 } from './policy/key-policy.js';
 export { matchesWildcard } from './policy/wildcard.js';
+export { isLoopbackHost } from './loopback.js';
 export { RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey, isRecipientAttestationKey } from './policy/condition-keys.js';
 export {
   CredentialsError,

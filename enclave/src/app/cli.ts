@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { bringUpLoopback, openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
@@ -12,10 +12,12 @@ import {
   packageVersion,
   parseContextArgs,
   processIo,
+  refuseEmptySecret,
   runService,
   stopSignals,
   UsageError,
   wantsVersion,
+  writeOutput,
 } from '@nitro-datakey/shared/cli';
 import { sealSecret } from '../sealed-secret.js';
 import { createClient, type EnclaveApp, startEnclaveApp } from './app.js';
@@ -214,16 +216,25 @@ async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<N
   }
   const encryptionContext = parseContextArgs(values.context);
   const file = positionals[0] as string;
-  const secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
-  const config = await loadEnclaveConfig(values.config);
-  const client = await createClient(config, await openNsm());
+  let secret: Uint8Array;
   try {
-    const envelope = `${JSON.stringify(await sealSecret(client, secret, { keyId: values['key-id'], name: values.name, encryptionContext }), null, 2)}\n`;
-    if (values.out) await writeFile(values.out, envelope, { mode: 0o644 });
-    else io.stdout(envelope);
-    return EXIT.ok;
+    secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    refuseEmptySecret(secret, file);
+    const config = await loadEnclaveConfig(values.config);
+    const client = await createClient(config, await openNsm());
+    try {
+      const envelope = `${JSON.stringify(await sealSecret(client, secret, { keyId: values['key-id'], name: values.name, encryptionContext }), null, 2)}\n`;
+      if (values.out) await writeOutput(values.out, envelope);
+      else io.stdout(envelope);
+      return EXIT.ok;
+    } finally {
+      client.close();
+    }
   } finally {
     secret.fill(0);
-    client.close();
   }
 }

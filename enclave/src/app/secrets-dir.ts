@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '@nitro-datakey/shared/cli';
 import { join } from 'node:path';
 import { SecretsDirectoryError } from '../errors.js';
 
@@ -23,22 +22,9 @@ export async function prepareSecretsDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Writes one secret file atomically: a temporary file with an unpredictable name, created exclusively
- * and never through a symlink (O_EXCL | O_NOFOLLOW), 0600, synced, then renamed over the target.
+ * Writes one secret file atomically, 0600, never through a symlink (writeFileAtomic: O_EXCL |
+ * O_NOFOLLOW temporary file, synced, renamed over the target).
  */
 export async function writeSecretFile(dir: string, name: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dir, `.${name}.${randomBytes(12).toString('hex')}.tmp`);
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, join(dir, name));
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await writeFileAtomic(join(dir, name), bytes, 0o600);
 }

@@ -1,4 +1,3 @@
-import { isIPv4 } from 'node:net';
 import { NativeLayerError } from './errors.js';
 
 /** One address syntax for both sides: `vsock:CID:PORT`, `tcp:HOST:PORT`, `unix:PATH`. */
@@ -43,10 +42,8 @@ export function parseAddress(text: string): TransportAddress {
   }
 }
 
-/** A TCP host that only this machine (or this enclave) can reach. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
-}
+// One definition of "loopback", in shared: the CLI kit checks endpoints with it too.
+export { isLoopbackHost } from '@nitro-datakey/shared';
 
 export function formatAddress(address: TransportAddress): string {
   switch (address.kind) {

@@ -1,10 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { parseArgs } from 'node:util';
 import { isKeyArn } from '../kms-protocol/index.js';
+import { isLoopbackHost } from '../loopback.js';
 import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '../sealed-secret/envelope.js';
 import { EXIT, UsageError } from './exit.js';
 import { type CliIo, parseContextArgs } from './io.js';
+import { refuseEmptySecret, writeOutput } from './output-file.js';
 
 export const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
 
@@ -23,14 +25,19 @@ Options:
                       checks it against its config), or an alias or key id
   --name NAME         the secret's name in the enclave (letters, digits, ".", "_", "-")
   --context K=V       an extra encryption-context pair (repeatable); the enclave's item must expect it
-  --out FILE          write the envelope to FILE (default: standard output)
-  --region REGION     the KMS region (default: AWS_REGION)
-  --endpoint URL      another KMS endpoint (a VPC endpoint, or the dev kit's local KMS)
+  --out FILE          write the envelope to FILE (default: standard output); written atomically,
+                      never through a symlink
+  --region REGION     the KMS region (default: AWS_REGION, or your AWS profile's)
+  --endpoint URL      another KMS endpoint (a VPC endpoint, or the dev kit's local KMS); https only:
+                      the answer carries the data key
+  --insecure-http-loopback
+                      accept an http:// --endpoint on this machine's loopback (a local KMS without TLS)
   --ca-file FILE      trust this CA for --endpoint's TLS (the local KMS's certificate)
   -h, --help          show this help
 
 Needs @aws-sdk/client-kms installed beside @nitro-datakey/shared.
-Exit status: 0 sealed, 1 refused or failed (KMS's exception named), 2 usage error.
+Exit status: 0 sealed, 1 refused or failed (KMS's exception named), 2 usage error (an empty secret,
+no region, no credentials, a bad endpoint or an unreadable file are yours to fix: exit 2).
 `;
 
 /** The subset of KMS's GenerateDataKey answer the sealer reads. */
@@ -51,6 +58,7 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
       out: { type: 'string' },
       region: { type: 'string' },
       endpoint: { type: 'string' },
+      'insecure-http-loopback': { type: 'boolean' },
       'ca-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -67,6 +75,8 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
   if (!isSecretName(name)) throw new UsageError('--name must be a file name of letters, digits, ".", "_" and "-"');
   const extra = parseContextArgs(values.context);
   if (values['ca-file'] !== undefined && values.endpoint === undefined) throw new UsageError('--ca-file goes with --endpoint');
+  if (values.endpoint !== undefined) checkEndpoint(values.endpoint, values['insecure-http-loopback'] === true);
+  else if (values['insecure-http-loopback']) throw new UsageError('--insecure-http-loopback goes with an http://127.0.0.1 --endpoint');
   let ca: string | undefined;
   if (values['ca-file'] !== undefined) {
     try {
@@ -83,6 +93,7 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
     throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   try {
+    refuseEmptySecret(secret, file);
     assertSealableSecret(secret);
     const encryptionContext = sealedSecretContext(name, extra);
     const answer = await generateDataKey({
@@ -102,7 +113,7 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
         throw new SealedSecretError('ERR_SEALED_SECRET_KMS', `KMS answered for the key ${JSON.stringify(keyArn)}, not ${keyId}`);
       const sealed = sealWithDataKey(secret, { plaintext, ciphertextBlob: answer.CiphertextBlob, keyId: keyArn }, encryptionContext);
       const envelope = `${JSON.stringify(sealed, null, 2)}\n`;
-      if (values.out) await writeFile(values.out, envelope, { mode: 0o644 });
+      if (values.out) await writeOutput(values.out, envelope);
       else io.stdout(envelope);
       io.stderr(`nitro-datakey seal: sealed ${name} under ${keyArn}${values.out ? ` into ${values.out}` : ''}\n`);
       return EXIT.ok;
@@ -112,6 +123,22 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
   } finally {
     secret.fill(0);
   }
+}
+
+/** The answer carries the data key: https only, or plain http on loopback when explicitly asked. */
+function checkEndpoint(text: string, allowHttpLoopback: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`--endpoint ${JSON.stringify(text)} is not a URL (e.g. https://kms.us-east-1.amazonaws.com)`);
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) {
+    if (allowHttpLoopback) return;
+    throw new UsageError(`--endpoint ${text} is plain http: the data key would cross in clear (add --insecure-http-loopback for a local KMS on this machine)`);
+  }
+  throw new UsageError(`--endpoint ${text} is not https: the answer carries the data key, which must never cross the network in clear`);
 }
 
 interface DataKeyRequest {
@@ -142,6 +169,9 @@ async function generateDataKey(request: DataKeyRequest): Promise<DataKeyAnswer> 
     return await client.send(new sdk.GenerateDataKeyCommand({ KeyId: request.keyId, KeySpec: 'AES_256', EncryptionContext: request.encryptionContext }));
   } catch (cause) {
     const e = cause as Error;
+    // Mistakes on this side, found by the SDK before anything reached KMS: the user's to fix (exit 2).
+    if (e.name === 'CredentialsProviderError') throw new UsageError(`no AWS credentials: ${e.message} (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or log in)`);
+    if (/region is missing/i.test(e.message ?? '')) throw new UsageError('no AWS region: give --region, or set AWS_REGION');
     throw new SealedSecretError('ERR_SEALED_SECRET_KMS', `KMS refused GenerateDataKey: ${e.name}: ${e.message}`, { cause });
   } finally {
     client.destroy();

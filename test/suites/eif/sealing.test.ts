@@ -1,15 +1,15 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand, type KMSClient, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret } from '@nitro-datakey/enclave';
 import { fromBase64, parseSealedSecret } from '@nitro-datakey/shared';
 import { nitroDatakey } from '@nitro-datakey/shared/cli';
-import { enclaveRecipient, localKmsClient, SimulatedNsm, startStack, type Stack } from '@nitro-datakey/devkit';
+import { enclaveRecipient, localKmsClient, SimulatedNsm, startLocalKms, startStack, type Stack } from '@nitro-datakey/devkit';
 import { projectRoot } from '../../support/index.js';
 
 /*
@@ -96,6 +96,7 @@ afterAll(async () => {
   operator?.destroy();
   role?.destroy();
   await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('sealing for operators (nitro-datakey seal, policy --sealer-arn)', () => {
@@ -145,6 +146,105 @@ describe('sealing for operators (nitro-datakey seal, policy --sealer-arn)', () =
     expect(wrongKey.stderr).toMatch(/ERR_SEALED_SECRET_KMS|NotFoundException/);
     const badName = await seal('bad', ['--name', '../etc/passwd']);
     expect(badName.code).toBe(2);
+  });
+});
+
+describe('nitro-datakey seal: what it refuses before anything is sent', () => {
+  /** The command as an operator runs it, with `env` replacing the operator's environment where given. */
+  const sealRaw = async (argv: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number; stderr: string }> => {
+    const child = execFile(process.execPath, [join(projectRoot(), 'shared/bin/nitro-datakey.js'), 'seal', ...argv], { env });
+    child.stdin?.end(input ?? '');
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? -1)));
+    return { code, stderr };
+  };
+  const operatorEnv = () => ({
+    PATH: process.env['PATH'],
+    AWS_ACCESS_KEY_ID: 'AKIDOPERATOR',
+    AWS_SECRET_ACCESS_KEY: 'operator-secret',
+    AWS_REGION: stack.kms.region,
+  });
+  const base = () => ['--key-id', stack.keyId, '--name', 'db-password'];
+  const secretFile = () => {
+    const f = join(dir, 'refusals.txt');
+    writeFileSync(f, SECRET);
+    return f;
+  };
+
+  it('refuses an endpoint that would carry the data key in clear, unless it is loopback and the flag says so', async () => {
+    for (const endpoint of ['http://kms.example.com', 'http://10.0.0.5:8080', 'ftp://127.0.0.1', 'not a url']) {
+      const r = await sealRaw([...base(), '--endpoint', endpoint, secretFile()], operatorEnv());
+      expect(r.code, endpoint).toBe(2);
+      expect(r.stderr, endpoint).toMatch(/--endpoint/);
+    }
+    const loopback = await sealRaw([...base(), '--endpoint', 'http://127.0.0.1:9', secretFile()], operatorEnv());
+    expect(loopback.code).toBe(2);
+    expect(loopback.stderr).toContain('--insecure-http-loopback');
+    // With the flag, a plain-http local KMS on loopback is used.
+    const plain = await startLocalKms({});
+    try {
+      const key = localKmsClient(plain);
+      const keyArn = (await key.send(new CreateKeyCommand({}))).KeyMetadata?.Arn as string;
+      key.destroy();
+      const out = join(dir, 'plain.sealed.json');
+      const ok = await sealRaw(
+        ['--key-id', keyArn, '--name', 'db-password', '--endpoint', plain.endpoint, '--insecure-http-loopback', '--out', out, secretFile()],
+        operatorEnv(),
+      );
+      expect(ok.stderr).toContain('sealed db-password');
+      expect(ok.code).toBe(0);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('refuses an empty secret, from a file or from standard input', async () => {
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '');
+    for (const [file, input] of [
+      [empty, ''],
+      ['-', ''],
+    ] as const) {
+      const r = await sealRaw([...base(), '--endpoint', stack.kms.endpoint, '--ca-file', stack.kms.caCertPath as string, file], operatorEnv(), input);
+      expect(r.code, file).toBe(2);
+      expect(r.stderr, file).toMatch(/empty/);
+    }
+  });
+
+  it('reports local mistakes as usage errors: no region, no credentials, an unreadable CA file', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ndk-seal-home-')); // no ~/.aws: nothing to fall back on
+    try {
+      const clean = { PATH: process.env['PATH'], HOME: home, AWS_EC2_METADATA_DISABLED: 'true' };
+      const args = [...base(), '--endpoint', stack.kms.endpoint, '--ca-file', stack.kms.caCertPath as string, secretFile()];
+      const noRegion = await sealRaw(args, { ...clean, AWS_ACCESS_KEY_ID: 'AKIDOPERATOR', AWS_SECRET_ACCESS_KEY: 'x' });
+      expect(noRegion.code).toBe(2);
+      expect(noRegion.stderr).toMatch(/region/i);
+      const noCredentials = await sealRaw(args, { ...clean, AWS_REGION: stack.kms.region });
+      expect(noCredentials.code).toBe(2);
+      expect(noCredentials.stderr).toMatch(/credentials/i);
+      const badCa = await sealRaw([...base(), '--endpoint', stack.kms.endpoint, '--ca-file', join(dir, 'missing.pem'), secretFile()], operatorEnv());
+      expect(badCa.code).toBe(2);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('writes --out atomically and never through a symlink planted there', async () => {
+    const target = join(dir, 'victim.txt');
+    writeFileSync(target, 'keep me');
+    const out = join(dir, 'planted.sealed.json');
+    symlinkSync(target, out);
+    const r = await sealRaw(
+      [...base(), '--endpoint', stack.kms.endpoint, '--ca-file', stack.kms.caCertPath as string, '--out', out, secretFile()],
+      operatorEnv(),
+    );
+    expect(r.code).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    expect(lstatSync(out).isSymbolicLink()).toBe(false);
+    expect(parseSealedSecret(readFileSync(out)).keyId).toBe(stack.keyId);
   });
 });
 

@@ -1,6 +1,6 @@
 import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Run {
@@ -184,5 +185,48 @@ describe('nitro-enclave run', () => {
     const help = await runEnclave(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('NITRO_DATAKEY_SECRETS_DIR');
+  });
+});
+
+describe('nitro-enclave seal', () => {
+  const sealIn = async (argv: string[], stdin = new Uint8Array(0)) => {
+    let stdout = '';
+    let stderr = '';
+    const io = { stdout: (t: string | Uint8Array) => (stdout += String(t)), stderr: (t: string) => (stderr += t), readStdin: async () => stdin };
+    const status = await nitroEnclave(
+      ['seal', '--config', configFile, '--key-id', 'app', '--name', 'db-password', ...argv],
+      io,
+      new EventEmitter() as unknown as NodeJS.Process,
+      {
+        openNsm: () => stack.nsm,
+      },
+    );
+    return { status, stdout, stderr };
+  };
+
+  it('refuses an empty secret and an unreadable file as usage errors (exit 2), before any KMS call', async () => {
+    const empty = join(dir, 'empty-secret');
+    writeFileSync(empty, '');
+    for (const args of [[empty], ['-'], [join(dir, 'no-such-file')]]) {
+      const r = await sealIn(args);
+      expect(r.status, args[0]).toBe(2);
+      expect(r.stdout).toBe('');
+    }
+    expect((await sealIn([empty])).stderr).toMatch(/empty/);
+  });
+
+  it('writes --out atomically and never through a symlink planted there', async () => {
+    const target = join(dir, 'victim');
+    writeFileSync(target, 'keep me');
+    const out = join(dir, 'sealed-out.json');
+    symlinkSync(target, out);
+    const secret = join(dir, 'to-seal');
+    writeFileSync(secret, 'hunter2');
+    const r = await sealIn(['--out', out, secret]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    expect(lstatSync(out).isSymbolicLink()).toBe(false);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ keyId: stack.keyId });
   });
 });
