@@ -59,6 +59,12 @@ export async function fetchParentCredentials(address: string | TransportAddress,
       resolve(Buffer.concat(chunks).toString('utf8'));
       socket.destroy();
     });
+    // A connection that closes without an orderly end or an error (cut by the parent) fails at once,
+    // not when the timer runs out. After 'end' or 'error' this settles nothing: the promise is settled.
+    socket.once('close', () => {
+      clearTimeout(timer);
+      reject(new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', 'the credentials route closed the connection without an answer'));
+    });
     socket.once('error', (e) => {
       clearTimeout(timer);
       reject(

@@ -66,6 +66,16 @@ describe('DataKeyCache', () => {
     expect(returned.plaintext).toEqual(new Uint8Array(32).fill(5)); // the caller's copy is the caller's
   });
 
+  it('refuses an encryption context with a value that is not a string with a typed error, in get and put', () => {
+    const cache = new DataKeyCache({ maxAgeMs: 1000, maxUses: 10, maxBytes: 1024 });
+    for (const context of [{ n: 1 }, { n: null }, { n: ['a'] }, []] as unknown as Record<string, string>[]) {
+      expect(() => cache.get({ KeyId: 'k', EncryptionContext: context })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+      const key = { keyId: 'k', plaintext: new Uint8Array(32), ciphertextBlob: new Uint8Array(1) };
+      expect(() => cache.put({ KeyId: 'k', EncryptionContext: context }, key)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    }
+    expect(cache.size).toBe(0);
+  });
+
   it('refuses bounds that are not positive integers with a typed error', () => {
     for (const bad of [{ maxAgeMs: 0 }, { maxUses: 0 }, { maxBytes: -1 }, { maxUses: Number.NaN }]) {
       expect(() => new DataKeyCache({ maxAgeMs: 1000, maxUses: 1, maxBytes: 1, ...bad })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));

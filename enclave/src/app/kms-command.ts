@@ -94,7 +94,7 @@ export async function kmsCommand(argv: readonly string[], io: CliIo, openNsm: ()
     client.close();
   }
   try {
-    const encoded = format === 'binary' ? secret.slice() : new TextEncoder().encode(`${Buffer.from(secret).toString(format as 'hex' | 'base64')}\n`);
+    const encoded = format === 'binary' ? secret.slice() : encodeSecretText(secret, format as 'hex' | 'base64');
     if (values.out) {
       await writeFile(values.out, encoded, { mode: 0o600, flag: 'wx' });
       if (meta) io.stdout(`${JSON.stringify(meta)}\n`);
@@ -107,6 +107,37 @@ export async function kmsCommand(argv: readonly string[], io: CliIo, openNsm: ()
   } finally {
     secret.fill(0);
   }
+}
+
+const HEX_DIGITS = new TextEncoder().encode('0123456789abcdef');
+const BASE64_DIGITS = new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
+
+/**
+ * `secret` as hex or base64 text and a newline, written digit by digit into bytes of their own: no
+ * JavaScript string and no Buffer from Node's shared pool holds a copy that the zeroing cannot reach.
+ */
+function encodeSecretText(secret: Uint8Array, format: 'hex' | 'base64'): Uint8Array {
+  if (format === 'hex') {
+    const out = new Uint8Array(secret.byteLength * 2 + 1);
+    secret.forEach((b, i) => {
+      out[2 * i] = HEX_DIGITS[b >> 4] as number;
+      out[2 * i + 1] = HEX_DIGITS[b & 15] as number;
+    });
+    out[out.length - 1] = 0x0a;
+    return out;
+  }
+  const out = new Uint8Array(Math.ceil(secret.byteLength / 3) * 4 + 1);
+  let o = 0;
+  for (let i = 0; i < secret.byteLength; i += 3) {
+    const left = secret.byteLength - i;
+    const n = ((secret[i] as number) << 16) | ((left > 1 ? (secret[i + 1] as number) : 0) << 8) | (left > 2 ? (secret[i + 2] as number) : 0);
+    out[o++] = BASE64_DIGITS[(n >> 18) & 63] as number;
+    out[o++] = BASE64_DIGITS[(n >> 12) & 63] as number;
+    out[o++] = left > 1 ? (BASE64_DIGITS[(n >> 6) & 63] as number) : 0x3d;
+    out[o++] = left > 2 ? (BASE64_DIGITS[n & 63] as number) : 0x3d;
+  }
+  out[o] = 0x0a;
+  return out;
 }
 
 function fail(message: string): never {

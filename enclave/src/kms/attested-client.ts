@@ -239,11 +239,17 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, error: () => 
   });
 }
 
+const CONNECTION_CUT = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOTCONN', 'ECONNABORTED']);
+
 function mapSdkError(operation: string, e: unknown): AttestedKmsError {
   const error = e as Error & { $metadata?: { httpStatusCode?: number }; code?: string };
   const name = error.name ?? 'Error';
   if (name === 'ThrottlingException')
     return new AttestedKmsError('ERR_KMS_THROTTLED', `KMS throttled ${operation} after the retries: ${error.message}`, { cause: e, kmsErrorName: name });
+  // The SDK names a cut connection TimeoutError ("socket hang up", ECONNRESET): it is the transport
+  // failing at once (a parent that closes the connection), not a deadline running out.
+  if (error.code !== undefined && CONNECTION_CUT.has(error.code))
+    return new AttestedKmsError('ERR_KMS_TRANSPORT', `the connection to KMS was cut during ${operation}: ${error.code}: ${error.message}`, { cause: e });
   if (name === 'TimeoutError' || error.code === 'ETIMEDOUT' || /timed? ?out/i.test(error.message ?? ''))
     return new AttestedKmsError('ERR_KMS_TIMEOUT', `no answer from KMS to ${operation} in time`, { cause: e });
   if (error.$metadata?.httpStatusCode !== undefined && error.$metadata.httpStatusCode > 0 && name !== 'Error') {

@@ -56,6 +56,57 @@ describe('a hostile parent', () => {
   });
 });
 
+describe('a parent that cuts the connection after the request', () => {
+  it('fails the KMS call at once as a transport failure, not at the deadline', async () => {
+    const stack = await startStack();
+    const [, , routePort] = /^tcp:(.+):(\d+)$/.exec(stack.proxy.routes[0]?.listen as string) ?? [];
+    // Forwards everything, then cuts both ways once the enclave has gone quiet (its request is out) while
+    // KMS takes its time: the answer never comes back.
+    const cutter = await tcpServer((down) => {
+      const up: Socket = connect({ host: '127.0.0.1', port: Number(routePort) });
+      let quiet: NodeJS.Timeout | undefined;
+      down.on('data', (d: Buffer) => {
+        up.write(d);
+        clearTimeout(quiet);
+        quiet = setTimeout(() => {
+          down.destroy();
+          up.destroy();
+        }, 300);
+      });
+      up.on('data', (d: Buffer) => down.write(d));
+      down.on('error', () => up.destroy());
+      up.on('error', () => down.destroy());
+    });
+    stack.kms.faults.set({ latencyMs: 5_000 });
+    try {
+      const client = stack.clientFor(stack.nsm, { transport: `tcp:127.0.0.1:${cutter.port}`, requestTimeoutMs: 30_000, maxAttempts: 1 });
+      const t = Date.now();
+      const e = await client.generateRandom({ NumberOfBytes: 8 }).catch((err: { code: string; message: string }) => err);
+      expect(Date.now() - t).toBeLessThan(15_000); // at once: KMS's answer would come at 5 s, the deadline at 30 s
+      expect(e).toMatchObject({ code: 'ERR_KMS_TRANSPORT', message: expect.stringMatching(/cut.*ECONNRESET/) });
+    } finally {
+      stack.kms.faults.set({});
+      await cutter.close();
+      await stack.close();
+    }
+  });
+
+  it('fails a credentials fetch at once when the route closes without an answer', async () => {
+    const { fetchParentCredentials } = await import('@nitro-datakey/enclave');
+    const closer = await tcpServer((s) => {
+      s.once('data', () => s.destroy());
+      s.once('end', () => s.destroy());
+    });
+    try {
+      const t = Date.now();
+      await expect(fetchParentCredentials(`tcp:127.0.0.1:${closer.port}`, 20_000)).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_CREDENTIALS_/) });
+      expect(Date.now() - t).toBeLessThan(10_000);
+    } finally {
+      await closer.close();
+    }
+  });
+});
+
 type ImpostorAnswer = { status: number; body?: unknown; stall?: boolean };
 
 /**

@@ -41,6 +41,43 @@ async function run(args: string[]): Promise<{ code: number; out: Buffer; err: st
 }
 
 describe('nitro-enclave kms, the one-shot command', () => {
+  it("--format hex and base64 leave no copy of the secret in Node's shared Buffer pool", async () => {
+    for (const [bytes, format] of [
+      [1, 'base64'],
+      [2, 'base64'],
+      [3, 'base64'],
+      [32, 'hex'],
+      [32, 'base64'],
+      [48, 'hex'],
+    ] as const) {
+      const chunks: Uint8Array[] = [];
+      const code = await nitroEnclave(
+        ['kms', 'genrandom', '--config', config, '--bytes', String(bytes), '--format', format],
+        // Captured into arrays of their own: the test must not put a pooled copy there itself.
+        {
+          stdout: (d) => chunks.push(typeof d === 'string' ? new TextEncoder().encode(d) : new Uint8Array(d)),
+          stderr: () => undefined,
+          readStdin: async () => new Uint8Array(0),
+        },
+        process,
+        { openNsm: () => stack.nsm },
+      );
+      expect(code).toBe(0);
+      const text = new TextDecoder().decode(chunks[0]);
+      // Decoded without Buffer.from, which would itself leave a copy in the pool.
+      const trimmed = text.trim();
+      const secret =
+        format === 'hex' ? Uint8Array.from(trimmed.match(/../g) ?? [], (h) => Number.parseInt(h, 16)) : Uint8Array.from(atob(trimmed), (c) => c.charCodeAt(0));
+      expect(secret, text).toHaveLength(bytes);
+      expect(text).toBe(`${Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength).toString(format)}\n`);
+      if (bytes < 16) continue; // too short to tell apart from chance in 8 KiB
+      const pool = new Uint8Array(Buffer.allocUnsafe(1).buffer);
+      expect(Buffer.from(pool.buffer, pool.byteOffset, pool.byteLength).indexOf(Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)), format).toBe(
+        -1,
+      );
+    }
+  });
+
   it('genrandom, genkey and decrypt: attested calls, the secret where the caller says', async () => {
     const random = await run(['genrandom', '--config', config, '--bytes', '16', '--format', 'hex']);
     expect(random.code, random.err).toBe(0);
