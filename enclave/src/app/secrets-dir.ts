@@ -30,7 +30,8 @@ export async function prepareSecretsDirectory(dir: string): Promise<void> {
   if (uid !== undefined && st.uid !== uid) throw new SecretsDirectoryError(`${dir} belongs to uid ${st.uid}, not to this process (uid ${uid})`);
   if ((st.mode & 0o7022) !== 0) {
     throw new SecretsDirectoryError(
-      `${dir} is a shared directory (mode ${(st.mode & 0o7777).toString(8)}): give a directory of its own for the secrets, or remove it and let it be created 0700`,
+      `${dir} is a shared directory (mode ${(st.mode & 0o7777).toString(8)}): ` +
+        'give a directory of its own for the secrets, or remove it and let it be created 0700',
     );
   }
   if (uid !== undefined) {
