@@ -7,7 +7,7 @@ import { AttestedKmsClient } from '../kms/attested-client.js';
 import { openSecret } from '../sealed-secret.js';
 import type { EnclaveAppConfig } from './config.js';
 import { startGateway, type Gateway } from './gateway.js';
-import { prepareSecretsDirectory, writeSecretFile } from './secrets-dir.js';
+import { prepareSecretsDirectory, removeSecretFiles, writeSecretFile } from './secrets-dir.js';
 
 export interface EnclaveApp {
   readonly client: AttestedKmsClient;
@@ -89,6 +89,9 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
       });
     }
   } catch (e) {
+    // Nothing half-booted stays behind: the gateway closed, the secrets opened so far removed.
+    await gateway?.close();
+    if (config.secrets) await removeSecretFiles(config.secrets.dir, opened);
     client.close();
     throw e;
   }
@@ -98,8 +101,10 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
     ...(gateway ? { gateway: gateway.address } : {}),
     secrets: opened,
     moduleId: description.moduleId,
+    // The opened secrets live as long as the app: removed when it stops, so no file outlives it.
     close: async () => {
       await gateway?.close();
+      if (config.secrets) await removeSecretFiles(config.secrets.dir, opened);
       client.close();
     },
   };

@@ -21,7 +21,7 @@ import {
 } from '@nitro-datakey/shared/cli';
 import { sealSecret } from '../sealed-secret.js';
 import { createClient, type EnclaveApp, startEnclaveApp } from './app.js';
-import { type Spawn, superviseWorkload } from './supervisor.js';
+import { type Spawn, superviseWorkload, workloadBaseEnvironment } from './supervisor.js';
 import { kmsCommand } from './kms-command.js';
 import { loadEnclaveConfig } from './config.js';
 
@@ -193,7 +193,7 @@ async function run(
   return superviseWorkload(app, workload, config.secrets?.dir, {
     log,
     signals,
-    env: { ...process.env, AWS_REGION: config.region },
+    env: { ...workloadBaseEnvironment(process.env, config.run ?? {}), AWS_REGION: config.region },
     ...(options.spawn ? { spawn: options.spawn } : {}),
     ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
   });

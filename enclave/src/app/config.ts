@@ -32,7 +32,13 @@ export interface EnclaveAppConfig {
     }[];
   };
   /** The workload `nitro-enclave run` supervises when no command follows `--`. */
-  readonly run?: { readonly command: readonly string[] };
+  readonly run?: {
+    readonly command?: readonly string[];
+    /** Variables of the supervisor's environment the workload gets (default: PATH, HOME, LANG, LC_ALL, TZ, TERM). */
+    readonly passEnv?: readonly string[];
+    /** Variables set for the workload. */
+    readonly env?: Readonly<Record<string, string>>;
+  };
   /** The KMS-compatible gateway for workloads inside the enclave: loopback TCP or a Unix socket. */
   readonly gateway?: {
     readonly listen: TransportAddress;
@@ -161,11 +167,25 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
   }
   let run: EnclaveAppConfig['run'];
   if (root['run'] !== undefined) {
-    const r = obj(root['run'], 'run', ['command']);
+    const r = obj(root['run'], 'run', ['command', 'passEnv', 'env']);
     const command = r['command'];
-    if (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string' || c.length === 0))
+    if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string' || c.length === 0)))
       fail('run.command', 'a non-empty list of strings: the program, then its arguments (no shell)');
-    run = { command: command as string[] };
+    const passEnv = r['passEnv'];
+    const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+    if (passEnv !== undefined && (!Array.isArray(passEnv) || passEnv.some((n) => typeof n !== 'string' || !ENV_NAME.test(n))))
+      fail('run.passEnv', 'a list of environment variable names');
+    const env = r['env'];
+    if (
+      env !== undefined &&
+      (env === null || typeof env !== 'object' || Array.isArray(env) || Object.entries(env).some(([k, v]) => !ENV_NAME.test(k) || typeof v !== 'string'))
+    )
+      fail('run.env', 'an object of environment variable names to string values');
+    run = {
+      ...(command !== undefined ? { command: command as string[] } : {}),
+      ...(passEnv !== undefined ? { passEnv: passEnv as string[] } : {}),
+      ...(env !== undefined ? { env: env as Record<string, string> } : {}),
+    };
   }
   return {
     region,

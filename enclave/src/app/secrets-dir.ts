@@ -1,4 +1,5 @@
-import { chmod, lstat, mkdir, readdir, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, realpath, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from '@nitro-datakey/shared/cli';
 import { dirname, join, resolve } from 'node:path';
 import { SecretsDirectoryError } from '../errors.js';
@@ -49,4 +50,28 @@ export async function prepareSecretsDirectory(dir: string): Promise<void> {
  */
 export async function writeSecretFile(dir: string, name: string, bytes: Uint8Array): Promise<void> {
   await writeFileAtomic(join(dir, name), bytes, 0o600);
+}
+
+/**
+ * Removes the secret files `names` from `dir`, each overwritten with zeros first (a reader holding it
+ * open, or a page not yet reused, then finds zeros). Missing files are fine: removal is idempotent.
+ */
+export async function removeSecretFiles(dir: string, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const handle = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+      try {
+        const { size } = await handle.stat();
+        await handle.write(new Uint8Array(size), 0, size, 0);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // Gone already, or not ours to write: the unlink below still removes the name.
+    }
+    await unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
 }

@@ -1,5 +1,9 @@
 import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { constants } from 'node:os';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '@nitro-datakey/shared/cli';
 import type { EnclaveApp } from './app.js';
 
@@ -25,12 +29,45 @@ export interface SuperviseOptions {
   readonly signals?: NodeJS.Process;
   /** How long the workload has to exit after the stop signal is passed on, before SIGKILL. Default 10 s. */
   readonly stopGraceMs?: number;
-  /** The parent environment the workload inherits (default process.env), plus the variables above. */
-  readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The workload's whole environment before the variables above: nothing else of the supervisor's
+   * reaches it (see workloadBaseEnvironment).
+   */
+  readonly env?: Readonly<Record<string, string>>;
   readonly spawn?: Spawn;
 }
 
-/** The variables the workload gets besides its inherited environment. */
+/** Variables of the supervisor's own environment a workload gets unless the config says otherwise. */
+export const DEFAULT_PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM'] as const;
+
+/**
+ * The workload's environment, stated rather than inherited: the named variables of the supervisor's
+ * environment (DEFAULT_PASSED_ENV unless `passEnv` is given), then the config's own `env`. Whatever
+ * else the launcher had (an operator's shell, a debug variable) stays with the supervisor.
+ */
+export function workloadBaseEnvironment(
+  from: NodeJS.ProcessEnv,
+  config: { readonly passEnv?: readonly string[]; readonly env?: Readonly<Record<string, string>> } = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of config.passEnv ?? DEFAULT_PASSED_ENV) {
+    const value = from[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...config.env };
+}
+
+/**
+ * Where the launcher is: beside this module in the built package; when this module runs from its
+ * TypeScript sources (the suites), in the package's build, found the way Node resolves the package.
+ */
+function launcherPath(): string {
+  const beside = fileURLToPath(new URL('./workload-launcher.js', import.meta.url));
+  if (existsSync(beside)) return beside;
+  return join(dirname(createRequire(import.meta.url).resolve('@nitro-datakey/enclave')), 'app', 'workload-launcher.js');
+}
+
+/** The variables the workload gets besides its base environment. */
 export function workloadEnvironment(app: Pick<EnclaveApp, 'gateway' | 'moduleId'>, secretsDir: string | undefined): Record<string, string> {
   const env: Record<string, string> = { [WORKLOAD_ENV.moduleId]: app.moduleId };
   if (app.gateway) {
@@ -66,7 +103,11 @@ export async function superviseWorkload(
   if (file === undefined) throw new Error('superviseWorkload needs a command');
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { stdio: 'inherit', env: { ...(options.env ?? process.env), ...workloadEnvironment(app, secretsDir) } });
+    // Through the launcher: it arms the parent-death signal, then becomes the workload (same pid).
+    child = spawn(process.execPath, [launcherPath(), String(process.pid), file, ...args], {
+      stdio: 'inherit',
+      env: { ...(options.env ?? workloadBaseEnvironment(process.env)), ...workloadEnvironment(app, secretsDir) },
+    });
   } catch (e) {
     options.log('error', 'workload not started', { command: file, error: (e as Error).message });
     await app.close();
@@ -81,12 +122,23 @@ export async function superviseWorkload(
       child.kill('SIGKILL');
     }, grace);
   };
+  // Every signal that would end the supervisor is handled, so it never dies leaving the workload
+  // behind: INT, TERM and QUIT stop the workload (SIGKILL after the grace period); HUP is passed on
+  // as it is (a reload, by convention) and the supervisor stays.
   const onInt = () => forward('SIGINT');
   const onTerm = () => forward('SIGTERM');
+  const onQuit = () => forward('SIGQUIT');
+  const onHup = () => {
+    options.log('info', 'passing SIGHUP on', {});
+    child.kill('SIGHUP');
+  };
   signals.on('SIGINT', onInt);
   signals.on('SIGTERM', onTerm);
+  signals.on('SIGQUIT', onQuit);
+  signals.on('SIGHUP', onHup);
   const status = await new Promise<number>((resolve) => {
-    // 'error' without 'exit' is a spawn failure (no such file, not executable); 'exit' may follow an 'error' of kill().
+    // 'error' without 'exit' is a spawn failure of the launcher itself; the launcher reports a
+    // workload it cannot exec (no such file, not executable) with exit 127. 'exit' may follow an 'error' of kill().
     child.once('error', (e) => {
       if (child.pid === undefined) {
         options.log('error', 'workload not started', { command: file, error: (e as NodeJS.ErrnoException).code ?? e.message });
@@ -101,6 +153,8 @@ export async function superviseWorkload(
   });
   signals.off('SIGINT', onInt);
   signals.off('SIGTERM', onTerm);
+  signals.off('SIGQUIT', onQuit);
+  signals.off('SIGHUP', onHup);
   if (killTimer) clearTimeout(killTimer);
   options.log('info', 'workload exited', { status });
   await app.close();

@@ -8,10 +8,11 @@
 #include "nsm.h"
 #include "vsock.h"
 #include "netif.h"
+#include "process.h"
 
 static napi_value init(napi_env env, napi_value exports) {
   if (nsm_register(env, exports) != napi_ok || fdio_register(env, exports) != napi_ok || vsock_register(env, exports) != napi_ok ||
-      netif_register(env, exports) != napi_ok)
+      netif_register(env, exports) != napi_ok || process_register(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -32,6 +32,12 @@ export interface NativeAddon {
 
   /** Brings lo up; true if it was down. */
   loopbackUp(): boolean;
+
+  /**
+   * Arms SIGKILL-on-parent-death, resets signal dispositions, then execvp(file, [file, ...args]) in
+   * the current environment: returns only by throwing (the exec failed; 125 exit if the parent is gone).
+   */
+  execWithParentDeathSignal(parentPid: number, file: string, args: readonly string[]): never;
 }
 
 /** Readiness of one fd from the libuv loop (uv_poll). */

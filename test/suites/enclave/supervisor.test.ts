@@ -1,4 +1,4 @@
-import { spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { spawn as nodeSpawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -146,6 +146,98 @@ describe('nitro-enclave run', () => {
     expect(r.stdout).toContain('stopping cleanly');
     expect(r.status).toBe(0);
   });
+
+  it('passes SIGHUP on and stays; SIGQUIT stops the workload (the supervisor never dies leaving it behind)', async () => {
+    const hup = "process.on('SIGHUP', () => { console.log('reloaded'); process.exit(3); }); console.log('up'); setInterval(() => {}, 1000);";
+    let sent = false;
+    const r = await runEnclave(['--config', configFile, ...node(hup)], (out, signals) => {
+      if (!sent && out.includes('up')) {
+        sent = true;
+        signals.emit('SIGHUP');
+      }
+    });
+    expect(r.stdout).toContain('reloaded');
+    expect(r.status).toBe(3);
+    let quit = false;
+    const q = await runEnclave(['--config', configFile, ...node("console.log('up'); setInterval(() => {}, 1000);")], (out, signals) => {
+      if (!quit && out.includes('up')) {
+        quit = true;
+        signals.emit('SIGQUIT');
+      }
+    });
+    expect(q.status).toBe(128 + 3); // SIGQUIT's default action ended it
+  }, 20_000);
+
+  it('removes the opened secrets when it exits, whatever the workload did', async () => {
+    const secret = join(dir, 'secrets', 'db-password');
+    const seen = await runEnclave(['--config', configFile, ...node(`console.log(require('fs').existsSync(${JSON.stringify(secret)}))`)]);
+    expect(seen.stdout.trim()).toBe('true');
+    expect(existsSync(secret)).toBe(false);
+    await runEnclave(['--config', configFile, ...node("process.kill(process.pid, 'SIGKILL')")]);
+    expect(existsSync(secret)).toBe(false);
+  });
+
+  it("passes an explicit environment: the listed variables of its own, the config's run.env, nothing else", async () => {
+    const withEnv = join(dir, 'with-env.json');
+    const base = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(withEnv, JSON.stringify({ ...base, run: { env: { APP_MODE: 'production' }, passEnv: ['PATH', 'NDK_PASSED'] } }));
+    process.env['NDK_PASSED'] = 'yes';
+    process.env['NDK_LAUNCHER_ONLY'] = 'operator-shell-secret';
+    try {
+      const r = await runEnclave(['--config', withEnv, ...node('console.log(JSON.stringify(process.env))')]);
+      const env = JSON.parse(r.stdout) as Record<string, string>;
+      expect(env).toMatchObject({ APP_MODE: 'production', NDK_PASSED: 'yes', AWS_REGION: stack.kms.region });
+      expect(env['NDK_LAUNCHER_ONLY']).toBeUndefined();
+      expect(env['HOME']).toBeUndefined(); // not listed in passEnv
+    } finally {
+      delete process.env['NDK_PASSED'];
+      delete process.env['NDK_LAUNCHER_ONLY'];
+    }
+    const r = await runEnclave(['--config', configFile, ...node('console.log(JSON.stringify(process.env))')]);
+    expect(Object.keys(JSON.parse(r.stdout) as object)).not.toContain('VITEST');
+  });
+
+  it('ties the workload to its own life: a SIGKILLed supervisor takes the workload with it', async () => {
+    const pki = join(dir, 'pki');
+    const sim = join(projectRoot(), 'test/devkit/bin/nitro-sim.js');
+    expect(spawnSync(process.execPath, [sim, 'pki', 'init', pki]).status).toBe(0);
+    // No secrets and no gateway: the supervisor needs no KMS to start a workload.
+    const bare = join(dir, 'bare.json');
+    writeFileSync(bare, JSON.stringify({ region: 'us-east-1', kms: { transport: 'tcp:127.0.0.1:9' }, credentials: { transport: 'tcp:127.0.0.1:9' } }));
+    const pidFile = join(dir, 'workload.pid');
+    const script = `require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setInterval(() => {}, 1000);`;
+    const supervisor = nodeSpawn(process.execPath, [sim, 'enclave', '--pki-dir', pki, '--', 'run', '--config', bare, '--', process.execPath, '-e', script], {
+      stdio: 'ignore',
+    });
+    let pid = 0;
+    try {
+      for (let i = 0; i < 100 && pid === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (existsSync(pidFile)) pid = Number(readFileSync(pidFile, 'utf8'));
+      }
+      expect(pid).toBeGreaterThan(0);
+      supervisor.kill('SIGKILL');
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(alive()).toBe(false);
+    } finally {
+      supervisor.kill('SIGKILL');
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone, as it should be
+        }
+      }
+    }
+  }, 30_000);
 
   it('kills a workload that ignores SIGTERM once the grace period is over', async () => {
     const script = "process.on('SIGTERM', () => {}); console.log('up'); setInterval(() => {}, 1000);";
