@@ -1,8 +1,7 @@
-import { chmod } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { NSM_MAX_REQUEST_BYTES, type NsmTransport } from '@nitro-datakey/shared';
 import { decodeNsmRequest } from '@nitro-datakey/shared/testing';
-import { claimUnixSocketPath } from '@nitro-datakey/native';
+import { listenUnix } from '@nitro-datakey/native';
 
 /** The largest answer the device gives (its response buffer, NSM_RESPONSE_MAX_SIZE). */
 const NSM_MAX_RESPONSE_BYTES = 0x3000;
@@ -77,12 +76,8 @@ export async function serveNsmDevice(nsm: NsmTransport, path: string, options: N
     return response;
   }
 
-  await claimUnixSocketPath(path);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => resolve());
-  });
-  await chmod(path, 0o600);
+  // 0600 from the moment the socket file appears (bound under umask 0177): no window for another user.
+  await listenUnix(server, path, 0o600);
   return {
     path,
     served: () => ({ ...served }),
