@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { type AwsCredentials, cachedCredentialsProvider, encodeCredentialsResponse, encodeCredentialsUnavailable } from '@nitro-datakey/shared';
+import { type AwsCredentials, cachedCredentialsProvider, encodeCredentialsResponse, encodeCredentialsUnavailable } from '@nitro-datakey/shared/credentials';
 import type { Logger } from '@nitro-datakey/shared/cli';
 
 export type CredentialProvider = () => Promise<AwsCredentials>;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@nitro-datakey/shared';
+import { InvalidArgumentError } from '@nitro-datakey/shared/errors';
 
 /**
  * A configuration the proxy refuses to start with; the message names the key and, from a file, the

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native';
+import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native/transport';
 import { lookup } from 'node:dns/promises';
 import { isIP, Socket } from 'node:net';
 import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';

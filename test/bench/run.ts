@@ -4,6 +4,7 @@ import { cmsBenchmarks } from './cms.bench.js';
 import { enclaveBenchmarks } from './enclave.bench.js';
 import { kmsBenchmarks } from './kms.bench.js';
 import { proxyBenchmarks } from './proxy.bench.js';
+import { startupBenchmarks } from './startup.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
 
 const SUITES: Record<string, () => void | Promise<void>> = {
@@ -12,6 +13,7 @@ const SUITES: Record<string, () => void | Promise<void>> = {
   kms: kmsBenchmarks,
   proxy: proxyBenchmarks,
   enclave: enclaveBenchmarks,
+  startup: startupBenchmarks,
 };
 
 // Warnings as JSON lines on stderr, as every bin writes them: the tables on stdout stay clean to copy.

@@ -43,7 +43,7 @@ export function parseAddress(text: string): TransportAddress {
 }
 
 // One definition of "loopback", in shared: the CLI kit checks endpoints with it too.
-export { isLoopbackHost } from '@nitro-datakey/shared';
+export { isLoopbackHost } from '@nitro-datakey/shared/loopback';
 
 export function formatAddress(address: TransportAddress): string {
   switch (address.kind) {

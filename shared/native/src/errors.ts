@@ -1,4 +1,4 @@
-import { NitroDatakeyError } from '@nitro-datakey/shared';
+import { NitroDatakeyError } from '@nitro-datakey/shared/errors';
 
 export type NativeLayerErrorCode =
   /** The C addon is not built or cannot be loaded on this platform. */

@@ -9,12 +9,9 @@
  * const listener = await listenOn('vsock:4294967295:8000', (socket) => socket.pipe(socket));
  * const socket = await connectTo('vsock:3:8000', { timeoutMs: 5_000 });
  * ```
+ *
+ * Two subpaths load only their part: `@nitro-datakey/native/transport` (sockets, what the parent proxy
+ * uses) and `@nitro-datakey/native/enclave-device` (/dev/nsm and loopback, what only an enclave uses).
  */
-export { NativeLayerError, type NativeLayerErrorCode } from './errors.js';
-export { loadNativeAddon, type NativeAddon, type NativePoller, type SystemError } from './addon.js';
-export { parseAddress, formatAddress, isLoopbackHost, type TransportAddress } from './address.js';
-export { FdSocket } from './fd-socket.js';
-export { VsockSocket, VsockServer, connectVsock, VSOCK_PARENT_CID, VMADDR_CID_ANY, VMADDR_PORT_ANY, type VsockAddress } from './vsock.js';
-export { connectTo, listenOn, listenUnix, claimUnixSocketPath, unixPeerCredentials, type TransportListener, type TransportSocket } from './net.js';
-export { bringUpLoopback } from './loopback.js';
-export { NsmDeviceTransport, openNsmDevice, NSM_DEVICE_PATH } from './nsm-device.js';
+export * from './entries/transport.js';
+export * from './entries/enclave-device.js';

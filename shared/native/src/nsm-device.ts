@@ -1,4 +1,4 @@
-import { NsmClient, NsmError, type Nsm, type NsmTransport } from '@nitro-datakey/shared';
+import { NsmClient, NsmError, type Nsm, type NsmTransport } from '@nitro-datakey/shared/nsm';
 import { loadNativeAddon, type NativeAddon, type SystemError } from './addon.js';
 
 export const NSM_DEVICE_PATH = '/dev/nsm';

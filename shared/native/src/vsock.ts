@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { InvalidArgumentError } from '@nitro-datakey/shared';
+import { InvalidArgumentError } from '@nitro-datakey/shared/errors';
 import { loadNativeAddon, type NativeAddon, type SystemError, type NativePoller } from './addon.js';
 import { FdSocket } from './fd-socket.js';
 

@@ -1,6 +1,7 @@
 /**
  * `@nitro-datakey/shared/cli`: the kit every nitro-datakey command is built with (one logger, one
- * exit-code mapping, one service life cycle), and the `nitro-datakey` command itself.
+ * exit-code mapping, one service life cycle). Only the kit: it loads no verifier, CMS or KMS code,
+ * so the parent proxy can use it. The `nitro-datakey` command is `@nitro-datakey/shared/commands`.
  *
  * @example
  * ```ts
@@ -15,5 +16,4 @@ export { runService, stopSignals, type RunningService } from './service.js';
 export { refuseEmptySecret, writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';
 export { processIo, onePositional, readBinaryInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
-export { nitroDatakey, usage } from './main.js';
 export { packageVersion, wantsVersion } from './version.js';

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../support/index.js';
+import { probeNode } from '../../support/module-probe.js';
 
 /*
  * The package cut follows the trust boundary (ARCHITECTURE.md). These tests hold it by construction:
@@ -150,6 +151,38 @@ describe('the trust boundary, by construction', () => {
         manifest.files?.some((f) => /test|suites|bench/.test(f)),
         p,
       ).toBe(false);
+    }
+  });
+});
+
+describe('each process loads only its part', () => {
+  /** Areas of shared the parent never needs: the verifier, CMS, X.509, the NSM client, key policies, the commands. */
+  const ENCLAVE_SIDE =
+    /\/shared\/dist\/(attestation|cms|x509|nsm|policy|cose|sealed-secret)\/|\/shared\/dist\/cli\/(main|verify-command|seal-command|cms-commands|policy-command)\.js|\/shared\/native\/dist\/nsm-device\.js/;
+
+  it('the parent proxy, up to its ready line, loads no attestation, CMS, X.509, NSM-client or policy module', async () => {
+    const proxy = await probeNode(['parent-proxy/bin/nitro-parent-proxy.js', '--route', 'tcp:127.0.0.1:0=127.0.0.1:9', '--allow', '127.0.0.1:9'], {
+      cwd: root,
+    });
+    expect(proxy.modules.some((m) => m.includes('/parent-proxy/dist/proxy.js'))).toBe(true);
+    expect(proxy.modules.some((m) => m.includes('/shared/native/dist/net.js'))).toBe(true);
+    expect(proxy.modules.filter((m) => ENCLAVE_SIDE.test(m))).toEqual([]);
+    expect(proxy.modules.filter((m) => m.includes('/node_modules/@aws-sdk/client-kms/'))).toEqual([]);
+  });
+
+  it('the same probe sees those modules in a process that uses them (the nitro-datakey command loads the verifier)', async () => {
+    const verify = await probeNode(['shared/bin/nitro-datakey.js', '--version'], { cwd: root });
+    expect(verify.modules.filter((m) => ENCLAVE_SIDE.test(m)).length).toBeGreaterThan(0);
+  });
+
+  it('nitro-sim pki init loads no enclave code and no KMS SDK', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ndk-pki-probe-'));
+    try {
+      const sim = await probeNode(['test/devkit/bin/nitro-sim.js', 'pki', 'init', join(dir, 'root'), '--json'], { cwd: root });
+      expect(sim.modules.some((m) => m.includes('/test/devkit/dist/nsm/pki.js'))).toBe(true);
+      expect(sim.modules.filter((m) => /\/enclave\/dist\/|\/node_modules\/@aws-sdk\/client-kms\//.test(m))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

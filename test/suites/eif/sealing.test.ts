@@ -8,7 +8,7 @@ import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand, type KMSClien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret } from '@nitro-datakey/enclave';
 import { fromBase64, parseSealedSecret } from '@nitro-datakey/shared';
-import { nitroDatakey } from '@nitro-datakey/shared/cli';
+import { nitroDatakey } from '@nitro-datakey/shared/commands';
 import { enclaveRecipient, localKmsClient, SimulatedNsm, startLocalKms, startStack, type Stack } from '@nitro-datakey/devkit';
 import { projectRoot } from '../../support/index.js';
 

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { nitroEnclave } from '@nitro-datakey/enclave';
 import {
   type CliIo,
   errorLine,
@@ -164,6 +163,8 @@ async function enclave(argv: readonly string[], io: CliIo, signals: NodeJS.Proce
   const measurements = await measurementsOption(values.pcrs);
   const pki = await NitroPki.load(values['pki-dir']);
   const openNsm = () => SimulatedNsm.client({ pki, ...(measurements ? { measurements } : {}), ...(values.debug ? { debug: true } : {}) });
+  // Loaded here, not at the top: the other commands (pki, attest, nsm-device) need no enclave code or KMS SDK.
+  const { nitroEnclave } = await import('@nitro-datakey/enclave');
   return nitroEnclave(argv.slice(split + 1), io, signals, { openNsm });
 }
 

@@ -1,0 +1,21 @@
+/** `@nitro-datakey/shared/nsm`: The NSM protocol: request and response codec, and the client over any transport (the device is in @nitro-datakey/native). */
+export {
+  NsmError,
+  NSM_DEVICE_ERRORS,
+  NsmClient,
+  NSM_LIMITS,
+  encodeNsmRequest,
+  decodeNsmResponse,
+  NSM_MAX_REQUEST_BYTES,
+  NSM_MAX_RESPONSE_BYTES,
+  type NsmDeviceError,
+  type NsmErrorCode,
+  type NsmRequest,
+  type NsmResponse,
+  type NsmDigest,
+  type Nsm,
+  type NsmTransport,
+  type AttestOptions,
+  type PcrState,
+  type NsmDescription,
+} from '../nsm/index.js';
