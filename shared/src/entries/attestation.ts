@@ -1,4 +1,7 @@
-/** `@nitro-datakey/shared/attestation`: The attestation document verifier: the chain to the AWS Nitro root, the COSE signature, and the caller's expectations. */
+/**
+ * `@nitro-datakey/shared/attestation`: the attestation document verifier: the chain to the AWS Nitro
+ * root, the COSE signature, and the caller's expectations.
+ */
 export {
   AttestationError,
   AttestationVerifier,

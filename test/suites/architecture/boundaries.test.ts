@@ -157,8 +157,13 @@ describe('the trust boundary, by construction', () => {
 
 describe('each process loads only its part', () => {
   /** Areas of shared the parent never needs: the verifier, CMS, X.509, the NSM client, key policies, the commands. */
-  const ENCLAVE_SIDE =
-    /\/shared\/dist\/(attestation|cms|x509|nsm|policy|cose|sealed-secret)\/|\/shared\/dist\/cli\/(main|verify-command|seal-command|cms-commands|policy-command)\.js|\/shared\/native\/dist\/nsm-device\.js/;
+  const ENCLAVE_SIDE = new RegExp(
+    [
+      String.raw`/shared/dist/(attestation|cms|x509|nsm|policy|cose|sealed-secret)/`,
+      String.raw`/shared/dist/cli/(main|verify-command|seal-command|cms-commands|policy-command)\.js`,
+      String.raw`/shared/native/dist/nsm-device\.js`,
+    ].join('|'),
+  );
 
   it('the parent proxy, up to its ready line, loads no attestation, CMS, X.509, NSM-client or policy module', async () => {
     const proxy = await probeNode(['parent-proxy/bin/nitro-parent-proxy.js', '--route', 'tcp:127.0.0.1:0=127.0.0.1:9', '--allow', '127.0.0.1:9'], {
