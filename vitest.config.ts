@@ -9,7 +9,7 @@ export default defineConfig({
   // Tests run against the TypeScript sources: every workspace package's exports carry a `source`
   // condition next to its built `default`. `make test` also builds, so the bins they spawn are current.
   resolve: { conditions: SOURCE_CONDITIONS },
-  ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: ['source'] } },
+  ssr: { resolve: { conditions: SOURCE_CONDITIONS } },
   test: {
     include: ['test/suites/**/*.test.ts', 'enclave/test/**/*.test.ts'],
     // Process warnings (the AWS SDK's Node-version notice among them) go through the same router as in every bin.

@@ -9,6 +9,6 @@ const SOURCE_CONDITIONS = ['source', 'node', 'development|production'];
 // suites (make test-enclave runs them with the dev kit removed from node_modules).
 export default defineConfig({
   resolve: { conditions: SOURCE_CONDITIONS },
-  ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: ['source'] } },
+  ssr: { resolve: { conditions: SOURCE_CONDITIONS } },
   test: { root: fileURLToPath(new URL('.', import.meta.url)), include: ['test/**/*.test.ts'], testTimeout: 60_000 },
 });

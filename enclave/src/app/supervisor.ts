@@ -1,8 +1,5 @@
 import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { constants } from 'node:os';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@nitro-datakey/shared/cli';
 import type { EnclaveApp } from './app.js';
@@ -58,13 +55,12 @@ export function workloadBaseEnvironment(
 }
 
 /**
- * Where the launcher is: beside this module in the built package; when this module runs from its
- * TypeScript sources (the suites), in the package's build, found the way Node resolves the package.
+ * Where the launcher is: in the package's build, dist/app/. The path goes up to the package root and
+ * down again, so it holds both for this module built (dist/app/) and run from its sources (src/app/,
+ * in the suites).
  */
 function launcherPath(): string {
-  const beside = fileURLToPath(new URL('./workload-launcher.js', import.meta.url));
-  if (existsSync(beside)) return beside;
-  return join(dirname(createRequire(import.meta.url).resolve('@nitro-datakey/enclave')), 'app', 'workload-launcher.js');
+  return fileURLToPath(new URL('../../dist/app/workload-launcher.js', import.meta.url));
 }
 
 /** The variables the workload gets besides its base environment. */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -12,15 +12,28 @@ import { DevkitError } from './errors.js';
  * an app that installed the packages; a clear error when the build is missing.
  */
 export function builtScript(packageName: string, relativePath: string): string {
-  let main: string;
+  let resolved: string;
   try {
-    main = createRequire(import.meta.url).resolve(packageName);
+    resolved = createRequire(import.meta.url).resolve(packageName);
   } catch (cause) {
     throw new InvalidArgumentError(`${packageName} is not installed here`, { cause });
   }
-  const path = join(dirname(main), relativePath);
+  // The package's own "main" decides where its build is: whatever export condition resolved it (the
+  // suites resolve sources through "source"), the bins run from dist/.
+  const root = packageRoot(resolved, packageName);
+  const main = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main?: string }).main ?? './dist/index.js';
+  const path = join(root, dirname(main), relativePath);
   if (!existsSync(path)) throw new InvalidArgumentError(`${path} is missing: build ${packageName} first ("make build")`);
   return path;
+}
+
+/** The directory of the package.json named `name` at or above `file`. */
+function packageRoot(file: string, name: string): string {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === name) return dir;
+  }
+  throw new InvalidArgumentError(`no package.json of ${name} above ${file}`);
 }
 
 export interface ReadyProcess<T> {

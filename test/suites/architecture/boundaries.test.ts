@@ -159,7 +159,7 @@ describe('each process loads only its part', () => {
   /** Areas of shared the parent never needs: the verifier, CMS, X.509, the NSM client, key policies, the commands. */
   const ENCLAVE_SIDE = new RegExp(
     [
-      String.raw`/shared/dist/(attestation|cms|x509|nsm|policy|cose|sealed-secret)/`,
+      '/shared/dist/(attestation|cms|x509|nsm|policy|cose|sealed-secret)/',
       String.raw`/shared/dist/cli/(main|verify-command|seal-command|cms-commands|policy-command)\.js`,
       String.raw`/shared/native/dist/nsm-device\.js`,
     ].join('|'),

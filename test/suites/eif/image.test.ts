@@ -119,7 +119,7 @@ describe('eif/Dockerfile', () => {
 });
 
 describe('eif shell scripts', () => {
-  const scripts = ['build.sh', 'run.sh'];
+  const scripts = ['build.sh', 'run.sh', 'install-proxy.sh'];
   const shellcheck = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' }).status === 0;
 
   it.each(scripts)('%s passes bash -n', (name) => {
