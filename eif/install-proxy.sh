@@ -26,12 +26,12 @@ fi
 
 mkdir -p "$dest"
 # npm ci reads every workspace's manifest from the lockfile; only the proxy's closure is installed.
-for manifest in package.json package-lock.json shared/package.json shared/native/package.json enclave/package.json \
+for manifest in package.json package-lock.json shared/package.json shared/native/package.json shared/commands/package.json enclave/package.json \
   parent-proxy/package.json test/package.json test/devkit/package.json; do
   mkdir -p "$dest/$(dirname "$manifest")"
   cp "$root/$manifest" "$dest/$manifest"
 done
-for part in shared/dist shared/bin shared/native/dist shared/native/build/Release parent-proxy/dist parent-proxy/bin; do
+for part in shared/dist shared/native/dist shared/native/build/Release parent-proxy/dist parent-proxy/bin; do
   mkdir -p "$dest/$part"
   cp -R "$root/$part/." "$dest/$part/"
 done

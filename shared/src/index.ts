@@ -7,7 +7,7 @@
  * `/credentials`, `/kms-protocol`, ...: see package.json), so a process loads only the areas it uses;
  * this root re-exports them all. Encoders only a simulator or a KMS needs live in
  * `@nitro-datakey/shared/testing`; the command-line kit in `@nitro-datakey/shared/cli`, the
- * `nitro-datakey` commands in `@nitro-datakey/shared/commands`.
+ * `nitro-datakey` commands in `@nitro-datakey/commands`.
  *
  * @example
  * ```ts

@@ -14,7 +14,7 @@ import { probeNode } from '../support/module-probe.js';
 const BINS = {
   'nitro-parent-proxy': 'parent-proxy/bin/nitro-parent-proxy.js',
   'nitro-enclave': 'enclave/bin/nitro-enclave.js',
-  'nitro-datakey': 'shared/bin/nitro-datakey.js',
+  'nitro-datakey': 'shared/commands/bin/nitro-datakey.js',
   'nitro-sim': 'test/devkit/bin/nitro-sim.js',
   'nitro-kms-local': 'test/devkit/bin/nitro-kms-local.js',
 } as const;

@@ -1,7 +1,7 @@
 /**
  * `@nitro-datakey/shared/cli`: the kit every nitro-datakey command is built with (one logger, one
  * exit-code mapping, one service life cycle). Only the kit: it loads no verifier, CMS or KMS code,
- * so the parent proxy can use it. The `nitro-datakey` command is `@nitro-datakey/shared/commands`.
+ * so the parent proxy can use it. The `nitro-datakey` command is `@nitro-datakey/commands`.
  *
  * @example
  * ```ts

@@ -143,7 +143,7 @@ describe('the trust boundary, by construction', () => {
     const read = (p: string) =>
       JSON.parse(readFileSync(join(root, p, 'package.json'), 'utf8')) as { private?: boolean; files?: string[]; devDependencies?: Record<string, string> };
     expect(read('test').private).toBe(true);
-    for (const p of ['shared', 'shared/native', 'enclave', 'parent-proxy', 'test/devkit']) {
+    for (const p of ['shared', 'shared/native', 'shared/commands', 'enclave', 'parent-proxy', 'test/devkit']) {
       const manifest = read(p);
       expect(manifest.private, p).not.toBe(true);
       expect(manifest.files, p).toBeDefined();
@@ -158,11 +158,7 @@ describe('the trust boundary, by construction', () => {
 describe('each process loads only its part', () => {
   /** Areas of shared the parent never needs: the verifier, CMS, X.509, the NSM client, key policies, the commands. */
   const ENCLAVE_SIDE = new RegExp(
-    [
-      '/shared/dist/(attestation|cms|x509|nsm|policy|cose|sealed-secret)/',
-      String.raw`/shared/dist/cli/(main|verify-command|seal-command|cms-commands|policy-command)\.js`,
-      String.raw`/shared/native/dist/nsm-device\.js`,
-    ].join('|'),
+    ['/shared/dist/(attestation|cms|x509|nsm|policy|cose|sealed-secret)/', '/shared/commands/dist/', String.raw`/shared/native/dist/nsm-device\.js`].join('|'),
   );
 
   it('the parent proxy, up to its ready line, loads no attestation, CMS, X.509, NSM-client or policy module', async () => {
@@ -176,7 +172,7 @@ describe('each process loads only its part', () => {
   });
 
   it('the same probe sees those modules in a process that uses them (the nitro-datakey command loads the verifier)', async () => {
-    const verify = await probeNode(['shared/bin/nitro-datakey.js', '--version'], { cwd: root });
+    const verify = await probeNode(['shared/commands/bin/nitro-datakey.js', '--version'], { cwd: root });
     expect(verify.modules.filter((m) => ENCLAVE_SIDE.test(m)).length).toBeGreaterThan(0);
   });
 

@@ -6,7 +6,7 @@ import { projectRoot } from '../../support/index.js';
 // Every command, the way a user runs it: the launchers in each package's bin/.
 const root = projectRoot();
 const BINS: ReadonlyArray<[string, string, string]> = [
-  ['nitro-datakey', 'shared/bin/nitro-datakey.js', '@nitro-datakey/shared'],
+  ['nitro-datakey', 'shared/commands/bin/nitro-datakey.js', '@nitro-datakey/commands'],
   ['nitro-enclave', 'enclave/bin/nitro-enclave.js', '@nitro-datakey/enclave'],
   ['nitro-parent-proxy', 'parent-proxy/bin/nitro-parent-proxy.js', '@nitro-datakey/parent-proxy'],
   ['nitro-kms-local', 'test/devkit/bin/nitro-kms-local.js', '@nitro-datakey/devkit'],
@@ -35,7 +35,7 @@ describe('every command', () => {
       ['test/devkit/bin/nitro-sim.js', ['enclave', '--help'], 'Usage: nitro-sim enclave'],
       ['test/devkit/bin/nitro-sim.js', ['nsm-device', '--help'], 'Usage: nitro-sim nsm-device'],
       ['enclave/bin/nitro-enclave.js', ['seal', '--help'], 'Usage: nitro-enclave seal'],
-      ['shared/bin/nitro-datakey.js', ['verify', '--help'], 'Usage: nitro-datakey verify'],
+      ['shared/commands/bin/nitro-datakey.js', ['verify', '--help'], 'Usage: nitro-datakey verify'],
     ] as const) {
       const r = run(bin, [...args]);
       expect(r.status, args.join(' ')).toBe(0);

@@ -53,7 +53,7 @@ describe('eif/Dockerfile', () => {
   });
 
   it('every package allows Node 20.19+ and 22, and the walkthrough and the unit say Node 22', () => {
-    for (const w of ['.', 'shared', 'shared/native', 'enclave', 'parent-proxy', 'test/devkit']) {
+    for (const w of ['.', 'shared', 'shared/native', 'shared/commands', 'enclave', 'parent-proxy', 'test/devkit']) {
       const engines = (JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')) as { engines?: { node?: string } }).engines;
       expect(engines?.node, w).toBe('^20.19.0 || >=22');
     }
@@ -101,7 +101,7 @@ describe('eif/Dockerfile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-image-deps-'));
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
-    for (const w of ['shared', 'shared/native', 'enclave', 'parent-proxy', 'test', 'test/devkit']) {
+    for (const w of ['shared', 'shared/native', 'shared/commands', 'enclave', 'parent-proxy', 'test', 'test/devkit']) {
       mkdirSync(join(dir, w), { recursive: true });
       cpSync(join(root, w, 'package.json'), join(dir, w, 'package.json'));
     }

@@ -8,7 +8,7 @@ import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand, type KMSClien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret } from '@nitro-datakey/enclave';
 import { fromBase64, parseSealedSecret } from '@nitro-datakey/shared';
-import { nitroDatakey } from '@nitro-datakey/shared/commands';
+import { nitroDatakey } from '@nitro-datakey/commands';
 import { enclaveRecipient, localKmsClient, SimulatedNsm, startLocalKms, startStack, type Stack } from '@nitro-datakey/devkit';
 import { projectRoot } from '../../support/index.js';
 
@@ -51,7 +51,7 @@ async function seal(name: string, extra: string[] = []): Promise<{ code: number;
   writeFileSync(secretFile, SECRET);
   const out = join(dir, `${name}.sealed.json`);
   const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDOPERATOR', AWS_SECRET_ACCESS_KEY: 'operator-secret', AWS_REGION: stack.kms.region };
-  const argv = [join(projectRoot(), 'shared/bin/nitro-datakey.js'), 'seal', '--key-id', stack.keyId, '--name', name, '--endpoint', stack.kms.endpoint];
+  const argv = [join(projectRoot(), 'shared/commands/bin/nitro-datakey.js'), 'seal', '--key-id', stack.keyId, '--name', name, '--endpoint', stack.kms.endpoint];
   argv.push('--ca-file', stack.kms.caCertPath as string, '--out', out, ...extra, secretFile);
   try {
     const r = await run(process.execPath, argv, { env });
@@ -152,7 +152,7 @@ describe('sealing for operators (nitro-datakey seal, policy --sealer-arn)', () =
 describe('nitro-datakey seal: what it refuses before anything is sent', () => {
   /** The command as an operator runs it, with `env` replacing the operator's environment where given. */
   const sealRaw = async (argv: string[], env: NodeJS.ProcessEnv, input?: string): Promise<{ code: number; stderr: string }> => {
-    const child = execFile(process.execPath, [join(projectRoot(), 'shared/bin/nitro-datakey.js'), 'seal', ...argv], { env });
+    const child = execFile(process.execPath, [join(projectRoot(), 'shared/commands/bin/nitro-datakey.js'), 'seal', ...argv], { env });
     child.stdin?.end(input ?? '');
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {

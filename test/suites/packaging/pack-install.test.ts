@@ -14,7 +14,7 @@ import { projectRoot } from '../../support/index.js';
  */
 
 const root = projectRoot();
-const WORKSPACES = ['shared', 'shared/native', 'enclave', 'parent-proxy', 'test/devkit'];
+const WORKSPACES = ['shared', 'shared/native', 'shared/commands', 'enclave', 'parent-proxy', 'test/devkit'];
 let dir = '';
 let tarballs: string[] = [];
 let installError: string | undefined;
@@ -99,7 +99,7 @@ describe('npm pack, then install outside the repository', () => {
       // The commands are on PATH as npm links them.
       const version = spawnSync(join(app, 'node_modules', '.bin', 'nitro-datakey'), ['--version'], { encoding: 'utf8' });
       expect(version.status, version.stderr).toBe(0);
-      expect(version.stdout.trim()).toMatch(/^@nitro-datakey\/shared \d+\.\d+\.\d+$/);
+      expect(version.stdout.trim()).toMatch(/^@nitro-datakey\/commands \d+\.\d+\.\d+$/);
     },
     120_000,
   );

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nitroDatakey as main } from '@nitro-datakey/shared/commands';
+import { nitroDatakey as main } from '@nitro-datakey/commands';
 import { toHex } from '@nitro-datakey/shared';
 import { buildAttestationDocument, makePcrs, NitroPki, type NitroChain } from '@nitro-datakey/devkit';
 

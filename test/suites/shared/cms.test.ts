@@ -18,7 +18,7 @@ import {
   type EnvelopedDataParts,
 } from '@nitro-datakey/shared';
 import { readVector, vectorsAvailable, vectorsDir } from '../../support/index.js';
-import { nitroDatakey as main } from '@nitro-datakey/shared/commands';
+import { nitroDatakey as main } from '@nitro-datakey/commands';
 
 const KEYED = ['edgebitio-nitro-enclaves-sdk-go', 'enclaver', 'aws-samples-nitro-enclave-blockchain-wallet-on-eks'];
 const haveVectors = vectorsAvailable();

@@ -1,4 +1,4 @@
-import { jsonLogger, routeProcessWarnings } from './log.js';
+import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
 import { nitroDatakey } from './main.js';
 
 routeProcessWarnings(jsonLogger());

@@ -1,6 +1,6 @@
-import { toHex } from '../bytes.js';
-import { isDebugMode, type AttestationDocument } from '../attestation/index.js';
-import { parseCertificate } from '../x509/index.js';
+import { toHex } from '@nitro-datakey/shared/bytes';
+import { isDebugMode, type AttestationDocument } from '@nitro-datakey/shared/attestation';
+import { parseCertificate } from '@nitro-datakey/shared/x509';
 
 /** The JSON shape `verify --json` and `inspect --json` print for a document. */
 export interface AttestationDocumentJson {

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { buildCiphertextForRecipient, CmsError, decryptCiphertextForRecipient } from '../cms/index.js';
-import { EXIT, UsageError } from './exit.js';
-import { onePositional, readBinaryInput, readKeyFile, type CliIo } from './io.js';
+import { CmsError, decryptCiphertextForRecipient } from '@nitro-datakey/shared/cms';
+import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
+import { EXIT, UsageError, onePositional, readBinaryInput, readKeyFile, type CliIo } from '@nitro-datakey/shared/cli';
 
 export const CMS_DECRYPT_HELP = `Usage: nitro-datakey cms-decrypt --key KEY FILE [--format binary|hex|base64]
 

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '../errors.js';
-import { ATTESTED_OPERATIONS, enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '../policy/key-policy.js';
-import { EXIT, UsageError } from './exit.js';
-import type { CliIo } from './io.js';
+import { InvalidArgumentError } from '@nitro-datakey/shared/errors';
+import { ATTESTED_OPERATIONS, enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '@nitro-datakey/shared/policy';
+import { EXIT, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
 
 export const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE [--measurements FILE] --account ID --role-arn ARN [options]
 

@@ -1,6 +1,4 @@
-import { errorLine, EXIT, exitCodeFor } from './exit.js';
-import { packageVersion, wantsVersion } from './version.js';
-import { processIo, type CliIo } from './io.js';
+import { errorLine, EXIT, exitCodeFor, packageVersion, wantsVersion, processIo, type CliIo } from '@nitro-datakey/shared/cli';
 import { cmsDecryptCommand, cmsEncryptCommand } from './cms-commands.js';
 import { policyCommand } from './policy-command.js';
 import { sealCommand } from './seal-command.js';

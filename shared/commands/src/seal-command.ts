@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:https';
 import { parseArgs } from 'node:util';
-import { isKeyArn } from '../kms-protocol/index.js';
-import { isLoopbackHost } from '../loopback.js';
-import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '../sealed-secret/envelope.js';
-import { EXIT, UsageError } from './exit.js';
-import { type CliIo, parseContextArgs } from './io.js';
-import { refuseEmptySecret, writeOutput } from './output-file.js';
+import { isKeyArn } from '@nitro-datakey/shared/kms-protocol';
+import { isLoopbackHost } from '@nitro-datakey/shared/loopback';
+import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '@nitro-datakey/shared/sealed-secret';
+import { EXIT, UsageError, type CliIo, parseContextArgs, refuseEmptySecret, writeOutput } from '@nitro-datakey/shared/cli';
 
 export const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
 

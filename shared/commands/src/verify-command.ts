@@ -1,9 +1,14 @@
 import { parseArgs } from 'node:util';
-import { AttestationError, AttestationVerifier, decodeAttestation, normalizeFingerprint, type AttestationExpectations } from '../attestation/index.js';
-import { NitroDatakeyError } from '../errors.js';
+import {
+  AttestationError,
+  AttestationVerifier,
+  decodeAttestation,
+  normalizeFingerprint,
+  type AttestationExpectations,
+} from '@nitro-datakey/shared/attestation';
+import { NitroDatakeyError } from '@nitro-datakey/shared/errors';
 import { attestationToJson, attestationToText } from './attestation-json.js';
-import { EXIT, UsageError } from './exit.js';
-import { onePositional, parseHexArg, parseTimeArg, readBinaryInput, type CliIo } from './io.js';
+import { EXIT, UsageError, onePositional, parseHexArg, parseTimeArg, readBinaryInput, type CliIo } from '@nitro-datakey/shared/cli';
 
 export const VERIFY_HELP = `Usage: nitro-datakey verify FILE [options]
 
