@@ -12,6 +12,9 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type AwsCredentials, InvalidArgumentError, type Nsm } from '@nitro-datakey/shared';
 import type { TransportAddress } from '@nitro-datakey/native';
 import { DataKeyCache, type DataKeyCacheOptions } from './data-key-cache.js';
+import type { DataKey, DataKeyPair } from './data-key.js';
+
+export type { DataKey, DataKeyPair } from './data-key.js';
 import { AttestedKmsError } from '../errors.js';
 import { attestationPlugin, type CallTiming, keyArnResolver } from './attestation-plugin.js';
 import { KeyManager, type KeyManagerOptions } from './key-manager.js';
@@ -47,22 +50,6 @@ export interface AttestedKmsClientOptions {
   readonly allowedKeys?: Readonly<Record<string, string>>;
   /** Records where each call's time went (attest, key wait, KMS, CMS decrypt). */
   readonly onTiming?: (timing: CallTiming) => void;
-}
-
-export interface DataKey {
-  readonly keyId: string;
-  /** The data key; zero it when done. */
-  readonly plaintext: Uint8Array;
-  readonly ciphertextBlob: Uint8Array;
-}
-
-export interface DataKeyPair {
-  readonly keyId: string;
-  readonly keyPairSpec: string;
-  /** PKCS#8 DER private key; zero it when done. */
-  readonly privateKey: Uint8Array;
-  readonly publicKey: Uint8Array;
-  readonly privateKeyCiphertextBlob: Uint8Array;
 }
 
 type EncryptionContext = Readonly<Record<string, string>>;

@@ -1,5 +1,5 @@
 import { canonicalEncryptionContext, InvalidArgumentError, toHex } from '@nitro-datakey/shared';
-import type { DataKey } from './attested-client.js';
+import type { DataKey } from './data-key.js';
 
 export interface DataKeyCacheOptions {
   /** How long a data key may be reused. */
