@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, target } from './harness.js';
@@ -29,6 +29,12 @@ interface Row {
   readonly rssMb: number;
 }
 
+/** A bin's path in `root`; where the layout was older (nitro-datakey lived in shared/bin), its old path. */
+function binIn(root: string, path: string): string {
+  const old = path === 'shared/commands/bin/nitro-datakey.js' ? 'shared/bin/nitro-datakey.js' : path;
+  return existsSync(join(root, path)) ? path : old;
+}
+
 /** The checkout whose bins are measured: this one, or NDK_BENCH_ROOT (a built checkout of another commit, for before/after). */
 const ROOT = process.env['NDK_BENCH_ROOT'] ?? projectRoot();
 
@@ -51,7 +57,7 @@ export async function startupBenchmarks(): Promise<void> {
   const floor = await measure('floor: node on an empty ES module', [join(empty, 'empty.mjs')]);
   rmSync(empty, { recursive: true, force: true });
   rows.push(floor);
-  for (const [bin, path] of Object.entries(BINS)) rows.push(await measure(`${bin} --version`, [path, '--version']));
+  for (const [bin, path] of Object.entries(BINS)) rows.push(await measure(`${bin} --version`, [binIn(ROOT, path), '--version']));
   const proxyReady = await measure('nitro-parent-proxy, to its ready line (one TCP route)', [
     BINS['nitro-parent-proxy'],
     '--route',
