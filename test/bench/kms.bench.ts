@@ -2,8 +2,9 @@ import { CreateKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-s
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, spawnLocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient, NitroPki, SimulatedNsm } from '@nitro-datakey/devkit';
 import { closedLoop as throughput } from './harness.js';
+import { enclaveRecipient, spawnLocalKms } from '../support/index.js';
 
 interface Row {
   readonly name: string;

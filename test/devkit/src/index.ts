@@ -23,7 +23,6 @@ export {
   type IssuedCertificate,
 } from './nsm/certificates.js';
 export { NitroPki, LEAF_LIFETIME_MS, type NitroChain, type ChainOptions } from './nsm/pki.js';
-export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
 export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
 export { serveNsmDevice, type NsmDeviceServer, type NsmDeviceServerOptions } from './nsm/device-server.js';
 export { kernelShimEnv } from './kernel-shim-env.js';
@@ -37,8 +36,6 @@ export { auditEvent, type AuditEvent } from './kms/audit.js';
 export { readSeedFile, type SeedFile, type SeedKey } from './kms/seed.js';
 export { defaultKeyPolicy } from './kms/policy.js';
 export { localKmsClient } from './kms/sdk-client.js';
-export { enclaveRecipient, type EnclaveRecipient } from './kms/recipient-fixture.js';
-export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms/process.js';
 export { loadOrCreateTls, type TlsMaterial } from './kms/tls.js';
 export { spawnReady, builtScript, type ReadyProcess } from './process.js';
 export { startStack, type Stack } from './stack.js';

@@ -16,8 +16,9 @@ import {
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
-import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
+import { enclaveRecipient } from '../../support/index.js';
 
 const ACCOUNT = '444455556666';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-host`;

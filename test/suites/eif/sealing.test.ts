@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret } from '@nitro-datakey/enclave';
 import { fromBase64, parseSealedSecret } from '@nitro-datakey/shared';
 import { nitroDatakey } from '@nitro-datakey/commands';
-import { enclaveRecipient, localKmsClient, SimulatedNsm, startLocalKms, startStack, type Stack } from '@nitro-datakey/devkit';
-import { projectRoot } from '../../support/index.js';
+import { localKmsClient, SimulatedNsm, startLocalKms, startStack, type Stack } from '@nitro-datakey/devkit';
+import { projectRoot, enclaveRecipient } from '../../support/index.js';
 
 /*
  * The operator's sealing workflow and an image upgrade, against the local KMS with the policies

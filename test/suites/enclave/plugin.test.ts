@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attestationPlugin, KeyManager } from '@nitro-datakey/enclave';
 import { configFromValues, type RunningProxy, startProxy } from '@nitro-datakey/parent-proxy';
 import { type Nsm, toBase64 } from '@nitro-datakey/shared';
-import { enclaveRecipient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { enclaveRecipient } from '../../support/index.js';
 
 /*
  * The attestation plugin on a plain, unmodified KMSClient, through the real parent proxy. The local KMS

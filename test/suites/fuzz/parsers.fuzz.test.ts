@@ -20,8 +20,8 @@ import {
   parseGenerateRandomRequest,
 } from '@nitro-datakey/shared';
 import { buildCiphertextForRecipient, decodeNsmRequest, encodeNsmResponse } from '@nitro-datakey/shared/testing';
-import { buildAttestationDocument, NitroPki } from '@nitro-datakey/devkit';
-import { readVector, vectorsDir, vectorsSkipReason } from '../../support/index.js';
+import { NitroPki } from '@nitro-datakey/devkit';
+import { readVector, vectorsDir, vectorsSkipReason, buildAttestationDocument } from '../../support/index.js';
 
 /*
  * Property-based fuzzing of every parser that reads what an adversary sends: the attestation verifier,

@@ -6,17 +6,8 @@ import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { enclaveKeyPolicy, toBase64, toHex } from '@nitro-datakey/shared';
-import {
-  type AuditEvent,
-  enclaveRecipient,
-  kmsBinPath,
-  localKmsClient,
-  NitroPki,
-  SimulatedNsm,
-  spawnLocalKms,
-  startLocalKms,
-  syntheticMeasurements,
-} from '@nitro-datakey/devkit';
+import { type AuditEvent, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, syntheticMeasurements } from '@nitro-datakey/devkit';
+import { enclaveRecipient, kmsBinPath, spawnLocalKms } from '../../support/index.js';
 
 const run = promisify(execFile);
 const ACCOUNT = '111122223333';

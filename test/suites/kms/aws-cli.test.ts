@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient } from '@nitro-datakey/shared';
-import { enclaveRecipient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 
 const run = promisify(execFile);
 const hasAws = spawnSync('aws', ['--version']).status === 0;
@@ -28,6 +28,7 @@ try:
 except ClientError as e:
     print(json.dumps({'error': e.response['Error']['Code'], 'message': e.response['Error']['Message']}))
 `;
+import { enclaveRecipient } from '../../support/index.js';
 
 let kms: LocalKms;
 let dir: string;

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { kmsBinPath, localKmsClient, spawnLocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient } from '@nitro-datakey/devkit';
 import { readFileSync } from 'node:fs';
+import { kmsBinPath, spawnLocalKms } from '../../support/index.js';
 
 const run = promisify(execFile);
 

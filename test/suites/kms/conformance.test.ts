@@ -29,7 +29,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, type Nsm } from '@nitro-datakey/shared';
-import { enclaveRecipient, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { enclaveRecipient } from '../../support/index.js';
 
 let kms: LocalKms;
 let client: KMSClient;

@@ -11,7 +11,8 @@ import {
   PutKeyPolicyCommand,
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { localKmsClient, spawnLocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient } from '@nitro-datakey/devkit';
+import { spawnLocalKms } from '../../support/index.js';
 
 const policyFor = (n: number) =>
   JSON.stringify({

@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, enclaveIamPolicy, toHex, type Nsm } from '@nitro-datakey/shared';
-import { enclaveRecipient, localKmsClient, NitroPki, parseMeasurements, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient, NitroPki, parseMeasurements, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
+import { enclaveRecipient } from '../../support/index.js';
 
 const ACCOUNT = '123456789012';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-app`;

@@ -13,7 +13,8 @@ import {
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { localKmsClient, spawnLocalKms, startLocalKms } from '@nitro-datakey/devkit';
+import { localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
+import { spawnLocalKms } from '../../support/index.js';
 
 /** The key-material version a blob of ours names (header: "NDKB", 2, id length, id, version). */
 const materialVersion = (blob: Uint8Array) => Buffer.from(blob).readUInt16BE(6 + (blob[5] as number));

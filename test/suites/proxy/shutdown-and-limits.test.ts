@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { kmsBinPath } from '@nitro-datakey/devkit';
-import { proxyBinPath, type ProxyReady, tcpServer } from '../../support/index.js';
+import { proxyBinPath, type ProxyReady, tcpServer, kmsBinPath } from '../../support/index.js';
 
 /*
  * A service stops when told, whatever its clients do: SIGTERM with a request half sent on every

@@ -12,18 +12,9 @@ import {
   type AttestationVerifierOptions,
 } from '@nitro-datakey/shared';
 import { encodeCoseSign1 } from '@nitro-datakey/shared/testing';
-import {
-  buildAttestationDocument,
-  KeyUsageFlags,
-  makePcrs,
-  NitroPki,
-  rawPayloadFields,
-  signPayload,
-  type DocumentSpec,
-  type NitroChain,
-  X509Extension,
-} from '@nitro-datakey/devkit';
+import { KeyUsageFlags, NitroPki, type NitroChain, X509Extension } from '@nitro-datakey/devkit';
 import { sign } from 'node:crypto';
+import { buildAttestationDocument, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from '../../support/index.js';
 
 const BOOT = new Date('2026-06-01T12:00:00Z');
 const NOW = new Date(BOOT.getTime() + 60_000);

@@ -1,7 +1,7 @@
 import { encodeCbor, type AttestationDocument } from '@nitro-datakey/shared';
 import { encodeAttestationPayload, signCoseSign1Es384 } from '@nitro-datakey/shared/testing';
 import type { KeyObject } from 'node:crypto';
-import type { NitroChain } from './nsm/pki.js';
+import type { NitroChain } from '@nitro-datakey/devkit';
 
 /** 16 PCRs of 48 bytes, as a production enclave reports them; PCR0-2 all zero in debug mode. */
 export function makePcrs(options: { debug?: boolean; fill?: (index: number) => number } = {}): Map<number, Uint8Array> {

@@ -1,4 +1,4 @@
-import { builtScript, spawnReady, type ReadyProcess } from '../process.js';
+import { builtScript, spawnReady, type ReadyProcess } from '@nitro-datakey/devkit';
 
 export type KmsProcess = ReadyProcess<{ endpoint: string; region: string; account: string; caCertPath?: string }>;
 
