@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../support/index.js';
+
+/*
+ * The lint gates of `make lint` (ARCHITECTURE.md): each passes on this repository and fails, naming the
+ * problem, on a small tree made to break it. A gate that cannot fail proves nothing.
+ */
+const root = projectRoot();
+const dirs: string[] = [];
+const tree = (files: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ndk-gate-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const node = (script: string, args: string[], cwd = root) => spawnSync(process.execPath, [join(root, 'scripts', script), ...args], { cwd, encoding: 'utf8' });
+
+describe('the lint gates', () => {
+  it('no import cycles: passes here, fails on a cycle through a type import', () => {
+    const ok = node('check-import-cycles.mjs', []);
+    expect(ok.status, ok.stderr).toBe(0);
+    const dir = tree({
+      'a.ts': "import type { B } from './b.js';\nexport type A = { b?: B };\n",
+      'b.ts': "import type { A } from './a.js';\nexport type B = { a?: A };\n",
+      'c.ts': "import type { A } from './a.js';\nexport type C = A;\n",
+    });
+    const bad = node('check-import-cycles.mjs', [dir]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/import cycle: .*a\.ts -> .*b\.ts -> .*a\.ts/);
+  });
+
+  it('no product file over 400 lines: passes here, fails on a 401-line file', () => {
+    const ok = node('check-file-size.mjs', []);
+    expect(ok.status, ok.stderr).toBe(0);
+    const bad = node('check-file-size.mjs', [tree({ 'long.ts': 'export const x = 1;\n'.repeat(401) })]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/long\.ts: 401 lines \(at most 400\)/);
+  });
+
+  it('cognitive complexity at most 25 in product code: the rule of biome.json fails a function over it', () => {
+    const config = JSON.parse(readFileSync(join(root, 'biome.json'), 'utf8')) as Record<string, unknown>;
+    delete config['$schema'];
+    config['vcs'] = { enabled: false };
+    config['overrides'] = [];
+    const branches = Array.from({ length: 14 }, (_, i) => `      if (x === ${i}) { for (const y of [x]) { if (y) total += y; } }`).join('\n');
+    const dir = tree({
+      'biome.json': JSON.stringify(config),
+      'tangled.ts': [
+        'export function tangled(xs: number[]): number {',
+        '  let total = 0;',
+        '  for (const x of xs) {',
+        '    if (x > 0) {',
+        branches,
+        '    }',
+        '  }',
+        '  return total;',
+        '}',
+        '',
+      ].join('\n'),
+    });
+    const r = spawnSync(join(root, 'node_modules/.bin/biome'), ['lint', 'tangled.ts'], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/noExcessiveCognitiveComplexity[\s\S]*max: 25/);
+  });
+});
