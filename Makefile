@@ -58,9 +58,9 @@ test-enclave: build
 	scripts/test-enclave-alone.sh
 
 # Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads, after one line per
-# skipped suite with its reason.
+# skipped suite with its reason. Coverage of product code is gated (thresholds in vitest.config.ts).
 test: build native-emulation lint test-enclave
-	@status=0; $(BIN)/vitest run --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
+	@status=0; $(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs test-results.json; exit $$status
 
 # BENCH=verify (or another suite name) runs one suite. Nothing is installed: a missing tool skips its part.
