@@ -49,7 +49,7 @@ export interface ProxyConfig {
 }
 
 export const DEFAULT_LIMITS: ProxyConfig['limits'] = { maxConnections: 4096, connectTimeoutMs: 5_000, idleTimeoutMs: 300_000, shutdownGraceMs: 10_000 };
-export const DEFAULT_ROUTE_MAX_CONNECTIONS = 1024;
+const DEFAULT_ROUTE_MAX_CONNECTIONS = 1024;
 
 /** The one upstream every proxy may reach unless told more: KMS in its region, on 443. */
 export function defaultAllowlist(region: string, options: { fips?: boolean } = {}): string[] {

@@ -1,4 +1,4 @@
-import { encodeCbor, type AttestationDocument } from '@nitro-datakey/shared';
+import type { AttestationDocument } from '@nitro-datakey/shared';
 import { encodeAttestationPayload, signCoseSign1Es384 } from '@nitro-datakey/shared/testing';
 import type { KeyObject } from 'node:crypto';
 import type { NitroChain } from '@nitro-datakey/devkit';
@@ -26,7 +26,7 @@ export interface DocumentSpec {
 }
 
 /** The typed document a spec describes. */
-export function documentFor(spec: DocumentSpec): AttestationDocument {
+function documentFor(spec: DocumentSpec): AttestationDocument {
   return {
     moduleId: spec.moduleId ?? 'i-0123456789abcdef0-enc0123456789abcdef',
     digest: 'SHA384',
@@ -67,5 +67,3 @@ export function rawPayloadFields(spec: DocumentSpec): Record<string, unknown> {
 export function signPayload(payload: Uint8Array, key: KeyObject, options: { tagged?: boolean } = {}): Uint8Array {
   return signCoseSign1Es384(payload, key, options);
 }
-
-export { encodeCbor };

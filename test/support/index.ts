@@ -2,8 +2,8 @@
 export { vectorsDir, readVector, vectorsAvailable, vectorsSkipReason, projectRoot } from './vectors.js';
 export { tcpServer, sendRandom, receiveAll } from './proxy-helpers.js';
 export { spawnProxy, proxyBinPath, readMetric, type ProxyReady } from './proxy-process.js';
-export { nativeEmulation, type NativeEmulation } from './native-emulation.js';
+export { nativeEmulation } from './native-emulation.js';
 // Fixtures only the suites use (kept out of the published dev kit).
-export { buildAttestationDocument, documentFor, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
-export { enclaveRecipient, type EnclaveRecipient } from './recipient-fixture.js';
-export { spawnLocalKms, kmsBinPath, type KmsProcess } from './kms-process.js';
+export { buildAttestationDocument, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
+export { enclaveRecipient } from './recipient-fixture.js';
+export { spawnLocalKms, kmsBinPath } from './kms-process.js';

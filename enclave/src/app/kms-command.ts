@@ -5,7 +5,7 @@ import { type CliIo, EXIT, parseContextArgs, readBinaryInput, readKeyFile, Usage
 import { createClient } from './app.js';
 import { loadEnclaveConfig } from './config.js';
 
-export const KMS_USAGE = `Usage: nitro-enclave kms decrypt   --config FILE [--key-id KEY] [--context K=V]... CIPHERTEXT_FILE|-
+const KMS_USAGE = `Usage: nitro-enclave kms decrypt   --config FILE [--key-id KEY] [--context K=V]... CIPHERTEXT_FILE|-
        nitro-enclave kms genkey    --config FILE --key-id KEY [--key-spec AES_256|AES_128 | --bytes N] [--context K=V]...
        nitro-enclave kms genrandom --config FILE --bytes N
        nitro-enclave kms derive    --config FILE --key-id KEY --public-key FILE

@@ -35,7 +35,7 @@ export interface SuperviseOptions {
 }
 
 /** Variables of the supervisor's own environment a workload gets unless the config says otherwise. */
-export const DEFAULT_PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM'] as const;
+const DEFAULT_PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TERM'] as const;
 
 /**
  * The workload's environment, stated rather than inherited: the named variables of the supervisor's

@@ -10,7 +10,7 @@ import { AttestedKmsError } from '../errors.js';
  */
 
 /** The request members that name a KMS key, in every operation of the KMS model (test: plugin-key-table). */
-export const KEY_INPUT_MEMBERS = ['KeyId', 'SourceKeyId', 'DestinationKeyId', 'TargetKeyId'] as const;
+const KEY_INPUT_MEMBERS = ['KeyId', 'SourceKeyId', 'DestinationKeyId', 'TargetKeyId'] as const;
 type KeyInputMember = (typeof KEY_INPUT_MEMBERS)[number];
 
 /**

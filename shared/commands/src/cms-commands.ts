@@ -5,7 +5,7 @@ import { CmsError, decryptCiphertextForRecipient } from '@nitro-datakey/shared/c
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { EXIT, UsageError, onePositional, readBinaryInput, readKeyFile, type CliIo } from '@nitro-datakey/shared/cli';
 
-export const CMS_DECRYPT_HELP = `Usage: nitro-datakey cms-decrypt --key KEY FILE [--format binary|hex|base64]
+const CMS_DECRYPT_HELP = `Usage: nitro-datakey cms-decrypt --key KEY FILE [--format binary|hex|base64]
 
 Decrypts a KMS CiphertextForRecipient (CMS EnvelopedData, RSAES-OAEP-SHA-256, AES-256-CBC) with
 the recipient's RSA private key and writes the plaintext to standard output. FILE is binary BER,
@@ -21,7 +21,7 @@ Options:
 Exit status: 0 decrypted, 1 refused or failed to decrypt, 2 usage error or unreadable input.
 `;
 
-export const CMS_ENCRYPT_HELP = `Usage: nitro-datakey cms-encrypt --recipient KEY FILE [--format binary|hex|base64]
+const CMS_ENCRYPT_HELP = `Usage: nitro-datakey cms-encrypt --recipient KEY FILE [--format binary|hex|base64]
 
 Encrypts FILE ("-" for standard input; 1 byte to 64 KiB) to an RSA public key in KMS's
 CiphertextForRecipient layout and writes the BER to standard output: what KMS would send an enclave

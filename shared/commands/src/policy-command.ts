@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '@nitro-datakey/shared/errors';
 import { ATTESTED_OPERATIONS, enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '@nitro-datakey/shared/policy';
 import { EXIT, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
 
-export const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE [--measurements FILE] --account ID --role-arn ARN [options]
+const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE [--measurements FILE] --account ID --role-arn ARN [options]
 
 Prints a KMS key policy that releases the key to enclave images: the admin (default the account)
 keeps management rights but no cryptographic operation; the enclave's role may call Decrypt,

@@ -6,7 +6,7 @@ import { isLoopbackHost } from '@nitro-datakey/shared/loopback';
 import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '@nitro-datakey/shared/sealed-secret';
 import { EXIT, UsageError, type CliIo, parseContextArgs, refuseEmptySecret, writeOutput } from '@nitro-datakey/shared/cli';
 
-export const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
+const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
 
 Seals a secret for an enclave, outside the enclave, with your own AWS credentials (the SDK's usual
 chain: AWS_PROFILE, environment, SSO, instance role). KMS makes a data key (GenerateDataKey, no

@@ -10,7 +10,7 @@ import { NitroDatakeyError } from '@nitro-datakey/shared/errors';
 import { attestationToJson, attestationToText } from './attestation-json.js';
 import { EXIT, UsageError, onePositional, parseHexArg, parseTimeArg, readBinaryInput, type CliIo } from '@nitro-datakey/shared/cli';
 
-export const VERIFY_HELP = `Usage: nitro-datakey verify FILE [options]
+const VERIFY_HELP = `Usage: nitro-datakey verify FILE [options]
 
 Verifies an AWS Nitro attestation document: COSE signature, certificate chain to a trusted
 root, validity periods, and any expectations given. FILE is binary CBOR, hex or base64;
@@ -34,7 +34,7 @@ Options:
 Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.
 `;
 
-export const INSPECT_HELP = `Usage: nitro-datakey inspect FILE [--json]
+const INSPECT_HELP = `Usage: nitro-datakey inspect FILE [--json]
 
 Decodes an attestation document WITHOUT verifying it (no signature, chain or time checks)
 and prints its fields. FILE is binary CBOR, hex or base64; "-" reads standard input.

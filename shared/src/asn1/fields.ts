@@ -44,7 +44,7 @@ export function isContext(node: Asn1Node | undefined, tagNumber: number): node i
   return node !== undefined && node.tagClass === TagClass.Context && node.tagNumber === tagNumber;
 }
 
-export function expectChildren(node: Asn1Node, min: number, max: number, label: string): readonly Asn1Node[] {
+function expectChildren(node: Asn1Node, min: number, max: number, label: string): readonly Asn1Node[] {
   const n = node.children.length;
   if (n < min || n > max) {
     throw new Asn1Error(`${label}: expected ${min === max ? min : `${min} to ${max}`} element(s), found ${n}`);
@@ -110,10 +110,6 @@ export function readBoolean(node: Asn1Node | undefined, label: string): boolean 
   const content = expectUniversal(node, UniversalTag.Boolean, label).content;
   if (content.byteLength !== 1 || (content[0] !== 0 && content[0] !== 0xff)) throw new Asn1Error(`${label}: malformed boolean`);
   return content[0] === 0xff;
-}
-
-export function readNull(node: Asn1Node | undefined, label: string): void {
-  if (expectUniversal(node, UniversalTag.Null, label).content.byteLength !== 0) throw new Asn1Error(`${label}: NULL with content`);
 }
 
 /** A primitive BIT STRING with no unused bits (keys, signatures). */

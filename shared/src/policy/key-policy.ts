@@ -54,7 +54,7 @@ export interface EnclavePolicyInput {
 }
 
 /** What a sealer may do without attestation: make ciphertext, never read it. */
-export const SEALER_ACTIONS = ['kms:GenerateDataKey', 'kms:Encrypt'] as const;
+const SEALER_ACTIONS = ['kms:GenerateDataKey', 'kms:Encrypt'] as const;
 
 /**
  * Everything that would let a sealer read what the enclave reads: decrypt, re-encrypt to a key it

@@ -9,8 +9,8 @@ import { builtScript, spawnReady } from '../process.js';
 import type { DemoHarness } from './harness.js';
 
 /** The account and enclave role both demos use; the parent's credentials name this role. */
-export const DEMO_ACCOUNT = '111122223333';
-export const DEMO_ROLE = `arn:aws:iam::${DEMO_ACCOUNT}:role/demo-enclave`;
+const DEMO_ACCOUNT = '111122223333';
+const DEMO_ROLE = `arn:aws:iam::${DEMO_ACCOUNT}:role/demo-enclave`;
 export const DEMO_ACCESS_KEY_ID = 'AKIDDEMOENCLAVE';
 
 /** A fresh simulated Nitro PKI in DIR/pki, and the image's measurements in DIR/measurements.json. */

@@ -4,7 +4,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DevkitError } from '../errors.js';
 
-export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
+type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion';
 
 export interface StoredKey {
   readonly keyId: string;

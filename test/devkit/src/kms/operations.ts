@@ -76,7 +76,7 @@ const aliasArn = (ctx: OperationContext, name: string): string => `arn:aws:kms:$
 const seconds = (ms: number): number => Math.floor(ms / 1000);
 
 /** Key id, key ARN, alias name or alias ARN -> the key. */
-export function resolveKey(ctx: OperationContext, id: string): StoredKey {
+function resolveKey(ctx: OperationContext, id: string): StoredKey {
   let rest = id;
   if (id.startsWith('arn:')) {
     const m = /^arn:aws:kms:([^:]+):(\d{12}):((?:key|alias)\/.+)$/.exec(id);

@@ -76,7 +76,7 @@ const STATEMENT_FIELDS = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 
  * (kms:EncryptionContext:KEY, kms:EncryptionContextKeys), the caller (aws:PrincipalArn,
  * kms:CallerAccount), and kms:ViaService (never set: no AWS service calls here).
  */
-export function isKnownConditionKey(key: string): boolean {
+function isKnownConditionKey(key: string): boolean {
   const lower = key.toLowerCase();
   return (
     isRecipientAttestationKey(key) ||
@@ -213,7 +213,7 @@ function applies(st: Statement, request: PolicyRequest): boolean {
 }
 
 /** Condition key names are case-insensitive, except the part after kms:EncryptionContext: (a context key). */
-export function normalizeConditionKey(key: string): string {
+function normalizeConditionKey(key: string): string {
   const prefix = 'kms:encryptioncontext:';
   return key.toLowerCase().startsWith(prefix) ? prefix + key.slice(prefix.length) : key.toLowerCase();
 }
@@ -280,5 +280,3 @@ function stringList(value: unknown, label: string): string[] {
 function malformed(detail: string): Error {
   return kmsError.malformedPolicy(`The policy is not valid: ${detail}.`);
 }
-
-export type ParsedPolicy = ReturnType<typeof parsePolicy>;
