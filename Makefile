@@ -77,7 +77,7 @@ demo: build
 # the proxy through vsock connect(); the proxy accepts on vsock. The kernel interfaces are emulated
 # (test/native, LD_PRELOAD), so it runs here. CI runs it through its test.
 demo-native: build native-emulation
-	@node test/devkit/dist/demo/native.js --shim $(EMU_DIR)/libnitro-kernel-shim.so --app eif/example/app.mjs
+	@node test/dist/native/demo-native.js --shim $(EMU_DIR)/libnitro-kernel-shim.so --app eif/example/app.mjs
 
 # Builds the enclave image on a host with docker and nitro-cli (see eif/README.md).
 eif:

@@ -7,3 +7,4 @@ export { nativeEmulation } from './native-emulation.js';
 export { buildAttestationDocument, makePcrs, rawPayloadFields, signPayload, type DocumentSpec } from './attestation-builder.js';
 export { enclaveRecipient } from './recipient-fixture.js';
 export { spawnLocalKms, kmsBinPath } from './kms-process.js';
+export { kernelShimEnv } from './kernel-shim-env.js';

@@ -25,7 +25,6 @@ export {
 export { NitroPki, LEAF_LIFETIME_MS, type NitroChain, type ChainOptions } from './nsm/pki.js';
 export { SimulatedNsm, type SimulatedNsmOptions } from './nsm/simulated-nsm.js';
 export { serveNsmDevice, type NsmDeviceServer, type NsmDeviceServerOptions } from './nsm/device-server.js';
-export { kernelShimEnv } from './kernel-shim-env.js';
 export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, type PcrValues } from './nsm/measurements.js';
 export { nitroSim } from './cli/nitro-sim.js';
 export { nitroKmsLocal } from './cli/nitro-kms-local.js';

@@ -13,7 +13,7 @@ describe('make demo-native', () => {
   it.skipIf(!built)(
     `runs to the end: NSM by ioctl, proxy by vsock connect and accept, CIDs seen by each side${skip}`,
     () => {
-      const script = join(projectRoot(), 'test/devkit/dist/demo/native.js');
+      const script = join(projectRoot(), 'test/dist/native/demo-native.js');
       const r = spawnSync(process.execPath, [script, '--shim', built?.shim as string, '--app', join(projectRoot(), 'eif/example/app.mjs')], {
         encoding: 'utf8',
         timeout: 90_000,
@@ -32,7 +32,7 @@ describe('make demo-native', () => {
   );
 
   it('says what it needs when run without its arguments or with an unknown one (exit 2), and has --help', () => {
-    const script = join(projectRoot(), 'test/devkit/dist/demo/native.js');
+    const script = join(projectRoot(), 'test/dist/native/demo-native.js');
     const bare = spawnSync(process.execPath, [script], { encoding: 'utf8' });
     expect(bare.status).toBe(2);
     expect(bare.stderr).toContain('--shim and --app are required');

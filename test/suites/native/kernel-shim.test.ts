@@ -3,10 +3,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelShimEnv, NitroPki, SimulatedNsm, serveNsmDevice } from '@nitro-datakey/devkit';
+import { NitroPki, SimulatedNsm, serveNsmDevice } from '@nitro-datakey/devkit';
 import { AttestationVerifier } from '@nitro-datakey/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nativeEmulation } from '../../support/index.js';
+import { kernelShimEnv, nativeEmulation } from '../../support/index.js';
 
 /*
  * The LD_PRELOAD stand-in for the kernel (test/native): held to the real kernel where that is safe

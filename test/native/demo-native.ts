@@ -2,11 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { kernelShimEnv } from '../kernel-shim-env.js';
-import type { AuditEvent } from '../kms/audit.js';
-import { builtScript, spawnReady } from '../process.js';
-import { type DemoHarness, runDemo } from './harness.js';
-import { DEMO_ACCESS_KEY_ID, localKmsStep, pkiStep } from './steps.js';
+import { type AuditEvent, builtScript, spawnReady } from '@nitro-datakey/devkit';
+import { DEMO_ACCESS_KEY_ID, type DemoHarness, localKmsStep, pkiStep, runDemo } from '@nitro-datakey/devkit/demo';
+import { kernelShimEnv } from '../support/kernel-shim-env.js';
 
 /*
  * `make demo-native`: the attested path with the real addon on both sides. The enclave app gets its
