@@ -2,23 +2,13 @@
 // two files, and a load order that depends on who imports first. Every relative import and re-export
 // of the packages' sources is followed (type-only ones too); any cycle fails with its path.
 //   node scripts/check-import-cycles.mjs [SRC_DIR...]   (default: every published package's src/)
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-
-const DEFAULT_ROOTS = ['shared/src', 'shared/native/src', 'shared/commands/src', 'enclave/src', 'parent-proxy/src', 'test/devkit/src'];
-const roots = (process.argv.length > 2 ? process.argv.slice(2) : DEFAULT_ROOTS).map((r) => resolve(r));
-
-function sources(dir) {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sources(path);
-    return path.endsWith('.ts') && !path.endsWith('.d.ts') ? [path] : [];
-  });
-}
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { productSources } from './product-sources.mjs';
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm;
 const graph = new Map();
-for (const file of roots.flatMap(sources)) {
+for (const file of productSources(process.argv.slice(2))) {
   const edges = [];
   for (const [, spec] of readFileSync(file, 'utf8').matchAll(SPECIFIER)) {
     const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));

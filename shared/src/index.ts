@@ -5,7 +5,8 @@
  *
  * Each area is also a subpath of its own (`@nitro-datakey/shared/attestation`, `/cms`, `/nsm`,
  * `/credentials`, `/kms-protocol`, ...: see package.json), so a process loads only the areas it uses;
- * this root re-exports them all. Encoders only a simulator or a KMS needs live in
+ * this root re-exports them all. An entry re-exports its area whole, except where the area's modules
+ * also hold simulator-side encoders (attestation, COSE, ASN.1, CMS, NSM): those entries list their names. Encoders only a simulator or a KMS needs live in
  * `@nitro-datakey/shared/testing`; the command-line kit in `@nitro-datakey/shared/cli`, the
  * `nitro-datakey` commands in `@nitro-datakey/commands`.
  *

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { bringUpLoopback, openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
@@ -12,7 +11,7 @@ import {
   packageVersion,
   parseContextArgs,
   processIo,
-  refuseEmptySecret,
+  readSecretInput,
   runService,
   stopSignals,
   UsageError,
@@ -216,14 +215,8 @@ async function seal(argv: readonly string[], io: CliIo, openNsm: () => Promise<N
   }
   const encryptionContext = parseContextArgs(values.context);
   const file = positionals[0] as string;
-  let secret: Uint8Array;
+  const secret = await readSecretInput(file, io);
   try {
-    secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  try {
-    refuseEmptySecret(secret, file);
     const config = await loadEnclaveConfig(values.config);
     const client = await createClient(config, await openNsm());
     try {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { isKeyArn } from '@nitro-datakey/shared/kms-protocol';
 import { isLoopbackHost } from '@nitro-datakey/shared/loopback';
 import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '@nitro-datakey/shared/sealed-secret';
-import { EXIT, UsageError, type CliIo, parseContextArgs, refuseEmptySecret, writeOutput } from '@nitro-datakey/shared/cli';
+import { EXIT, UsageError, type CliIo, parseContextArgs, readSecretInput, writeOutput } from '@nitro-datakey/shared/cli';
 
 const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
 
@@ -84,14 +84,8 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
     }
   }
   const file = positionals[0] as string;
-  let secret: Uint8Array;
+  const secret = await readSecretInput(file, io);
   try {
-    secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new UsageError(`cannot read ${file === '-' ? 'standard input' : file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  try {
-    refuseEmptySecret(secret, file);
     assertSealableSecret(secret);
     const encryptionContext = sealedSecretContext(name, extra);
     const answer = await generateDataKey({

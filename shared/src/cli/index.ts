@@ -13,7 +13,7 @@
 export { EXIT, UsageError, exitCodeFor, errorLine, type ExitCode } from './exit.js';
 export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLevel, type JsonLoggerOptions } from './log.js';
 export { runService, stopSignals, type RunningService } from './service.js';
-export { refuseEmptySecret, writeFileAtomic, writeOutput } from './output-file.js';
+export { writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';
-export { processIo, onePositional, readBinaryInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
+export { processIo, onePositional, readBinaryInput, readSecretInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
 export { packageVersion, wantsVersion } from './version.js';

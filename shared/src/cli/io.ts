@@ -94,3 +94,20 @@ export async function readKeyFile(path: string, kind: 'private' | 'public'): Pro
     );
   }
 }
+
+/**
+ * The secret to seal, from FILE or standard input (`-`), as given: never decoded, since a secret may
+ * well look like hex. Unreadable is a usage error; so is empty, a mistake (an unset shell variable, an
+ * empty file), never something to seal: it would ship an envelope that opens to nothing.
+ */
+export async function readSecretInput(file: string, io: CliIo): Promise<Uint8Array> {
+  const where = file === '-' ? 'standard input' : file;
+  let secret: Uint8Array;
+  try {
+    secret = file === '-' ? await io.readStdin() : new Uint8Array(await readFile(file));
+  } catch (e) {
+    throw new UsageError(`cannot read ${where}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  if (secret.byteLength === 0) throw new UsageError(`${where} is empty: there is no secret to seal (an unset variable?)`);
+  return secret;
+}

@@ -27,16 +27,6 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, m
   }
 }
 
-/**
- * An empty secret is a mistake (an unset shell variable, an empty file), never something to seal: it
- * would ship an envelope that opens to nothing.
- */
-export function refuseEmptySecret(secret: Uint8Array, file: string): void {
-  if (secret.byteLength === 0) {
-    throw new UsageError(`${file === '-' ? 'standard input' : file} is empty: there is no secret to seal (an unset variable?)`);
-  }
-}
-
 /** Writes the envelope to `path` atomically, never through a symlink; a failure is the user's to fix. */
 export async function writeOutput(path: string, text: string): Promise<void> {
   try {

@@ -1,2 +1,2 @@
 /** `@nitro-datakey/shared/encryption-context`: The canonical encoding of a KMS encryption context. */
-export { canonicalEncryptionContext } from '../encryption-context.js';
+export * from '../encryption-context.js';

@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,48 +13,26 @@ const root = projectRoot();
 
 /**
  * Imports `specifier` (the built package, as an app would) in a fresh Node process and returns every
- * module it loaded: ESM through a resolve hook, CommonJS from require's cache.
+ * module it loaded (the module probe: ESM through a resolve hook, CommonJS from require's cache).
  */
-function modulesLoadedBy(specifier: string): string[] {
-  const dir = mkdtempSync(join(tmpdir(), 'ndk-loads-'));
-  const log = join(dir, 'loads.txt');
-  writeFileSync(log, '');
-  const hook = `import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(process.env.NDK_LOAD_LOG, result.url + '\\n');
-  return result;
-}`;
-  writeFileSync(
-    join(dir, 'register.mjs'),
-    `import { register } from 'node:module';\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});\n`,
-  );
-  const script = `await import(${JSON.stringify(specifier)});
-const { createRequire } = await import('node:module');
-process.stdout.write(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));`;
-  const r = spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), '--input-type=module', '-e', script], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NDK_LOAD_LOG: log, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-  });
-  expect(r.status, r.stderr).toBe(0);
-  const esm = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  return [...esm, ...(JSON.parse(r.stdout) as string[])];
+async function modulesLoadedBy(specifier: string): Promise<readonly string[]> {
+  const script = `await import(${JSON.stringify(specifier)});\nconsole.log('imported');`;
+  return (await probeNode(['--input-type=module', '-e', script], { cwd: root })).modules;
 }
 
 const fromPackage = (name: string) => (m: string) => m.includes(`/node_modules/${name}/`) || m.includes(`/${name.replace('@nitro-datakey/', '')}/dist/`);
 
 describe('the trust boundary, by construction', () => {
-  it('importing @nitro-datakey/parent-proxy loads no KMS SDK, no enclave and no dev kit code', () => {
-    const loaded = modulesLoadedBy('@nitro-datakey/parent-proxy');
+  it('importing @nitro-datakey/parent-proxy loads no KMS SDK, no enclave and no dev kit code', async () => {
+    const loaded = await modulesLoadedBy('@nitro-datakey/parent-proxy');
     expect(loaded.some((m) => m.includes('/parent-proxy/dist/index.js'))).toBe(true);
     expect(loaded.some((m) => m.includes('/shared/native/dist/'))).toBe(true);
     expect(loaded.filter((m) => m.includes('/node_modules/@aws-sdk/client-kms/'))).toEqual([]);
     expect(loaded.filter((m) => /\/enclave\/dist\/|\/test\/devkit\/dist\//.test(m))).toEqual([]);
   });
 
-  it('the same probe sees the KMS SDK when @nitro-datakey/enclave is imported (the detector works)', () => {
-    const loaded = modulesLoadedBy('@nitro-datakey/enclave');
+  it('the same probe sees the KMS SDK when @nitro-datakey/enclave is imported (the detector works)', async () => {
+    const loaded = await modulesLoadedBy('@nitro-datakey/enclave');
     expect(loaded.some((m) => m.includes('/node_modules/@aws-sdk/client-kms/'))).toBe(true);
     expect(loaded.some(fromPackage('@nitro-datakey/enclave'))).toBe(true);
     expect(loaded.filter((m) => /\/parent-proxy\/dist\/|\/test\/devkit\/dist\//.test(m))).toEqual([]);
