@@ -13,7 +13,7 @@ export default defineConfig({
   resolve: { conditions: SOURCE_CONDITIONS },
   ssr: { resolve: { conditions: SOURCE_CONDITIONS } },
   test: {
-    include: ['test/suites/**/*.test.ts', 'enclave/test/**/*.test.ts'],
+    include: ['test/suites/**/*.test.ts', 'enclave/test/**/*.test.ts', 'shared/test/**/*.test.ts'],
     // Process warnings (the AWS SDK's Node-version notice among them) go through the same router as in every bin.
     setupFiles: [src('./test/support/setup.ts')],
     testTimeout: 60_000,

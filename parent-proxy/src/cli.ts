@@ -1,17 +1,5 @@
 import { parseArgs } from 'node:util';
-import {
-  type CliIo,
-  errorLine,
-  EXIT,
-  exitCodeFor,
-  jsonLogger,
-  type Logger,
-  packageVersion,
-  processIo,
-  runService,
-  UsageError,
-  wantsVersion,
-} from '@nitro-datakey/shared/cli';
+import { type CliContext, type CliOptions, packageVersion, runCli, runService, UsageError } from '@nitro-datakey/shared/cli';
 import { configFromValues, loadConfigFile, type ProxyConfig } from './config.js';
 import { startProxy, type ProxyOptions } from './proxy.js';
 
@@ -45,31 +33,24 @@ Prints one JSON line on stdout when every listener is up, logs JSON lines on std
 connections then exits 0 on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed, 2 bad config.
 `;
 
+/** The proxy's command line options, and what a test may inject besides: where credentials come from. */
+export interface NitroParentProxyOptions extends CliOptions, ProxyOptions {}
+
 /** The `nitro-parent-proxy` command; returns its exit status and never throws. */
-export async function nitroParentProxy(
-  argv: readonly string[],
-  io: CliIo = processIo,
-  signals: NodeJS.Process = process,
-  options: ProxyOptions = {},
-): Promise<number> {
-  if (wantsVersion(argv)) {
-    io.stdout(`${packageVersion(import.meta.url)}\n`);
-    return EXIT.ok;
-  }
-  const log: Logger = options.log ?? jsonLogger((line) => io.stderr(line));
-  let config: ProxyConfig | undefined;
-  try {
-    config = await readConfig(argv, io);
-  } catch (e) {
-    io.stderr(errorLine('nitro-parent-proxy', e));
-    return exitCodeFor(e);
-  }
-  if (config === undefined) return EXIT.ok;
-  const ready = config;
+export function nitroParentProxy(argv: readonly string[], options: NitroParentProxyOptions = {}): Promise<number> {
+  return runCli(
+    { name: 'nitro-parent-proxy', help: USAGE, version: () => packageVersion(import.meta.url), service: (args, context) => serve(args, context, options) },
+    argv,
+    options,
+  );
+}
+
+async function serve(argv: readonly string[], { io, signals, log }: CliContext, options: ProxyOptions): Promise<number> {
+  const config = await readConfig(argv);
   return runService(
     'nitro-parent-proxy',
     async () => {
-      const proxy = await startProxy(ready, { ...options, log });
+      const proxy = await startProxy(config, { ...options, log });
       return {
         ready: { routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid },
         close: () => proxy.close(),
@@ -80,7 +61,7 @@ export async function nitroParentProxy(
   );
 }
 
-async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConfig | undefined> {
+async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -98,13 +79,8 @@ async function readConfig(argv: readonly string[], io: CliIo): Promise<ProxyConf
       'route-max-connections': { type: 'string' },
       'connect-timeout-ms': { type: 'string' },
       'idle-timeout-ms': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    io.stdout(USAGE);
-    return undefined;
-  }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const flagsGiven = Object.keys(values).some((k) => k !== 'config');
   if (values.config !== undefined) {

@@ -3,4 +3,4 @@ import { nitroParentProxy } from './cli.js';
 
 const log = jsonLogger();
 routeProcessWarnings(log);
-process.exitCode = await nitroParentProxy(process.argv.slice(2), undefined, undefined, { log });
+process.exitCode = await nitroParentProxy(process.argv.slice(2), { log });

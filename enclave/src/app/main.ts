@@ -3,4 +3,4 @@ import { nitroEnclave } from './cli.js';
 
 const log = jsonLogger();
 routeProcessWarnings(log);
-process.exitCode = await nitroEnclave(process.argv.slice(2), undefined, undefined, { log });
+process.exitCode = await nitroEnclave(process.argv.slice(2), { log });

@@ -5,13 +5,21 @@
  *
  * @example
  * ```ts
- * import { jsonLogger, processIo, runService } from '@nitro-datakey/shared/cli';
- * const log = jsonLogger();
- * process.exitCode = await runService('my-service', async () => ({ ready: { port: 8000 }, close: async () => {} }), processIo);
+ * import { EXIT, runCli } from '@nitro-datakey/shared/cli';
+ * process.exitCode = await runCli(
+ *   {
+ *     name: 'hello',
+ *     help: 'Usage: hello greet\n',
+ *     version: () => 'hello 1.0.0',
+ *     commands: { greet: { summary: 'say hello', help: 'Usage: hello greet\n', run: async (_argv, { io }) => (io.stdout('hello\n'), EXIT.ok) } },
+ *   },
+ *   process.argv.slice(2),
+ * );
  * ```
  */
 export { EXIT, UsageError, exitCodeFor, errorLine, type ExitCode } from './exit.js';
 export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLevel, type JsonLoggerOptions } from './log.js';
+export { runCli, commandList, type CliCommand, type CliContext, type CliOptions, type CliProgram } from './run-cli.js';
 export { runService, stopSignals, type RunningService } from './service.js';
 export { writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';

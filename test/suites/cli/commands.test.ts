@@ -43,6 +43,30 @@ describe('every command', () => {
     }
   });
 
+  it.each(BINS)('%s frob: a word that names no command is one line naming the commands, exit 2', (name, bin) => {
+    const r = run(bin, ['frob']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^${name}: unknown command "frob"( \\(commands: [a-z, -]+\\))?; see --help\\n$`));
+  });
+
+  it('every subcommand of every bin prints its own usage for --help, exit 0', () => {
+    const COMMANDS: Record<string, string[][]> = {
+      'shared/commands/bin/nitro-datakey.js': [['verify'], ['inspect'], ['cms-decrypt'], ['cms-encrypt'], ['policy'], ['seal']],
+      'enclave/bin/nitro-enclave.js': [['run'], ['seal'], ['kms']],
+      'test/devkit/bin/nitro-kms-local.js': [['audit'], ['export']],
+      'test/devkit/bin/nitro-sim.js': [['pki', 'init'], ['pki', 'show'], ['attest'], ['enclave'], ['nsm-device']],
+    };
+    for (const [bin, commands] of Object.entries(COMMANDS)) {
+      const name = bin.replace(/^.*\//, '').replace(/\.js$/, '');
+      for (const command of commands) {
+        const r = run(bin, [...command, '--help']);
+        expect(r.status, `${name} ${command.join(' ')}`).toBe(0);
+        expect(r.stdout.startsWith(`Usage: ${name} ${command.join(' ')}`), `${name} ${command.join(' ')}: ${r.stdout.slice(0, 80)}`).toBe(true);
+        expect(r.stderr, `${name} ${command.join(' ')}`).toBe('');
+      }
+    }
+  });
+
   it.each(['build.sh', 'run.sh'])('eif/%s --help prints only its help', (script) => {
     const r = spawnSync('bash', [join(root, 'eif', script), '--help'], { encoding: 'utf8' });
     expect(r.status).toBe(0);

@@ -37,13 +37,15 @@ async function runCli(argv: string[]): Promise<{ code: number; out: string; err:
   let out = '';
   let err = '';
   const code = await main(argv, {
-    stdout: (t) => {
-      out += String(t);
+    io: {
+      stdout: (t) => {
+        out += String(t);
+      },
+      stderr: (t) => {
+        err += t;
+      },
+      readStdin: async () => new Uint8Array(0),
     },
-    stderr: (t) => {
-      err += t;
-    },
-    readStdin: async () => new Uint8Array(0),
   });
   return { code, out, err };
 }

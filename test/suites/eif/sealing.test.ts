@@ -40,7 +40,7 @@ const enclaveOf = (m: Record<string, string>) => SimulatedNsm.client({ pki: stac
 async function policy(...images: string[]): Promise<string> {
   let out = '';
   const argv = ['policy', ...images.flatMap((f) => ['--measurements', join(dir, f)]), '--account', ACCOUNT, '--role-arn', ROLE, '--sealer-arn', SEALER];
-  const code = await nitroDatakey(argv, { stdout: (t) => (out += String(t)), stderr: () => {}, readStdin: async () => new Uint8Array(0) });
+  const code = await nitroDatakey(argv, { io: { stdout: (t) => (out += String(t)), stderr: () => {}, readStdin: async () => new Uint8Array(0) } });
   expect(code).toBe(0);
   return out;
 }

@@ -31,12 +31,10 @@ afterAll(async () => stack?.close());
 async function run(args: string[]): Promise<{ code: number; out: Buffer; err: string }> {
   const out: Buffer[] = [];
   let err = '';
-  const code = await nitroEnclave(
-    ['kms', ...args],
-    { stdout: (d) => out.push(Buffer.from(d)), stderr: (t) => (err += t), readStdin: async () => new Uint8Array(0) },
-    process,
-    { openNsm: () => stack.nsm },
-  );
+  const code = await nitroEnclave(['kms', ...args], {
+    io: { stdout: (d) => out.push(Buffer.from(d)), stderr: (t) => (err += t), readStdin: async () => new Uint8Array(0) },
+    openNsm: () => stack.nsm,
+  });
   return { code, out: Buffer.concat(out), err };
 }
 
@@ -55,12 +53,13 @@ describe('nitro-enclave kms, the one-shot command', () => {
         ['kms', 'genrandom', '--config', config, '--bytes', String(bytes), '--format', format],
         // Captured into arrays of their own: the test must not put a pooled copy there itself.
         {
-          stdout: (d) => chunks.push(typeof d === 'string' ? new TextEncoder().encode(d) : new Uint8Array(d)),
-          stderr: () => undefined,
-          readStdin: async () => new Uint8Array(0),
+          io: {
+            stdout: (d) => chunks.push(typeof d === 'string' ? new TextEncoder().encode(d) : new Uint8Array(d)),
+            stderr: () => undefined,
+            readStdin: async () => new Uint8Array(0),
+          },
+          openNsm: () => stack.nsm,
         },
-        process,
-        { openNsm: () => stack.nsm },
       );
       expect(code).toBe(0);
       const text = new TextDecoder().decode(chunks[0]);

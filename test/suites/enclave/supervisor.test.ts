@@ -82,7 +82,9 @@ function runEnclave(argv: string[], onStdout?: (text: string, signals: EventEmit
     return child;
   };
   const io = { stdout: (t: string | Uint8Array) => (stdout += String(t)), stderr: (t: string) => (stderr += t), readStdin: async () => new Uint8Array(0) };
-  return nitroEnclave(['run', ...argv], io, signals as unknown as NodeJS.Process, {
+  return nitroEnclave(['run', ...argv], {
+    io,
+    signals: signals as unknown as NodeJS.Process,
     openNsm: () => stack.nsm,
     spawn,
     ...(stopGraceMs !== undefined ? { stopGraceMs } : {}),
@@ -285,14 +287,11 @@ describe('nitro-enclave seal', () => {
     let stdout = '';
     let stderr = '';
     const io = { stdout: (t: string | Uint8Array) => (stdout += String(t)), stderr: (t: string) => (stderr += t), readStdin: async () => stdin };
-    const status = await nitroEnclave(
-      ['seal', '--config', configFile, '--key-id', 'app', '--name', 'db-password', ...argv],
+    const status = await nitroEnclave(['seal', '--config', configFile, '--key-id', 'app', '--name', 'db-password', ...argv], {
       io,
-      new EventEmitter() as unknown as NodeJS.Process,
-      {
-        openNsm: () => stack.nsm,
-      },
-    );
+      signals: new EventEmitter() as unknown as NodeJS.Process,
+      openNsm: () => stack.nsm,
+    });
     return { status, stdout, stderr };
   };
 

@@ -13,17 +13,14 @@ let dir: string;
 async function run(argv: string[], signals?: NodeJS.Process): Promise<{ code: number; out: Buffer; err: string }> {
   const out: Buffer[] = [];
   let err = '';
-  const code = await nitroSim(
-    argv,
-    {
-      stdout: (d) => out.push(Buffer.from(d)),
-      stderr: (t) => {
-        err += t;
-      },
-      readStdin: async () => new Uint8Array(0),
+  const io = {
+    stdout: (d: string | Uint8Array) => out.push(Buffer.from(d)),
+    stderr: (t: string) => {
+      err += t;
     },
-    signals,
-  );
+    readStdin: async () => new Uint8Array(0),
+  };
+  const code = await nitroSim(argv, { io, ...(signals ? { signals } : {}) });
   return { code, out: Buffer.concat(out), err };
 }
 

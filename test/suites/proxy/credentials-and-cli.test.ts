@@ -203,13 +203,14 @@ describe('nitro-parent-proxy, the command', () => {
     [['--route', 'tcp:127.0.0.1:0=kms.us-east-1.amazonaws.com:443', '--credentials', 'vsock:4294967295:0', '--credentials-allowed-cid', 'x']],
   ])('exits 2 on %j', async (args) => {
     let err = '';
-    const code = await nitroParentProxy(args, {
+    const io = {
       stdout: () => undefined,
-      stderr: (t) => {
+      stderr: (t: string) => {
         err += t;
       },
       readStdin: async () => new Uint8Array(0),
-    });
+    };
+    const code = await nitroParentProxy(args, { io });
     expect(code).toBe(2);
     expect(err).toMatch(/^nitro-parent-proxy: /);
   });

@@ -21,13 +21,15 @@ async function run(argv: string[], stdin: Uint8Array = new Uint8Array(0)): Promi
   let out = '';
   let err = '';
   const code = await main(argv, {
-    stdout: (t) => {
-      out += typeof t === 'string' ? t : Buffer.from(t).toString('latin1');
+    io: {
+      stdout: (t) => {
+        out += typeof t === 'string' ? t : Buffer.from(t).toString('latin1');
+      },
+      stderr: (t) => {
+        err += t;
+      },
+      readStdin: async () => stdin,
     },
-    stderr: (t) => {
-      err += t;
-    },
-    readStdin: async () => stdin,
   });
   return { code, out, err };
 }

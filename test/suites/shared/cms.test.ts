@@ -356,11 +356,13 @@ describe('nitro-datakey cms-decrypt and cms-encrypt', () => {
     const out: Buffer[] = [];
     let err = '';
     const code = await main(argv, {
-      stdout: (d) => out.push(Buffer.from(d)),
-      stderr: (t) => {
-        err += t;
+      io: {
+        stdout: (d) => out.push(Buffer.from(d)),
+        stderr: (t) => {
+          err += t;
+        },
+        readStdin: async () => stdin,
       },
-      readStdin: async () => stdin,
     });
     return { code, out: Buffer.concat(out), err };
   }

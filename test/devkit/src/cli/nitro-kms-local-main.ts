@@ -3,4 +3,4 @@ import { nitroKmsLocal } from './nitro-kms-local.js';
 
 const log = jsonLogger();
 routeProcessWarnings(log);
-process.exitCode = await nitroKmsLocal(process.argv.slice(2), undefined, undefined, log);
+process.exitCode = await nitroKmsLocal(process.argv.slice(2), { log });

@@ -3,8 +3,9 @@ import { Agent } from 'node:https';
 import { parseArgs } from 'node:util';
 import { isKeyArn } from '@nitro-datakey/shared/kms-protocol';
 import { isLoopbackHost } from '@nitro-datakey/shared/loopback';
-import { assertSealableSecret, isSecretName, SealedSecretError, sealedSecretContext, sealWithDataKey } from '@nitro-datakey/shared/sealed-secret';
-import { EXIT, UsageError, type CliIo, parseContextArgs, readSecretInput, writeOutput } from '@nitro-datakey/shared/cli';
+import { SealedSecretError, sealWithDataKey } from '@nitro-datakey/shared/sealed-secret';
+import { type CliCommand, type CliIo, EXIT, UsageError, writeOutput } from '@nitro-datakey/shared/cli';
+import { readSealRequest } from '@nitro-datakey/shared/cli/seal';
 
 const SEAL_HELP = `Usage: nitro-datakey seal --key-id KEY --name NAME [options] SECRET_FILE|-
 
@@ -45,7 +46,13 @@ interface DataKeyAnswer {
   readonly CiphertextBlob?: Uint8Array | undefined;
 }
 
-export async function sealCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export const sealCommand: CliCommand = {
+  summary: 'seal a secret for the enclave with your own AWS credentials (no Nitro hardware needed)',
+  help: SEAL_HELP,
+  run: (argv, { io }) => seal(argv, io),
+};
+
+async function seal(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -58,20 +65,12 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
       endpoint: { type: 'string' },
       'insecure-http-loopback': { type: 'boolean' },
       'ca-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    io.stdout(SEAL_HELP);
-    return EXIT.ok;
-  }
   const keyId = values['key-id'];
-  const name = values.name;
-  if (keyId === undefined || name === undefined || positionals.length !== 1) {
+  if (keyId === undefined || values.name === undefined || positionals.length !== 1) {
     throw new UsageError('seal needs --key-id KEY, --name NAME and one SECRET_FILE (or -) (see --help)');
   }
-  if (!isSecretName(name)) throw new UsageError('--name must be a file name of letters, digits, ".", "_" and "-"');
-  const extra = parseContextArgs(values.context);
   if (values['ca-file'] !== undefined && values.endpoint === undefined) throw new UsageError('--ca-file goes with --endpoint');
   if (values.endpoint !== undefined) checkEndpoint(values.endpoint, values['insecure-http-loopback'] === true);
   else if (values['insecure-http-loopback']) throw new UsageError('--insecure-http-loopback goes with an http://127.0.0.1 --endpoint');
@@ -83,11 +82,8 @@ export async function sealCommand(argv: readonly string[], io: CliIo): Promise<n
       throw new UsageError(`cannot read --ca-file ${values['ca-file']}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }
-  const file = positionals[0] as string;
-  const secret = await readSecretInput(file, io);
+  const { name, encryptionContext, secret } = await readSealRequest({ name: values.name, context: values.context, file: positionals[0] as string }, io);
   try {
-    assertSealableSecret(secret);
-    const encryptionContext = sealedSecretContext(name, extra);
     const answer = await generateDataKey({
       keyId,
       encryptionContext,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@nitro-datakey/shared/errors';
 import { ATTESTED_OPERATIONS, enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '@nitro-datakey/shared/policy';
-import { EXIT, UsageError, type CliIo } from '@nitro-datakey/shared/cli';
+import { type CliCommand, type CliIo, EXIT, UsageError } from '@nitro-datakey/shared/cli';
 
 const POLICY_HELP = `Usage: nitro-datakey policy --measurements FILE [--measurements FILE] --account ID --role-arn ARN [options]
 
@@ -35,7 +35,13 @@ Options:
 Exit status: 0 ok, 2 usage error or unreadable input.
 `;
 
-export async function policyCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export const policyCommand: CliCommand = {
+  summary: 'print a KMS key policy that releases a key to enclave images (and lets a sealer encrypt)',
+  help: POLICY_HELP,
+  run: (argv, { io }) => policy(argv, io),
+};
+
+async function policy(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -49,13 +55,8 @@ export async function policyCommand(argv: readonly string[], io: CliIo): Promise
       operations: { type: 'string' },
       'iam-policy': { type: 'boolean' },
       json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    io.stdout(POLICY_HELP);
-    return EXIT.ok;
-  }
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (!values.measurements || !values.account || !values['role-arn'])
     throw new UsageError('--measurements, --account and --role-arn are required (see --help)');
