@@ -11,7 +11,16 @@
  *     name: 'hello',
  *     help: 'Usage: hello greet\n',
  *     version: () => 'hello 1.0.0',
- *     commands: { greet: { summary: 'say hello', help: 'Usage: hello greet\n', run: async (_argv, { io }) => (io.stdout('hello\n'), EXIT.ok) } },
+ *     commands: {
+ *       greet: {
+ *         summary: 'say hello',
+ *         help: 'Usage: hello greet\n',
+ *         run: async (_argv, { io }) => {
+ *           io.stdout('hello\n');
+ *           return EXIT.ok;
+ *         },
+ *       },
+ *     },
  *   },
  *   process.argv.slice(2),
  * );
@@ -24,4 +33,4 @@ export { runService, stopSignals, type RunningService } from './service.js';
 export { writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';
 export { processIo, onePositional, readBinaryInput, readSecretInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
-export { packageVersion, wantsVersion } from './version.js';
+export { packageVersion } from './version.js';

@@ -19,8 +19,3 @@ export function packageVersion(moduleUrl: string): string {
     dir = parent;
   }
 }
-
-/** Whether the command line asks only for the version. */
-export function wantsVersion(argv: readonly string[]): boolean {
-  return argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V');
-}

@@ -159,7 +159,10 @@ describe('runCli: the one router of every bin', () => {
         strict: {
           summary: '',
           help: '',
-          run: async (argv) => (parseArgs({ args: [...argv], options: { name: { type: 'string' } } }), EXIT.ok),
+          run: async (argv) => {
+            parseArgs({ args: [...argv], options: { name: { type: 'string' } } });
+            return EXIT.ok;
+          },
         },
       },
     };
