@@ -1,5 +1,5 @@
-// No product source file over 400 lines: a file that long holds more than one job. Today's one
-// exception may not grow (a ratchet); split it and remove it from the list.
+// No product source file over 400 lines: a file that long holds more than one job. An exception, if one
+// is ever needed, goes in RATCHET with its line count and may only shrink until it is split.
 //   node scripts/check-file-size.mjs [SRC_DIR...]   (default: every published package's src/)
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -7,7 +7,7 @@ import { productSources } from './product-sources.mjs';
 
 const LIMIT = 400;
 /** File (from the repository root) -> the most lines it may have until it is split. */
-const RATCHET = { 'test/devkit/src/kms/operations.ts': 826 };
+const RATCHET = {};
 
 const files = productSources(process.argv.slice(2));
 const over = [];
@@ -21,4 +21,5 @@ if (over.length > 0) {
   for (const line of over) console.error(`file size: ${line}`);
   process.exit(1);
 }
-console.log(`file size: ${files.length} files, none over ${LIMIT} lines but the ${Object.keys(RATCHET).length} listed`);
+const listed = Object.keys(RATCHET).length;
+console.log(`file size: ${files.length} files, none over ${LIMIT} lines${listed > 0 ? ` but the ${listed} listed` : ''}`);

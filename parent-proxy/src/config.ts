@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Document, Node } from 'yaml';
 import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native/transport';
+import { type ConfigLocator, type ConfigPath, configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 import { ProxyConfigError } from './errors.js';
 
 export interface Upstream {
@@ -57,13 +58,69 @@ export function defaultAllowlist(region: string, options: { fips?: boolean } = {
   return [`kms.${region}.amazonaws.com:443`, ...(options.fips ? [`kms-fips.${region}.amazonaws.com:443`] : [])];
 }
 
-const TOP_KEYS = ['region', 'fips', 'routes', 'allow', 'credentials', 'metrics', 'limits'] as const;
-const ROUTE_KEYS = ['listen', 'upstream', 'maxConnections'] as const;
-const LIMIT_KEYS = ['maxConnections', 'connectTimeoutMs', 'idleTimeoutMs', 'shutdownGraceMs'] as const;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const c = configSchema;
 
-/** Where a value came from, for messages: a path of keys, and a line when read from a file. */
-type Locate = (path: readonly (string | number)[]) => string;
+const address = c.then(c.text(), (text, fail): TransportAddress => {
+  try {
+    return parseAddress(text);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+});
+const upstreamAddress = c.then(c.text(), (text, fail) => parseUpstream(text) ?? fail(`${JSON.stringify(text)} is not HOST:PORT`));
+
+const credentialsSchema = c.then(
+  c.object({
+    listen: address,
+    allowedCids: c.optional(c.list(c.integer(3, 0xfffffffe), { nonEmpty: true, expected: 'at least one CID' })),
+    allowedUids: c.optional(c.list(c.integer(0, 0xfffffffe), { nonEmpty: true, expected: 'at least one user id' })),
+    maxConnections: c.withDefault(c.integer(1, 1024), 16),
+  }),
+  (credentials, fail) => {
+    const { listen } = credentials;
+    // The route hands out the role's secret key: only the enclave (vsock) or this host may reach it.
+    if (listen.kind === 'tcp' && !isLoopbackHost(listen.host))
+      fail("the credentials route hands out the role's secret key: it listens on vsock, a Unix socket or loopback TCP only", ['listen']);
+    if (credentials.allowedCids !== undefined && listen.kind !== 'vsock') fail('CIDs identify callers on vsock only', ['allowedCids']);
+    if (credentials.allowedUids !== undefined && listen.kind !== 'unix') fail('user ids identify callers on a Unix socket only', ['allowedUids']);
+    return credentials;
+  },
+);
+
+const metricsSchema = c.then(c.object({ listen: address }), (metrics, fail) => {
+  // Metrics reveal traffic patterns: loopback only.
+  if (metrics.listen.kind !== 'tcp' || !isLoopbackHost(metrics.listen.host))
+    fail('metrics must listen on a loopback TCP address (tcp:127.0.0.1:PORT or tcp:[::1]:PORT)', ['listen']);
+  return metrics;
+});
+
+const proxyConfigSchema = c.object({
+  region: c.withDefault(
+    c.text((region) => (REGION.test(region) ? undefined : `region ${JSON.stringify(region)} is not an AWS region name`)),
+    'us-east-1',
+  ),
+  fips: c.withDefault(c.boolean, false),
+  routes: c.required(
+    c.list(c.object({ listen: address, upstream: upstreamAddress, maxConnections: c.optional(c.integer(1, 1_000_000)) }), {
+      nonEmpty: true,
+      expected: 'at least one route is required',
+    }),
+    'at least one route is required',
+  ),
+  allow: c.withDefault(c.list(upstreamAddress), []),
+  credentials: c.optional(credentialsSchema),
+  metrics: c.optional(metricsSchema),
+  limits: c.withDefault(
+    c.object({
+      maxConnections: c.withDefault(c.integer(1, 1_000_000), DEFAULT_LIMITS.maxConnections),
+      connectTimeoutMs: c.withDefault(c.integer(1, 600_000), DEFAULT_LIMITS.connectTimeoutMs),
+      idleTimeoutMs: c.withDefault(c.integer(1, 86_400_000), DEFAULT_LIMITS.idleTimeoutMs),
+      shutdownGraceMs: c.withDefault(c.integer(0, 600_000), DEFAULT_LIMITS.shutdownGraceMs),
+    }),
+    DEFAULT_LIMITS,
+  ),
+});
 
 export async function loadConfigFile(path: string): Promise<ProxyConfig> {
   let text: string;
@@ -95,7 +152,7 @@ export function parseConfigText(text: string, source: string): ProxyConfig {
     const at = first.linePos?.[0];
     throw new ProxyConfigError(`${source}${at ? `:${at.line}:${at.col}` : ''}: ${first.message.split('\n')[0]}`);
   }
-  const locate: Locate = (path) => {
+  const locate = (path: ConfigPath): string => {
     const node = (path.length === 0 ? doc.contents : doc.getIn(path, true)) as Node | undefined;
     const offset = node?.range?.[0];
     const where = path.length
@@ -108,7 +165,9 @@ export function parseConfigText(text: string, source: string): ProxyConfig {
     return `${source}${offset === undefined ? '' : `:${lines.linePos(offset).line}`}${where}`;
   };
   // Unknown keys need their own node's line, which doc.getIn on the parent cannot give.
-  const keyLine = (parentPath: readonly (string | number)[], key: string): string => {
+  const keyLine = (path: ConfigPath): string => {
+    const parentPath = path.slice(0, -1);
+    const key = path.at(-1);
     const parent = (parentPath.length ? doc.getIn(parentPath, true) : doc.contents) as Node | undefined;
     if (isMap(parent)) {
       const pair = parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
@@ -117,183 +176,63 @@ export function parseConfigText(text: string, source: string): ProxyConfig {
     }
     return source;
   };
-  return validateConfig(doc.toJS() as unknown, locate, keyLine);
+  return validateConfig(doc.toJS() as unknown, { value: locate, key: keyLine });
 }
 
 /** Builds and validates a config from plain values (flags), with messages naming the flag. */
 export function configFromValues(value: unknown, source = 'flags'): ProxyConfig {
-  return validateConfig(
-    value,
-    (path) => `${source}${path.length ? ` at ${path.join('.')}` : ''}`,
-    () => source,
-  );
+  return validateConfig(value, plainLocator(source));
 }
 
-function validateConfig(raw: unknown, at: Locate, keyLine: (parent: readonly (string | number)[], key: string) => string): ProxyConfig {
-  const root = object(raw, [], at);
-  unknownKeys(root, TOP_KEYS, [], keyLine);
-  const region = root['region'] === undefined ? 'us-east-1' : string(root['region'], ['region'], at);
-  if (!REGION.test(region)) fail(at(['region']), `region ${JSON.stringify(region)} is not an AWS region name`);
-
-  if (root['fips'] !== undefined && typeof root['fips'] !== 'boolean') fail(at(['fips']), 'expected true or false');
-  const fips = root['fips'] === true;
-  const allow = [...defaultAllowlist(region, { fips })];
-  if (root['allow'] !== undefined) {
-    list(root['allow'], ['allow'], at).forEach((entry, i) => {
-      allow.push(formatUpstream(upstream(entry, ['allow', i], at)));
-    });
-  }
-
-  const limitsRaw = root['limits'] === undefined ? {} : object(root['limits'], ['limits'], at);
-  unknownKeys(limitsRaw, LIMIT_KEYS, ['limits'], keyLine);
-  const limits = {
-    maxConnections: integer(limitsRaw['maxConnections'], ['limits', 'maxConnections'], at, DEFAULT_LIMITS.maxConnections, 1, 1_000_000),
-    connectTimeoutMs: integer(limitsRaw['connectTimeoutMs'], ['limits', 'connectTimeoutMs'], at, DEFAULT_LIMITS.connectTimeoutMs, 1, 600_000),
-    idleTimeoutMs: integer(limitsRaw['idleTimeoutMs'], ['limits', 'idleTimeoutMs'], at, DEFAULT_LIMITS.idleTimeoutMs, 1, 86_400_000),
-    shutdownGraceMs: integer(limitsRaw['shutdownGraceMs'], ['limits', 'shutdownGraceMs'], at, DEFAULT_LIMITS.shutdownGraceMs, 0, 600_000),
+/** The schema, then what no single member can check: the allowlist, and each listen address used once. */
+function validateConfig(raw: unknown, locator: ConfigLocator): ProxyConfig {
+  const read = readConfig(proxyConfigSchema, raw, locator, (message) => new ProxyConfigError(message));
+  const fail = (path: ConfigPath, message: string): never => {
+    throw new ProxyConfigError(`${locator.value(path)}: ${message}`);
   };
-
-  if (root['routes'] === undefined) fail(at([]), 'routes: at least one route is required');
-  const routes = list(root['routes'], ['routes'], at).map((r, i): RouteConfig => {
-    const route = object(r, ['routes', i], at);
-    unknownKeys(route, ROUTE_KEYS, ['routes', i], keyLine);
-    const up = upstream(route['upstream'], ['routes', i, 'upstream'], at);
-    if (!allow.includes(formatUpstream(up))) {
+  const allow = [...defaultAllowlist(read.region, { fips: read.fips }), ...read.allow.map(formatUpstream)];
+  const routes = read.routes.map((route, i): RouteConfig => {
+    if (!allow.includes(formatUpstream(route.upstream))) {
       fail(
-        at(['routes', i, 'upstream']),
-        `upstream ${formatUpstream(up)} is not on the allowlist (${allow.join(', ')}); add it under "allow" (or --allow) if it is really meant`,
+        ['routes', i, 'upstream'],
+        `upstream ${formatUpstream(route.upstream)} is not on the allowlist (${allow.join(', ')}); add it under "allow" (or --allow) if it is really meant`,
       );
     }
-    return {
-      listen: address(route['listen'], ['routes', i, 'listen'], at),
-      upstream: up,
-      maxConnections: integer(
-        route['maxConnections'],
-        ['routes', i, 'maxConnections'],
-        at,
-        Math.min(DEFAULT_ROUTE_MAX_CONNECTIONS, limits.maxConnections),
-        1,
-        1_000_000,
-      ),
-    };
+    return { ...route, maxConnections: route.maxConnections ?? Math.min(DEFAULT_ROUTE_MAX_CONNECTIONS, read.limits.maxConnections) };
   });
-  if (routes.length === 0) fail(at(['routes']), 'at least one route is required');
-
   const listens = new Set<string>();
-  const claim = (a: TransportAddress, path: (string | number)[]) => {
+  const claim = (a: TransportAddress, path: ConfigPath) => {
     if (a.kind !== 'unix' && (a.port === 0 || (a.kind === 'vsock' && a.port === 0xffffffff))) return; // "any free port" never collides
     const key = JSON.stringify(a);
-    if (listens.has(key)) fail(at(path), 'this listen address is used twice');
+    if (listens.has(key)) fail(path, 'this listen address is used twice');
     listens.add(key);
   };
   routes.forEach((r, i) => {
     claim(r.listen, ['routes', i, 'listen']);
   });
-
-  let credentials: ProxyConfig['credentials'];
-  if (root['credentials'] !== undefined) {
-    const c = object(root['credentials'], ['credentials'], at);
-    unknownKeys(c, ['listen', 'allowedCids', 'allowedUids', 'maxConnections'], ['credentials'], keyLine);
-    const listen = address(c['listen'], ['credentials', 'listen'], at);
-    // The route hands out the role's secret key: only the enclave (vsock) or this host may reach it.
-    if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
-      fail(at(['credentials', 'listen']), "the credentials route hands out the role's secret key: it listens on vsock, a Unix socket or loopback TCP only");
-    }
-    let allowedCids: number[] | undefined;
-    if (c['allowedCids'] !== undefined) {
-      if (listen.kind !== 'vsock') fail(at(['credentials', 'allowedCids']), 'CIDs identify callers on vsock only');
-      allowedCids = list(c['allowedCids'], ['credentials', 'allowedCids'], at).map((v, i) =>
-        integer(v, ['credentials', 'allowedCids', i], at, 0, 3, 0xfffffffe),
-      );
-      if (allowedCids.length === 0) fail(at(['credentials', 'allowedCids']), 'at least one CID');
-    }
-    let allowedUids: number[] | undefined;
-    if (c['allowedUids'] !== undefined) {
-      if (listen.kind !== 'unix') fail(at(['credentials', 'allowedUids']), 'user ids identify callers on a Unix socket only');
-      allowedUids = list(c['allowedUids'], ['credentials', 'allowedUids'], at).map((v, i) =>
-        integer(v, ['credentials', 'allowedUids', i], at, 0, 0, 0xfffffffe),
-      );
-      if (allowedUids.length === 0) fail(at(['credentials', 'allowedUids']), 'at least one user id');
-    }
-    const maxConnections = integer(c['maxConnections'], ['credentials', 'maxConnections'], at, 16, 1, 1024);
-    credentials = { listen, ...(allowedCids ? { allowedCids } : {}), ...(allowedUids ? { allowedUids } : {}), maxConnections };
-    claim(credentials.listen, ['credentials', 'listen']);
-  }
-  let metrics: ProxyConfig['metrics'];
-  if (root['metrics'] !== undefined) {
-    const m = object(root['metrics'], ['metrics'], at);
-    unknownKeys(m, ['listen'], ['metrics'], keyLine);
-    const listen = address(m['listen'], ['metrics', 'listen'], at);
-    // Metrics reveal traffic patterns: loopback only.
-    if (listen.kind !== 'tcp' || !isLoopbackHost(listen.host))
-      fail(at(['metrics', 'listen']), 'metrics must listen on a loopback TCP address (tcp:127.0.0.1:PORT or tcp:[::1]:PORT)');
-    metrics = { listen };
-    claim(listen, ['metrics', 'listen']);
-  }
-  return { region, fips, routes, allow, ...(credentials ? { credentials } : {}), ...(metrics ? { metrics } : {}), limits };
+  if (read.credentials) claim(read.credentials.listen, ['credentials', 'listen']);
+  if (read.metrics) claim(read.metrics.listen, ['metrics', 'listen']);
+  return {
+    region: read.region,
+    fips: read.fips,
+    routes,
+    allow,
+    ...(read.credentials ? { credentials: read.credentials } : {}),
+    ...(read.metrics ? { metrics: read.metrics } : {}),
+    limits: read.limits,
+  };
 }
 
 export function formatUpstream(u: Upstream): string {
   return `${u.host.includes(':') ? `[${u.host}]` : u.host}:${u.port}`;
 }
 
-function upstream(value: unknown, path: (string | number)[], at: Locate): Upstream {
-  const text = string(value, path, at);
+/** `HOST:PORT` (an IPv6 host in brackets), or undefined. */
+function parseUpstream(text: string): Upstream | undefined {
   const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
   const port = Number(m?.[2]);
-  if (!m || port < 1 || port > 65535) fail(at(path), `${JSON.stringify(text)} is not HOST:PORT`);
+  if (!m || port < 1 || port > 65535) return undefined;
   const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
-  if (host.startsWith('[') || (host.includes(':') && !isIPv6(host))) fail(at(path), `${JSON.stringify(text)} has an invalid host`);
+  if (host.startsWith('[') || (host.includes(':') && !isIPv6(host))) return undefined;
   return { host: host.toLowerCase(), port };
-}
-
-function address(value: unknown, path: (string | number)[], at: Locate): TransportAddress {
-  const text = string(value, path, at);
-  try {
-    return parseAddress(text);
-  } catch (e) {
-    fail(at(path), (e as Error).message);
-  }
-}
-
-function object(value: unknown, path: (string | number)[], at: Locate): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(at(path), 'expected a mapping (key: value)');
-  return value as Record<string, unknown>;
-}
-
-function list(value: unknown, path: (string | number)[], at: Locate): unknown[] {
-  if (!Array.isArray(value)) fail(at(path), 'expected a list');
-  return value;
-}
-
-function string(value: unknown, path: (string | number)[], at: Locate): string {
-  if (typeof value !== 'string' || value.length === 0) fail(at(path), 'expected a non-empty string');
-  return value;
-}
-
-function integer(value: unknown, path: (string | number)[], at: Locate, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(at(path), `expected an integer from ${min} to ${max}`);
-  return value;
-}
-
-function unknownKeys(
-  obj: Record<string, unknown>,
-  known: readonly string[],
-  path: (string | number)[],
-  keyLine: (parent: readonly (string | number)[], key: string) => string,
-): void {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key)) {
-      const where = [...path, key]
-        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-        .join('.')
-        .replace(/\.\[/g, '[');
-      fail(keyLine(path, key), `unknown key "${where}" (known: ${known.join(', ')})`);
-    }
-  }
-}
-
-function fail(where: string, message: string): never {
-  throw new ProxyConfigError(`${where}: ${message}`);
 }

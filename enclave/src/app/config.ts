@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native';
 import { isKeyArn, isSecretName } from '@nitro-datakey/shared';
+import { configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 import { EnclaveConfigError } from '../errors.js';
 
 export interface EnclaveAppConfig {
@@ -48,8 +49,77 @@ export interface EnclaveAppConfig {
   };
 }
 
+const c = configSchema;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const positive = c.integer(1);
+const address = c.then(c.text(), (text, fail): TransportAddress => {
+  try {
+    return parseAddress(text);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+});
+const keyArn = c.then(c.text(), (arn, fail) => (isKeyArn(arn) ? arn : fail('a full key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)')));
+
+const kmsSchema = c.object({
+  transport: address,
+  endpoint: c.optional(c.text()),
+  serverName: c.optional(c.text()),
+  caFile: c.optional(c.text()),
+  requestTimeoutMs: c.optional(positive),
+  allowedKeys: c.optional(c.record(keyArn, { nonEmpty: true, expected: 'a non-empty map of names to key ARNs' })),
+});
+
+const secretItem = c.object({
+  name: c.text((name) => (isSecretName(name) ? undefined : 'a file name of letters, digits, ".", "_" and "-"')),
+  envelope: c.text(),
+  keyId: c.text(),
+  encryptionContext: c.optional(c.record(c.anyString, { expected: 'a map of strings' })),
+});
+
+const gatewaySchema = c.then(
+  c.object({
+    listen: address,
+    allowedUids: c.optional(c.list(c.integer(0), { nonEmpty: true, expected: 'a non-empty list of user ids' })),
+    maxConcurrentRequests: c.optional(positive),
+  }),
+  (gateway, fail) => {
+    const { listen } = gateway;
+    // Plaintext keys leave through the gateway: it must never be reachable from outside the enclave.
+    if (listen.kind === 'vsock' || (listen.kind === 'tcp' && !isLoopbackHost(listen.host)))
+      fail('the gateway hands out plaintext keys: it listens on loopback TCP or a Unix socket only', ['listen']);
+    if (gateway.allowedUids !== undefined && listen.kind !== 'unix') fail('callers can be told apart by uid on a Unix socket only', ['allowedUids']);
+    return gateway;
+  },
+);
+
+const runSchema = c.object({
+  command: c.optional(c.list(c.text(), { nonEmpty: true, expected: 'a non-empty list of strings: the program, then its arguments (no shell)' })),
+  passEnv: c.optional(
+    c.list(
+      c.text((n) => (ENV_NAME.test(n) ? undefined : 'an environment variable name')),
+      { expected: 'a list of environment variable names' },
+    ),
+  ),
+  env: c.optional(
+    c.record(c.anyString, {
+      expected: 'an object of environment variable names to string values',
+      key: (n) => (ENV_NAME.test(n) ? undefined : 'not an environment variable name'),
+    }),
+  ),
+});
+
 /** The NSM is not configured: it is /dev/nsm, or whatever the launcher passes (the dev kit passes a simulator). */
-const TOP = ['region', 'kms', 'credentials', 'keys', 'dataKeyCache', 'secrets', 'gateway', 'run'];
+const enclaveConfigSchema = c.object({
+  region: c.text(),
+  kms: kmsSchema,
+  credentials: c.object({ transport: address }),
+  keys: c.optional(c.object({ maxUses: c.optional(positive), maxAgeMs: c.optional(positive), poolSize: c.optional(positive) })),
+  dataKeyCache: c.optional(c.object({ maxAgeMs: positive, maxUses: positive, maxBytes: positive })),
+  secrets: c.optional(c.object({ dir: c.text(), items: c.list(secretItem) })),
+  gateway: c.optional(gatewaySchema),
+  run: c.optional(runSchema),
+});
 
 export async function loadEnclaveConfig(path: string): Promise<EnclaveAppConfig> {
   let text: string;
@@ -68,133 +138,18 @@ export async function loadEnclaveConfig(path: string): Promise<EnclaveAppConfig>
 }
 
 export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppConfig {
-  const fail = (where: string, message: string): never => {
-    throw new EnclaveConfigError(`${source}: ${where}: ${message}`);
+  const fail = (message: string): never => {
+    throw new EnclaveConfigError(message);
   };
-  const obj = (v: unknown, where: string, keys: readonly string[]): Record<string, unknown> => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(where, 'expected an object');
-    for (const k of Object.keys(v as object)) if (!keys.includes(k)) fail(`${where}.${k}`, `unknown key (known: ${keys.join(', ')})`);
-    return v as Record<string, unknown>;
-  };
-  const str = (v: unknown, where: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(where, 'expected a non-empty string'));
-  const addr = (v: unknown, where: string): TransportAddress => {
-    try {
-      return parseAddress(str(v, where));
-    } catch (e) {
-      return fail(where, (e as Error).message);
-    }
-  };
-  const int = (v: unknown, where: string): number | undefined =>
-    v === undefined ? undefined : typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fail(where, 'expected a positive integer');
-
-  const root = obj(raw, '(top)', TOP);
-  const region = str(root['region'], 'region');
-  const k = obj(root['kms'], 'kms', ['transport', 'endpoint', 'serverName', 'caFile', 'requestTimeoutMs', 'allowedKeys']);
-  let allowedKeys: Record<string, string> | undefined;
-  if (k['allowedKeys'] !== undefined) {
-    const a = k['allowedKeys'];
-    if (a === null || typeof a !== 'object' || Array.isArray(a) || Object.keys(a).length === 0) fail('kms.allowedKeys', 'a non-empty map of names to key ARNs');
-    allowedKeys = {};
-    for (const [name, arn] of Object.entries(a as Record<string, unknown>)) {
-      if (typeof arn !== 'string' || !isKeyArn(arn)) fail(`kms.allowedKeys.${name}`, 'a full key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)');
-      allowedKeys[name] = arn as string;
-    }
-  }
-  const kms = {
-    transport: addr(k['transport'], 'kms.transport'),
-    ...(k['endpoint'] !== undefined ? { endpoint: str(k['endpoint'], 'kms.endpoint') } : {}),
-    ...(k['serverName'] !== undefined ? { serverName: str(k['serverName'], 'kms.serverName') } : {}),
-    ...(k['caFile'] !== undefined ? { caFile: str(k['caFile'], 'kms.caFile') } : {}),
-    ...(k['requestTimeoutMs'] !== undefined ? { requestTimeoutMs: int(k['requestTimeoutMs'], 'kms.requestTimeoutMs') as number } : {}),
-    ...(allowedKeys ? { allowedKeys } : {}),
-  };
-  const c = obj(root['credentials'], 'credentials', ['transport']);
-  const credentials = { transport: addr(c['transport'], 'credentials.transport') };
-  let keys: EnclaveAppConfig['keys'];
-  if (root['keys'] !== undefined) {
-    const kk = obj(root['keys'], 'keys', ['maxUses', 'maxAgeMs', 'poolSize']);
-    keys = Object.fromEntries(['maxUses', 'maxAgeMs', 'poolSize'].filter((x) => kk[x] !== undefined).map((x) => [x, int(kk[x], `keys.${x}`)]));
-  }
-  let dataKeyCache: EnclaveAppConfig['dataKeyCache'];
-  if (root['dataKeyCache'] !== undefined) {
-    const d = obj(root['dataKeyCache'], 'dataKeyCache', ['maxAgeMs', 'maxUses', 'maxBytes']);
-    dataKeyCache = {
-      maxAgeMs: int(d['maxAgeMs'], 'dataKeyCache.maxAgeMs') ?? fail('dataKeyCache.maxAgeMs', 'required'),
-      maxUses: int(d['maxUses'], 'dataKeyCache.maxUses') ?? fail('dataKeyCache.maxUses', 'required'),
-      maxBytes: int(d['maxBytes'], 'dataKeyCache.maxBytes') ?? fail('dataKeyCache.maxBytes', 'required'),
-    };
-  }
-  let secrets: EnclaveAppConfig['secrets'];
-  if (root['secrets'] !== undefined) {
-    const s = obj(root['secrets'], 'secrets', ['dir', 'items']);
-    if (!Array.isArray(s['items'])) fail('secrets.items', 'expected a list');
-    const names = new Set<string>();
-    const items = (s['items'] as unknown[]).map((item, i) => {
-      const it = obj(item, `secrets.items[${i}]`, ['name', 'envelope', 'keyId', 'encryptionContext']);
-      const keyId = str(it['keyId'], `secrets.items[${i}].keyId`);
-      if (!isKeyArn(keyId) && !(allowedKeys && Object.hasOwn(allowedKeys, keyId))) {
-        fail(`secrets.items[${i}].keyId`, 'the key the envelope must be sealed under: a full key ARN, or a name in kms.allowedKeys');
-      }
-      const name = str(it['name'], `secrets.items[${i}].name`);
-      if (!isSecretName(name)) fail(`secrets.items[${i}].name`, 'a file name of letters, digits, ".", "_" and "-"');
-      if (names.has(name)) fail(`secrets.items[${i}].name`, `${name} is used twice`);
-      names.add(name);
-      const ec = it['encryptionContext'];
-      if (ec !== undefined && (ec === null || typeof ec !== 'object' || Object.values(ec).some((x) => typeof x !== 'string')))
-        fail(`secrets.items[${i}].encryptionContext`, 'a map of strings');
-      return { name, envelope: str(it['envelope'], `secrets.items[${i}].envelope`), keyId, ...(ec ? { encryptionContext: ec as Record<string, string> } : {}) };
-    });
-    secrets = { dir: str(s['dir'], 'secrets.dir'), items };
-  }
-  let gateway: EnclaveAppConfig['gateway'];
-  if (root['gateway'] !== undefined) {
-    const g = obj(root['gateway'], 'gateway', ['listen', 'allowedUids', 'maxConcurrentRequests']);
-    const listen = addr(g['listen'], 'gateway.listen');
-    // Plaintext keys leave through the gateway: it must never be reachable from outside the enclave.
-    if (listen.kind === 'vsock' || (listen.kind === 'tcp' && !isLoopbackHost(listen.host))) {
-      fail('gateway.listen', 'the gateway hands out plaintext keys: it listens on loopback TCP or a Unix socket only');
-    }
-    let allowedUids: number[] | undefined;
-    if (g['allowedUids'] !== undefined) {
-      if (listen.kind !== 'unix') fail('gateway.allowedUids', 'callers can be told apart by uid on a Unix socket only');
-      const list = g['allowedUids'];
-      if (!Array.isArray(list) || list.length === 0 || list.some((u) => !Number.isSafeInteger(u) || u < 0))
-        fail('gateway.allowedUids', 'a non-empty list of user ids');
-      allowedUids = list as number[];
-    }
-    const maxConcurrentRequests = int(g['maxConcurrentRequests'], 'gateway.maxConcurrentRequests');
-    gateway = { listen, ...(allowedUids ? { allowedUids } : {}), ...(maxConcurrentRequests ? { maxConcurrentRequests } : {}) };
-  }
-  let run: EnclaveAppConfig['run'];
-  if (root['run'] !== undefined) {
-    const r = obj(root['run'], 'run', ['command', 'passEnv', 'env']);
-    const command = r['command'];
-    if (command !== undefined && (!Array.isArray(command) || command.length === 0 || command.some((c) => typeof c !== 'string' || c.length === 0)))
-      fail('run.command', 'a non-empty list of strings: the program, then its arguments (no shell)');
-    const passEnv = r['passEnv'];
-    const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-    if (passEnv !== undefined && (!Array.isArray(passEnv) || passEnv.some((n) => typeof n !== 'string' || !ENV_NAME.test(n))))
-      fail('run.passEnv', 'a list of environment variable names');
-    const env = r['env'];
-    if (
-      env !== undefined &&
-      (env === null || typeof env !== 'object' || Array.isArray(env) || Object.entries(env).some(([k, v]) => !ENV_NAME.test(k) || typeof v !== 'string'))
-    )
-      fail('run.env', 'an object of environment variable names to string values');
-    run = {
-      ...(command !== undefined ? { command: command as string[] } : {}),
-      ...(passEnv !== undefined ? { passEnv: passEnv as string[] } : {}),
-      ...(env !== undefined ? { env: env as Record<string, string> } : {}),
-    };
-  }
-  return {
-    region,
-    kms,
-    credentials,
-    ...(run ? { run } : {}),
-    ...(keys ? { keys } : {}),
-    ...(dataKeyCache ? { dataKeyCache } : {}),
-    ...(secrets ? { secrets } : {}),
-    ...(gateway ? { gateway } : {}),
-  };
+  const config = readConfig(enclaveConfigSchema, raw, plainLocator(source), (message) => new EnclaveConfigError(message));
+  // What no single member can check: each secret's key is one the enclave may use, and names are unique.
+  const names = new Set<string>();
+  config.secrets?.items.forEach((item, i) => {
+    const where = `${source} at secrets.items[${i}]`;
+    if (!isKeyArn(item.keyId) && !(config.kms.allowedKeys && Object.hasOwn(config.kms.allowedKeys, item.keyId)))
+      fail(`${where}.keyId: the key the envelope must be sealed under: a full key ARN, or a name in kms.allowedKeys`);
+    if (names.has(item.name)) fail(`${where}.name: ${item.name} is used twice`);
+    names.add(item.name);
+  });
+  return config;
 }

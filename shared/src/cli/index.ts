@@ -29,6 +29,16 @@
 export { EXIT, UsageError, exitCodeFor, errorLine, type ExitCode } from './exit.js';
 export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLevel, type JsonLoggerOptions } from './log.js';
 export { runCli, commandList, type CliCommand, type CliContext, type CliOptions, type CliProgram } from './run-cli.js';
+export {
+  configSchema,
+  readConfig,
+  plainLocator,
+  formatConfigPath,
+  type ConfigLocator,
+  type ConfigPath,
+  type ConfigReader,
+  type ConfigReadContext,
+} from './config-reader.js';
 export { runService, stopSignals, type RunningService } from './service.js';
 export { writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';

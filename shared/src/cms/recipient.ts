@@ -70,7 +70,8 @@ export function buildCiphertextForRecipient(plaintext: Uint8Array, recipientPubl
         version: 2,
         recipient: {
           version: 2,
-          rid: { type: 'subjectKeyIdentifier', keyIdentifier: subjectKeyIdentifier(publicKey) },
+          // Given DER, its own hash: no re-encoding of a key just parsed from those bytes.
+          rid: { type: 'subjectKeyIdentifier', keyIdentifier: subjectKeyIdentifier(recipientPublicKey instanceof KeyObject ? publicKey : recipientPublicKey) },
           encryptedKey: new Uint8Array(encryptedKey),
         },
         iv: new Uint8Array(iv),

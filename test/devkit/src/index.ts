@@ -29,7 +29,8 @@ export { parseMeasurements, readMeasurements, extendPcr, syntheticMeasurements, 
 export { nitroSim } from './cli/nitro-sim.js';
 export { nitroKmsLocal } from './cli/nitro-kms-local.js';
 export { startLocalKms, type LocalKms, type LocalKmsOptions } from './kms/server.js';
-export { FaultInjector, parseFaultConfig, type FaultConfig, type FaultCount, type FaultKind } from './kms/faults.js';
+export { parseFaultConfig, type FaultConfig, type FaultCount, type FaultKind } from './kms/faults/config.js';
+export { FaultInjector } from './kms/faults/injector.js';
 export { KeyStore, type StoredKey, type StoredAlias } from './kms/keystore.js';
 export { auditEvent, type AuditEvent } from './kms/audit.js';
 export { readSeedFile, type SeedFile, type SeedKey } from './kms/seed.js';

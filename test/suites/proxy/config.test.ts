@@ -62,7 +62,7 @@ describe('proxy configuration', () => {
     // ...unless the operator allows it explicitly.
     expect(parseConfigText(`${text}allow:\n  - evil.example.com:443\n`, 'proxy.yaml').routes[0]?.upstream.host).toBe('evil.example.com');
     expect(error(() => configFromValues({ routes: [{ listen: 'tcp:127.0.0.1:1', upstream: '10.0.0.1:443' }] }))).toMatch(
-      /^flags at routes\.0\.upstream: upstream 10\.0\.0\.1:443 is not on the allowlist/,
+      /^flags at routes\[0\]\.upstream: upstream 10\.0\.0\.1:443 is not on the allowlist/,
     );
   });
 
@@ -111,7 +111,7 @@ describe('proxy configuration', () => {
       ].join('\n'),
       /^p\.yaml:4 at routes\[1\]\.listen: this listen address is used twice/,
     ],
-    ['a list at the top', '- a\n- b\n', /expected a mapping/],
+    ['a list at the top', '- a\n- b\n', /expected an object/],
     ['an upstream without a port', 'routes:\n  - listen: tcp:127.0.0.1:1\n    upstream: kms.us-east-1.amazonaws.com\n', /is not HOST:PORT/],
   ])('refuses %s', (_n, text, message) => {
     expect(error(() => parseConfigText(text, 'p.yaml'))).toMatch(message);

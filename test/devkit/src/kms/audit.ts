@@ -1,4 +1,4 @@
-import type { AuditFacts } from './operations.js';
+import type { AuditFacts } from './operations/index.js';
 
 /*
  * The local KMS's audit trail, shaped like CloudTrail's KMS events (AWS CloudTrail User Guide, "CloudTrail

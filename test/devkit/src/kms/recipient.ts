@@ -10,7 +10,11 @@ import {
 } from '@nitro-datakey/shared';
 
 export interface VerifiedRecipient {
-  readonly publicKey: KeyObject;
+  /**
+   * The RSA key to encrypt the answer to, as the document carries it: DER SubjectPublicKeyInfo, checked
+   * here once. Its SHA-256 is the CMS recipient identifier, with no re-encoding per answer.
+   */
+  readonly spki: Uint8Array;
   readonly document: VerifiedAttestation;
   /** kms:RecipientAttestation:ImageSha384 and kms:RecipientAttestation:PCR<n>, lower-case hex. */
   readonly conditions: ReadonlyMap<string, string>;
@@ -59,5 +63,5 @@ export function verifyRecipient(
   for (const [index, value] of document.pcrs) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), toHex(value));
   const pcr0 = document.pcrs.get(0);
   if (pcr0) conditions.set(RECIPIENT_ATTESTATION_IMAGE_SHA384.toLowerCase(), toHex(pcr0));
-  return { publicKey, document, conditions };
+  return { spki: document.publicKey, document, conditions };
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { KeyStore } from './keystore.js';
 import { defaultKeyPolicy, parsePolicy } from './policy.js';
 import { InvalidArgumentError } from '@nitro-datakey/shared';
+import { type ConfigReader, configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 
 /** Keys to create at start: `{"keys": [{"alias": "alias/app", "description": "...", "policy": {...}}]}`. */
 export interface SeedFile {
@@ -16,16 +17,41 @@ export interface SeedKey {
   readonly policy?: unknown;
 }
 
+const c = configSchema;
+/** A key policy: an object, or its JSON text (checked when the key is made, with the server's account in it). */
+const policyValue: ConfigReader<unknown> = {
+  read: (value, path, context) =>
+    typeof value === 'string' || (value !== null && typeof value === 'object' && !Array.isArray(value))
+      ? value
+      : context.fail(path, 'a key policy: an object, or its JSON text'),
+};
+const seedSchema = c.object({
+  keys: c.list(
+    c.object({
+      alias: c.optional(
+        c.text((alias) => (/^alias\/[a-zA-Z0-9/_-]+$/.test(alias) && !alias.startsWith('alias/aws/') ? undefined : 'an alias name: alias/NAME')),
+      ),
+      description: c.optional(c.anyString),
+      policy: c.optional(policyValue),
+    }),
+  ),
+});
+
 export async function readSeedFile(path: string): Promise<SeedFile> {
-  const json = JSON.parse(await readFile(path, 'utf8')) as unknown;
-  if (json === null || typeof json !== 'object' || !Array.isArray((json as { keys?: unknown }).keys))
-    throw new InvalidArgumentError(`${path}: expected {"keys": [...]}`);
-  for (const [i, key] of ((json as SeedFile).keys as unknown[]).entries()) {
-    if (key === null || typeof key !== 'object') throw new InvalidArgumentError(`${path}: keys[${i}] must be an object`);
-    for (const field of Object.keys(key))
-      if (!['alias', 'description', 'policy'].includes(field)) throw new InvalidArgumentError(`${path}: keys[${i}] has an unknown field ${field}`);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new InvalidArgumentError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  return json as SeedFile;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // The parser's message quotes the file's bytes: name the file, not its content.
+    throw new InvalidArgumentError(`${path}: not valid JSON`);
+  }
+  return readConfig(seedSchema, json, plainLocator(path), (message) => new InvalidArgumentError(message));
 }
 
 export async function applySeed(store: KeyStore, seed: SeedFile, env: { region: string; account: string; clock: () => Date }): Promise<void> {

@@ -20,10 +20,12 @@ import {
 } from '@nitro-datakey/shared';
 import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
-import { type FaultAdmin, type FaultConfig, FaultInjector, faultException, startFaultAdmin } from './faults.js';
+import { type FaultAdmin, startFaultAdmin } from './faults/admin-server.js';
+import type { FaultConfig } from './faults/config.js';
+import { FaultInjector, faultException } from './faults/injector.js';
 import { KeyStore } from './keystore.js';
 import { type AuditEvent, auditEvent } from './audit.js';
-import { type AuditFacts, OPERATIONS, type OperationContext } from './operations.js';
+import { type AuditFacts, OPERATIONS, type OperationContext, PLAINTEXT_FIELD } from './operations/index.js';
 import { parsedPolicy } from './policy.js';
 import { applySeed, type SeedFile } from './seed.js';
 import { loadOrCreateTls } from './tls.js';
@@ -282,12 +284,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
 
 let foreignRecipientKey: KeyObject | undefined;
 
-/** Where each attested operation would carry its plaintext, were it not attested (botocore's KMS model). */
-const PLAINTEXT_FIELD: Readonly<Record<string, string>> = {
-  GenerateDataKeyPair: 'PrivateKeyPlaintext',
-  DeriveSharedSecret: 'SharedSecret',
-};
-
 /**
  * The injected hostile answers to an attested call: the plaintext beside the ciphertext, in the field
  * the operation would use without Recipient, or a ciphertext for someone else.
@@ -303,7 +299,11 @@ function hostileAnswer(
   if (mode === undefined || body['Recipient'] === undefined || typeof result['CiphertextForRecipient'] !== 'string') return result;
   facts.injectedFault = mode; // the audit trail says which answers were not KMS's own
   const secret = new Uint8Array(randomBytes(32));
-  if (mode === 'plaintext') return { ...result, [PLAINTEXT_FIELD[operation ?? ''] ?? 'Plaintext']: toBase64(secret) };
+  if (mode === 'plaintext') {
+    const field =
+      operation !== undefined && Object.hasOwn(PLAINTEXT_FIELD, operation) ? PLAINTEXT_FIELD[operation as keyof typeof PLAINTEXT_FIELD] : 'Plaintext';
+    return { ...result, [field]: toBase64(secret) };
+  }
   foreignRecipientKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
   return { ...result, CiphertextForRecipient: toBase64(buildCiphertextForRecipient(secret, foreignRecipientKey)) };
 }

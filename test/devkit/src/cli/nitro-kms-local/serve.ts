@@ -5,7 +5,7 @@ import { isLoopbackHost } from '@nitro-datakey/native';
 import { normalizeFingerprint } from '@nitro-datakey/shared';
 import { type CliContext, type Logger, runService, UsageError } from '@nitro-datakey/shared/cli';
 import type { AuditEvent } from '../../kms/audit.js';
-import { type FaultConfig, parseFaultConfig } from '../../kms/faults.js';
+import { type FaultConfig, parseFaultConfig } from '../../kms/faults/config.js';
 import { readSeedFile } from '../../kms/seed.js';
 import { type LocalKmsOptions, startLocalKms } from '../../kms/server.js';
 

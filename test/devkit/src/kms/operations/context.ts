@@ -1,0 +1,37 @@
+import type { AttestationVerifier, KmsRequestBody } from '@nitro-datakey/shared';
+import type { FaultConfig, FaultKind } from '../faults/config.js';
+import type { KeyStore } from '../keystore.js';
+
+/** Everything an operation needs about the server and the caller. */
+export interface OperationContext {
+  readonly store: KeyStore;
+  readonly region: string;
+  readonly account: string;
+  readonly verifier: AttestationVerifier;
+  readonly clock: () => Date;
+  readonly principalArn: string;
+  /**
+   * IAM-style identity policies by principal ARN, for what no key policy covers (CreateKey,
+   * GenerateRandom). Undefined: those actions are open to every caller, as before any IAM is modelled.
+   */
+  readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
+  /** Filled in as the operation runs, for the audit trail (no key material ever goes in). */
+  readonly audit?: AuditFacts;
+  /** Refuse Recipient keys other than RSA-2048 (see KmsServerOptions.recipientRsa2048Only). */
+  readonly recipientRsa2048Only?: boolean;
+}
+
+/** What an operation found out that CloudTrail would record: the key, the attestation, the decision. */
+export interface AuditFacts {
+  keyArn?: string;
+  recipient?: { moduleId: string; pcrs: Record<string, string>; debug: boolean };
+  decision?: { effect: 'Allow' | 'ExplicitDeny' | 'ImplicitDeny'; statement?: string };
+  /** A fault the server injected into this request (not in CloudTrail: the local KMS's own field). */
+  injectedFault?: FaultKind | NonNullable<FaultConfig['attested']>;
+}
+
+export type Operation = (body: KmsRequestBody, ctx: OperationContext) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+export const keyArn = (ctx: OperationContext, keyId: string): string => `arn:aws:kms:${ctx.region}:${ctx.account}:key/${keyId}`;
+export const aliasArn = (ctx: OperationContext, name: string): string => `arn:aws:kms:${ctx.region}:${ctx.account}:${name}`;
+export const seconds = (ms: number): number => Math.floor(ms / 1000);

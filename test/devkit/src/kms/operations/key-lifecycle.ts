@@ -1,0 +1,100 @@
+import { kmsError, optionalBoolean, optionalEnum, optionalInteger, optionalString } from '@nitro-datakey/shared';
+import { authorize, authorizeWithoutKey, policyParam } from './authorization.js';
+import { keyArn, type Operation, seconds } from './context.js';
+import { generateKeyPair } from './key-material.js';
+import { AGREEMENT_CURVES, type AgreementSpec, keyIdParam, keyMetadata, resolveKey } from './keys.js';
+import { page, tagList } from './params.js';
+
+/** Keys: creation, description, listing, enabling and disabling, deletion and its cancellation. */
+export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
+  async CreateKey(body, ctx) {
+    const description = optionalString(body, 'Description', 0, 8192) ?? '';
+    const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
+    const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
+    const origin = optionalString(body, 'Origin', 1, 64);
+    const agreement = usage === 'KEY_AGREEMENT';
+    if (agreement && (spec === undefined || !Object.hasOwn(AGREEMENT_CURVES, spec))) {
+      // AWS: KEY_AGREEMENT takes an ECC key spec (SM2 in China Regions only).
+      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${Object.keys(AGREEMENT_CURVES).join(', ')}.`);
+    }
+    if (
+      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement) ||
+      (!agreement && spec && spec !== 'SYMMETRIC_DEFAULT') ||
+      (origin && origin !== 'AWS_KMS') ||
+      optionalBoolean(body, 'MultiRegion')
+    ) {
+      throw kmsError.unsupported(
+        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) and ECC key-agreement keys ' +
+          '(KEY_AGREEMENT), AWS_KMS origin, single-Region, only.',
+      );
+    }
+    authorizeWithoutKey(ctx, 'CreateKey');
+    let key = ctx.store.newKey('', description, ctx.clock().getTime());
+    if (agreement) {
+      const pair = await generateKeyPair('ec', { namedCurve: AGREEMENT_CURVES[spec as AgreementSpec] });
+      key = {
+        ...key,
+        keyUsage: 'KEY_AGREEMENT',
+        keySpec: spec as AgreementSpec,
+        material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      };
+    }
+    key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
+    const tags = tagList(body);
+    if (tags.length > 0) key.tags = Object.fromEntries(tags);
+    await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
+    return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+  DescribeKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'DescribeKey');
+    return { KeyMetadata: keyMetadata(ctx, key) };
+  },
+  ListKeys(body, ctx) {
+    const { items, truncated, next } = page([...ctx.store.keys.values()], body, (k) => k.keyId);
+    return { Keys: items.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(ctx, k.keyId) })), Truncated: truncated, ...(next ? { NextMarker: next } : {}) };
+  },
+  async EnableKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'EnableKey');
+    if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+    await ctx.store.commit(() => {
+      key.state = 'Enabled';
+    });
+    return {};
+  },
+  async DisableKey(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'DisableKey');
+    if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+    await ctx.store.commit(() => {
+      key.state = 'Disabled';
+    });
+    return {};
+  },
+  async ScheduleKeyDeletion(body, ctx) {
+    const days = optionalInteger(body, 'PendingWindowInDays', 7, 30) ?? 30;
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'ScheduleKeyDeletion');
+    if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
+    const deletionDate = ctx.clock().getTime() + days * 86_400_000;
+    await ctx.store.commit(() => {
+      key.state = 'PendingDeletion';
+      key.deletionDate = deletionDate;
+      key.pendingWindowInDays = days;
+    });
+    return { KeyId: keyArn(ctx, key.keyId), DeletionDate: seconds(deletionDate), KeyState: 'PendingDeletion', PendingWindowInDays: days };
+  },
+  async CancelKeyDeletion(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'CancelKeyDeletion');
+    if (key.state !== 'PendingDeletion') throw kmsError.invalidState(`${keyArn(ctx, key.keyId)} is not pending deletion.`);
+    await ctx.store.commit(() => {
+      key.state = 'Disabled'; // as in KMS: a key whose deletion is cancelled comes back disabled
+      delete key.deletionDate;
+      delete key.pendingWindowInDays;
+    });
+    return { KeyId: keyArn(ctx, key.keyId) };
+  },
+};

@@ -1,0 +1,72 @@
+import { createHash, generateKeyPair as generateKeyPairCb } from 'node:crypto';
+import { promisify } from 'node:util';
+import { kmsError, type KeyPairSpec } from '@nitro-datakey/shared';
+import { openBlob, parseBlob, sealBlob } from '../ciphertext-blob.js';
+import type { StoredKey } from '../keystore.js';
+import type { OperationContext } from './context.js';
+import { resolveKey } from './keys.js';
+
+export const generateKeyPair = promisify(generateKeyPairCb);
+const CURVES: Partial<Record<KeyPairSpec, string>> = {
+  ECC_NIST_P256: 'prime256v1',
+  ECC_NIST_P384: 'secp384r1',
+  ECC_NIST_P521: 'secp521r1',
+  ECC_SECG_P256K1: 'secp256k1',
+};
+
+/** The key a blob names; a blob that is not ours, or whose key is gone, is InvalidCiphertextException. */
+export function decryptBlob(
+  ctx: OperationContext,
+  blobBytes: Uint8Array,
+  keyIdHint?: string,
+): { key: StoredKey; blob: NonNullable<ReturnType<typeof parseBlob>> } {
+  const blob = parseBlob(blobBytes);
+  if (!blob) throw kmsError.invalidCiphertext();
+  const key = ctx.store.keys.get(blob.keyId);
+  if (!key) throw kmsError.invalidCiphertext();
+  if (keyIdHint !== undefined && resolveKey(ctx, keyIdHint).keyId !== key.keyId) throw kmsError.incorrectKey();
+  return { key, blob };
+}
+
+/** The key's material history, oldest first: index = material version; the last one is current. */
+function materials(key: StoredKey): string[] {
+  return [...(key.previousMaterials ?? []), key.material];
+}
+
+export function open(key: StoredKey, blob: NonNullable<ReturnType<typeof parseBlob>>, context: Readonly<Record<string, string>>): Uint8Array {
+  const material = materials(key)[blob.materialVersion];
+  if (material === undefined) throw kmsError.invalidCiphertext();
+  const plaintext = openBlob(blob, Buffer.from(material, 'base64'), context);
+  if (!plaintext) throw kmsError.invalidCiphertext();
+  return plaintext;
+}
+
+/**
+ * AWS returns KeyMaterialId (64 lowercase hex) for symmetric operations and omits it when the request has a
+ * Recipient. Ours is a digest of key id and material version: stable, distinct per rotation, and reveals nothing.
+ */
+export function keyMaterialId(keyId: string, materialVersion: number): string {
+  return createHash('sha256').update(`${keyId}:${materialVersion}`).digest('hex');
+}
+
+export const currentMaterialId = (key: StoredKey): string => keyMaterialId(key.keyId, key.previousMaterials?.length ?? 0);
+
+export function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
+  // Always the newest material: rotation changes what new ciphertexts use, never what old ones need.
+  return sealBlob(key.keyId, key.previousMaterials?.length ?? 0, Buffer.from(key.material, 'base64'), plaintext, context);
+}
+
+export async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
+  if (spec === 'SM2') throw kmsError.unsupported('KeyPairSpec SM2 is only supported in China Regions.');
+  const curve = CURVES[spec];
+  const pair =
+    spec === 'ECC_NIST_EDWARDS25519'
+      ? await generateKeyPair('ed25519')
+      : curve
+        ? await generateKeyPair('ec', { namedCurve: curve })
+        : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
+  return {
+    privateKey: new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })),
+    publicKey: new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' })),
+  };
+}

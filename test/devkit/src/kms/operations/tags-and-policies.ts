@@ -1,0 +1,61 @@
+import { kmsError, KmsServiceException, optionalString } from '@nitro-datakey/shared';
+import { authorize, policyParam } from './authorization.js';
+import { keyArn, type Operation } from './context.js';
+import { keyIdParam, resolveKey } from './keys.js';
+import { checkTagKey, MAX_TAGS, tagList } from './params.js';
+
+/** A key's tags and its key policy. */
+export const TAG_AND_POLICY_OPERATIONS: Readonly<Record<string, Operation>> = {
+  async TagResource(body, ctx) {
+    const keyId = keyIdParam(body);
+    const tags = tagList(body, true);
+    const key = resolveKey(ctx, keyId);
+    authorize(ctx, key, 'TagResource');
+    const merged = { ...(key.tags ?? {}), ...Object.fromEntries(tags) };
+    if (Object.keys(merged).length > MAX_TAGS) throw new KmsServiceException('LimitExceededException', `A key can have at most ${MAX_TAGS} tags.`);
+    await ctx.store.commit(() => {
+      key.tags = merged;
+    });
+    return {};
+  },
+  async UntagResource(body, ctx) {
+    const keyId = keyIdParam(body);
+    const names = body['TagKeys'];
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw kmsError.serialization('TagKeys must be a list of strings');
+    for (const n of names as string[]) checkTagKey(n);
+    const key = resolveKey(ctx, keyId);
+    authorize(ctx, key, 'UntagResource');
+    const kept = Object.fromEntries(Object.entries(key.tags ?? {}).filter(([k]) => !(names as string[]).includes(k)));
+    await ctx.store.commit(() => {
+      if (Object.keys(kept).length > 0) key.tags = kept;
+      else delete key.tags;
+    });
+    return {};
+  },
+  ListResourceTags(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'ListResourceTags');
+    const Tags = Object.entries(key.tags ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
+    return { Tags, Truncated: false };
+  },
+  GetKeyPolicy(body, ctx) {
+    const name = optionalString(body, 'PolicyName', 1, 128) ?? 'default';
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'GetKeyPolicy');
+    if (name !== 'default') throw kmsError.notFound(`No such policy exists: ${name}`);
+    return { Policy: key.policy, PolicyName: 'default' };
+  },
+  async PutKeyPolicy(body, ctx) {
+    const name = optionalString(body, 'PolicyName', 1, 128) ?? 'default';
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'PutKeyPolicy');
+    const policy = policyParam(body, ctx, true, keyArn(ctx, key.keyId));
+    if (name !== 'default') throw kmsError.notFound(`No such policy exists: ${name}`);
+    await ctx.store.commit(() => {
+      key.policy = policy;
+    });
+    return {};
+  },
+};
