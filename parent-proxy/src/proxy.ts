@@ -6,7 +6,9 @@ import { isIP, Socket } from 'node:net';
 import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';
 import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
 import { CredentialsService, type CredentialProvider } from './credentials.js';
-import { forward, type ForwardResult } from './forward.js';
+import { dropConnection, firstRefusal } from './admission.js';
+import { OpenConnections } from './connections.js';
+import { forward } from './forward.js';
 import { Metrics, serveMetrics } from './metrics.js';
 
 export interface ProxyOptions {
@@ -25,10 +27,13 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-interface Tracked {
-  readonly route: string;
-  readonly abort: () => void;
-  readonly done: Promise<ForwardResult>;
+/** What every listener of one proxy shares. */
+interface ProxyRuntime {
+  readonly config: ProxyConfig;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly open: OpenConnections;
+  closing: boolean;
 }
 
 /**
@@ -37,78 +42,20 @@ interface Tracked {
  * in the enclave.
  */
 export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}): Promise<RunningProxy> {
-  const log = options.log ?? silentLogger;
-  const metrics = new Metrics();
-  const active = new Map<number, Tracked>();
-  const perRoute = new Map<string, number>();
-  let nextId = 1;
-  let closing = false;
+  const runtime: ProxyRuntime = { config, log: options.log ?? silentLogger, metrics: new Metrics(), open: new OpenConnections(), closing: false };
   const listeners: TransportListener[] = [];
   let metricsServer: Server | undefined;
-  /** Credential connections open now: each closes itself within seconds, and at the end of a shutdown's grace. */
-  const credentialSockets = new Set<Duplex>();
-
-  const onConnection = (route: RouteConfig, name: string) => (socket: Duplex) => {
-    const id = nextId++;
-    const count = perRoute.get(name) ?? 0;
-    const refuse = closing
-      ? 'shutting-down'
-      : count >= route.maxConnections
-        ? 'route-limit'
-        : active.size >= config.limits.maxConnections
-          ? 'global-limit'
-          : undefined;
-    if (refuse) {
-      // Refused cleanly: closed before a byte is read or an upstream is dialled.
-      socket.on('error', () => undefined);
-      socket.destroy();
-      metrics.inc('nitro_proxy_connections_refused_total', 'Connections closed at once because of a limit or shutdown.', { route: name, reason: refuse });
-      log('warn', 'connection refused', { id, route: name, reason: refuse });
-      return;
-    }
-    perRoute.set(name, count + 1);
-    metrics.inc('nitro_proxy_connections_total', 'Connections accepted.', { route: name });
-    metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, count + 1);
-    const started = Date.now();
-    const { done, abort } = forward(socket, route.upstream, config.limits);
-    active.set(id, { route: name, abort, done });
-    void done.then((result) => {
-      active.delete(id);
-      const left = (perRoute.get(name) ?? 1) - 1;
-      perRoute.set(name, left);
-      metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, left);
-      metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'up' }, result.bytesUp);
-      metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'down' }, result.bytesDown);
-      if (result.reason === 'upstream-connect-failed')
-        metrics.inc('nitro_proxy_upstream_failures_total', 'Upstream connections that failed or timed out.', { route: name });
-      log(result.reason === 'done' ? 'info' : 'warn', 'connection closed', {
-        id,
-        route: name,
-        upstream: formatUpstream(route.upstream),
-        bytesUp: result.bytesUp,
-        bytesDown: result.bytesDown,
-        durationMs: Date.now() - started,
-        reason: result.reason,
-        ...(result.error ? { error: result.error } : {}),
-      });
-    });
-  };
 
   const close = async (): Promise<void> => {
-    if (closing) return;
-    closing = true;
+    if (runtime.closing) return;
+    runtime.closing = true;
     await Promise.all(listeners.map((l) => l.close().catch(() => undefined)));
-    log('info', 'draining', { open: active.size, graceMs: config.limits.shutdownGraceMs });
+    runtime.log('info', 'draining', { open: runtime.open.size, graceMs: config.limits.shutdownGraceMs });
     // The metrics listener gets the same grace: a scrape in flight finishes, a half-sent request is cut.
     const metricsStopped = metricsServer ? stopHttpServer(metricsServer, config.limits.shutdownGraceMs) : Promise.resolve();
-    const drained = Promise.all([...[...active.values()].map((t) => t.done), ...[...credentialSockets].map(closedPromise)]);
-    const grace = new Promise((r) => setTimeout(r, config.limits.shutdownGraceMs).unref());
-    await Promise.race([drained, grace]);
-    for (const t of active.values()) t.abort();
-    for (const s of credentialSockets) s.destroy();
-    await Promise.all([...active.values()].map((t) => t.done));
+    await runtime.open.drain(config.limits.shutdownGraceMs);
     await metricsStopped;
-    log('info', 'stopped', {});
+    runtime.log('info', 'stopped', {});
   };
 
   try {
@@ -116,78 +63,117 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     for (const route of config.routes) {
       // Logs and metrics name a route by its bound address (port 0 resolved), as the ready line does.
       const named = { name: formatAddress(route.listen) };
-      const listener = await listenOn(route.listen, (socket) => onConnection(route, named.name)(socket));
+      const listener = await listenOn(route.listen, (socket) => acceptForwarding(runtime, route, named.name, socket));
       named.name = listener.address;
       listeners.push(listener);
       routes.push({ listen: listener.address, upstream: formatUpstream(route.upstream) });
     }
     let credentials: string | undefined;
     if (config.credentials) {
-      const route = config.credentials;
-      const service = new CredentialsService(options.credentialProvider ?? (await defaultProvider()), log);
-      let open = 0;
-      const ownUid = process.getuid?.();
-      const allowedUids = route.allowedUids ?? (ownUid === undefined ? [] : [ownUid]);
-      // The file mode keeps other users out before they connect; the uid check is what decides.
-      const unixMode = allowedUids.every((uid) => uid === ownUid) ? 0o600 : 0o666;
-      const listener = await listenOn(
-        route.listen,
-        (socket) => {
-          const peer = describePeer(socket);
-          const cid = socket instanceof VsockSocket ? socket.remoteAddress.cid : undefined;
-          const refuse = closing
-            ? 'shutting-down'
-            : route.allowedCids && !route.allowedCids.includes(cid ?? -1)
-              ? 'cid-not-allowed'
-              : route.listen.kind === 'unix' && !peerUidAllowed(socket, allowedUids)
-                ? 'uid-not-allowed'
-                : open >= route.maxConnections
-                  ? 'limit'
-                  : undefined;
-          if (refuse) {
-            socket.on('error', () => undefined);
-            socket.destroy();
-            metrics.inc('nitro_proxy_credentials_refused_total', 'Credential connections closed at once.', { reason: refuse });
-            log('warn', 'credentials refused', { peer, reason: refuse });
-            return;
-          }
-          open++;
-          credentialSockets.add(socket);
-          socket.once('close', () => {
-            open--;
-            credentialSockets.delete(socket);
-          });
-          metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
-          void service.serve(socket, peer);
-        },
-        { unixMode },
-      );
+      const service = new CredentialsService(options.credentialProvider ?? (await defaultProvider()), runtime.log);
+      const listener = await listenCredentials(runtime, config.credentials, service);
       listeners.push(listener);
       credentials = listener.address;
     }
     let metricsAddress: string | undefined;
     if (config.metrics && config.metrics.listen.kind === 'tcp') {
-      const served = await serveMetrics(metrics, config.metrics.listen.host, config.metrics.listen.port);
+      const served = await serveMetrics(runtime.metrics, config.metrics.listen.host, config.metrics.listen.port);
       metricsServer = served.server;
       metricsAddress = formatAddress({ kind: 'tcp', host: config.metrics.listen.host, port: served.port });
     }
-    await checkUpstreamNames(config, log);
-    return { routes, ...(credentials ? { credentials } : {}), ...(metricsAddress ? { metrics: metricsAddress } : {}), metricsRegistry: metrics, close };
+    await checkUpstreamNames(config, runtime.log);
+    return {
+      routes,
+      ...(credentials ? { credentials } : {}),
+      ...(metricsAddress ? { metrics: metricsAddress } : {}),
+      metricsRegistry: runtime.metrics,
+      close,
+    };
   } catch (e) {
     await close();
     throw e;
   }
 }
 
+/** One connection on a route: admitted within the limits, forwarded, counted and logged when it ends. */
+function acceptForwarding({ config, log, metrics, open, closing }: ProxyRuntime, route: RouteConfig, name: string, socket: Duplex): void {
+  const refuse = firstRefusal([
+    ['shutting-down', () => closing],
+    ['route-limit', () => open.onRoute(name) >= route.maxConnections],
+    ['global-limit', () => open.size >= config.limits.maxConnections],
+  ]);
+  if (refuse) {
+    dropConnection(socket);
+    metrics.inc('nitro_proxy_connections_refused_total', 'Connections closed at once because of a limit or shutdown.', { route: name, reason: refuse });
+    log('warn', 'connection refused', { route: name, reason: refuse });
+    return;
+  }
+  const started = Date.now();
+  const { done, abort } = forward(socket, route.upstream, config.limits);
+  const { id, onRoute } = open.addForwarding(name, { abort, done });
+  metrics.inc('nitro_proxy_connections_total', 'Connections accepted.', { route: name });
+  metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, onRoute);
+  void done.then((result) => {
+    const left = open.removeForwarding(id, name);
+    metrics.set('nitro_proxy_connections_active', 'Connections open now.', { route: name }, left);
+    metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'up' }, result.bytesUp);
+    metrics.inc('nitro_proxy_bytes_total', 'Bytes forwarded.', { route: name, direction: 'down' }, result.bytesDown);
+    if (result.reason === 'upstream-connect-failed')
+      metrics.inc('nitro_proxy_upstream_failures_total', 'Upstream connections that failed or timed out.', { route: name });
+    log(result.reason === 'done' ? 'info' : 'warn', 'connection closed', {
+      id,
+      route: name,
+      upstream: formatUpstream(route.upstream),
+      bytesUp: result.bytesUp,
+      bytesDown: result.bytesDown,
+      durationMs: Date.now() - started,
+      reason: result.reason,
+      ...(result.error ? { error: result.error } : {}),
+    });
+  });
+}
+
+/** The credentials route: only the allowed enclave CIDs or local uids, within its own connection limit. */
+async function listenCredentials(
+  runtime: ProxyRuntime,
+  route: NonNullable<ProxyConfig['credentials']>,
+  service: CredentialsService,
+): Promise<TransportListener> {
+  const { log, metrics, open } = runtime;
+  const ownUid = process.getuid?.();
+  const allowedUids = route.allowedUids ?? (ownUid === undefined ? [] : [ownUid]);
+  // The file mode keeps other users out before they connect; the uid check is what decides.
+  const unixMode = allowedUids.every((uid) => uid === ownUid) ? 0o600 : 0o666;
+  return listenOn(
+    route.listen,
+    (socket) => {
+      const peer = describePeer(socket);
+      const refuse = firstRefusal([
+        ['shutting-down', () => runtime.closing],
+        ['cid-not-allowed', () => route.allowedCids !== undefined && !route.allowedCids.includes(vsockPeerCid(socket) ?? -1)],
+        ['uid-not-allowed', () => route.listen.kind === 'unix' && !peerUidAllowed(socket, allowedUids)],
+        ['limit', () => open.credentials >= route.maxConnections],
+      ]);
+      if (refuse) {
+        dropConnection(socket);
+        metrics.inc('nitro_proxy_credentials_refused_total', 'Credential connections closed at once.', { reason: refuse });
+        log('warn', 'credentials refused', { peer, reason: refuse });
+        return;
+      }
+      open.addCredentials(socket);
+      metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
+      void service.serve(socket, peer);
+    },
+    { unixMode },
+  );
+}
+
+const vsockPeerCid = (socket: Duplex): number | undefined => (socket instanceof VsockSocket ? socket.remoteAddress.cid : undefined);
+
 /** Whether the process at the other end of a Unix socket runs as one of `uids` (the kernel's word, SO_PEERCRED). */
 function peerUidAllowed(socket: Duplex, uids: readonly number[]): boolean {
   const peer = socket instanceof Socket ? unixPeerCredentials(socket) : undefined;
   return peer !== undefined && uids.includes(peer.uid);
-}
-
-/** Resolves when `socket` has closed. */
-function closedPromise(socket: Duplex): Promise<void> {
-  return socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
 }
 
 /** The instance's default credential chain (environment, IMDS role, ...), loaded only when a credentials route exists. */
