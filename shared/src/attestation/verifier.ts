@@ -226,25 +226,33 @@ function checkExpectations(document: AttestationDocument, debug: boolean, expect
   if (expect.denyDebug && debug) {
     throw new AttestationError('ERR_ATTESTATION_DEBUG_MODE', 'the document comes from a debug-mode enclave (PCR0-2 are zero) and debug mode is denied');
   }
-  if (expect.maxAgeMs !== undefined) {
-    const maxAge = nonNegative(expect.maxAgeMs, 'maxAgeMs');
-    if (document.timestamp > now + tolerance) {
-      throw new AttestationError('ERR_ATTESTATION_FUTURE', `the document's timestamp ${new Date(document.timestamp).toISOString()} is ahead of the clock`);
-    }
-    if (now - document.timestamp > maxAge + tolerance) {
-      throw new AttestationError('ERR_ATTESTATION_STALE', `the document is ${now - document.timestamp} ms old, more than the allowed ${maxAge} ms`);
+  if (expect.maxAgeMs !== undefined) checkAge(document, nonNegative(expect.maxAgeMs, 'maxAgeMs'), now, tolerance);
+  if (expect.pcrs !== undefined) checkPcrs(document, expect.pcrs);
+  checkBindings(document, expect);
+}
+
+function checkAge(document: AttestationDocument, maxAge: number, now: number, tolerance: number): void {
+  if (document.timestamp > now + tolerance) {
+    throw new AttestationError('ERR_ATTESTATION_FUTURE', `the document's timestamp ${new Date(document.timestamp).toISOString()} is ahead of the clock`);
+  }
+  if (now - document.timestamp > maxAge + tolerance) {
+    throw new AttestationError('ERR_ATTESTATION_STALE', `the document is ${now - document.timestamp} ms old, more than the allowed ${maxAge} ms`);
+  }
+}
+
+function checkPcrs(document: AttestationDocument, pcrs: NonNullable<AttestationExpectations['pcrs']>): void {
+  const entries = pcrs instanceof Map ? [...pcrs.entries()] : Object.entries(pcrs).map(([k, v]) => [Number(k), v] as const);
+  for (const [index, value] of entries) {
+    const wanted = typeof value === 'string' ? fromHex(value, `expected PCR${index}`) : value;
+    const actual = document.pcrs.get(index);
+    if (actual === undefined || !bytesEqual(actual, wanted)) {
+      throw new AttestationError('ERR_ATTESTATION_PCR_MISMATCH', `PCR${index} is ${actual ? toHex(actual) : 'absent'}, expected ${toHex(wanted)}`);
     }
   }
-  if (expect.pcrs !== undefined) {
-    const entries = expect.pcrs instanceof Map ? [...expect.pcrs.entries()] : Object.entries(expect.pcrs).map(([k, v]) => [Number(k), v] as const);
-    for (const [index, value] of entries) {
-      const wanted = typeof value === 'string' ? fromHex(value, `expected PCR${index}`) : value;
-      const actual = document.pcrs.get(index);
-      if (actual === undefined || !bytesEqual(actual, wanted)) {
-        throw new AttestationError('ERR_ATTESTATION_PCR_MISMATCH', `PCR${index} is ${actual ? toHex(actual) : 'absent'}, expected ${toHex(wanted)}`);
-      }
-    }
-  }
+}
+
+/** The nonce, user data and public key the caller bound the document to. */
+function checkBindings(document: AttestationDocument, expect: AttestationExpectations): void {
   if (expect.nonce !== undefined && (document.nonce === null || !bytesEqual(document.nonce, expect.nonce))) {
     throw new AttestationError('ERR_ATTESTATION_NONCE_MISMATCH', 'the document nonce does not match the expected nonce');
   }

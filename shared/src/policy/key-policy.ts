@@ -187,6 +187,16 @@ function attestationConditions(pcrs: ReadonlyMap<number, string>): Record<string
 
 function check(input: EnclavePolicyInput): EnclavePolicyInput {
   if (!/^\d{12}$/.test(input.account)) throw new InvalidArgumentError('account must be a 12-digit AWS account id');
+  checkPrincipals(input);
+  checkImages(imagesOf(input));
+  for (const op of input.operations ?? [])
+    if (!(ATTESTED_OPERATIONS as readonly string[]).includes(op))
+      throw new InvalidArgumentError(`operation ${op} is not one of ${ATTESTED_OPERATIONS.join(', ')}`);
+  return input;
+}
+
+/** The admin, the enclave role and the sealer: each well formed, and no two the same (each role would gain the other's rights). */
+function checkPrincipals(input: EnclavePolicyInput): void {
   if (input.adminArn !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+)$/.test(input.adminArn)) {
     throw new InvalidArgumentError(`admin ARN ${JSON.stringify(input.adminArn)} is not arn:aws:iam::ACCOUNT:root, :role/NAME or :user/NAME`);
   }
@@ -194,15 +204,16 @@ function check(input: EnclavePolicyInput): EnclavePolicyInput {
     throw new InvalidArgumentError('the admin must not be the enclave role: the parent holds its credentials');
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(input.roleArn))
     throw new InvalidArgumentError(`role ARN ${JSON.stringify(input.roleArn)} is not arn:aws:iam::ACCOUNT:role/NAME`);
-  const principal = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
-  if (input.sealerArn !== undefined) {
-    if (!principal.test(input.sealerArn))
-      throw new InvalidArgumentError(`sealer ARN ${JSON.stringify(input.sealerArn)} is not arn:aws:iam::ACCOUNT:role/NAME or :user/NAME`);
-    if (input.sealerArn === input.roleArn) throw new InvalidArgumentError('the sealer must not be the enclave role: the parent holds its credentials');
-    if (input.sealerArn === input.adminArn)
-      throw new InvalidArgumentError('the sealer must not be the admin: whoever manages the key can rewrite its policy and decrypt');
-  }
-  const images = imagesOf(input);
+  if (input.sealerArn === undefined) return;
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/.test(input.sealerArn))
+    throw new InvalidArgumentError(`sealer ARN ${JSON.stringify(input.sealerArn)} is not arn:aws:iam::ACCOUNT:role/NAME or :user/NAME`);
+  if (input.sealerArn === input.roleArn) throw new InvalidArgumentError('the sealer must not be the enclave role: the parent holds its credentials');
+  if (input.sealerArn === input.adminArn)
+    throw new InvalidArgumentError('the sealer must not be the admin: whoever manages the key can rewrite its policy and decrypt');
+}
+
+/** One to eight images, each with PCR0, real (no debug zeros) SHA-384 values, and none given twice. */
+function checkImages(images: readonly ReadonlyMap<number, string>[]): void {
   if (images.length === 0) throw new InvalidArgumentError('at least one image (a set of PCRs) is required');
   if (images.length > 8) throw new InvalidArgumentError('at most 8 images: a rollout needs the old and the new one');
   const seen = new Set<string>();
@@ -217,10 +228,6 @@ function check(input: EnclavePolicyInput): EnclavePolicyInput {
     if (seen.has(id)) throw new InvalidArgumentError('the same image is given twice');
     seen.add(id);
   }
-  for (const op of input.operations ?? [])
-    if (!(ATTESTED_OPERATIONS as readonly string[]).includes(op))
-      throw new InvalidArgumentError(`operation ${op} is not one of ${ATTESTED_OPERATIONS.join(', ')}`);
-  return input;
 }
 
 /** PCRs from `nitro-cli build-enclave` output (`{"Measurements": {"PCR0": ...}}`) or a flat `{"PCR0": ...}`. */

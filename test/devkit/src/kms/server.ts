@@ -112,37 +112,47 @@ export async function startLocalKms(options: LocalKmsOptions = {}): Promise<Loca
 /** Long enough for any answer the local KMS gives; short enough that a stuck client never holds a stop. */
 const DEFAULT_SHUTDOWN_GRACE_MS = 2_000;
 
+/** Every IAM policy given at start, checked now: a typo is a refusal to start, not a surprise per request. */
+function checkedIamPolicies(given: NonNullable<LocalKmsOptions['iamPolicies']>): Map<string, readonly string[]> {
+  const policies = new Map<string, readonly string[]>();
+  for (const [arn, texts] of Object.entries(given)) {
+    const list = typeof texts === 'string' ? [texts] : [...texts];
+    for (const text of list) {
+      try {
+        parsedPolicy(text, 'iam');
+      } catch (e) {
+        throw new InvalidArgumentError(`the IAM policy for ${arn} is not valid: ${(e as Error).message}`);
+      }
+    }
+    policies.set(arn, list);
+  }
+  return policies;
+}
+
+/** Listens with timeouts that keep a slow or stalled client from holding a connection; returns the bound port. */
+async function listenLimited(server: Server, host: string, port: number): Promise<number> {
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 async function serve(options: LocalKmsOptions, store: KeyStore, region: string, account: string, clock: () => Date): Promise<LocalKms> {
   const faults = new FaultInjector(options.faults ?? {});
   const verifier = new AttestationVerifier({ trustedRootFingerprints: options.trustedRootFingerprints ?? [AWS_NITRO_ROOT_G1_SHA256], clock });
   const principals = options.principals ?? {};
   const unknownCallers = options.unknownCallers ?? 'root';
-  let iamPolicies: Map<string, readonly string[]> | undefined;
-  if (options.iamPolicies) {
-    iamPolicies = new Map();
-    for (const [arn, texts] of Object.entries(options.iamPolicies)) {
-      const list = typeof texts === 'string' ? [texts] : [...texts];
-      for (const text of list) {
-        try {
-          parsedPolicy(text, 'iam');
-        } catch (e) {
-          throw new InvalidArgumentError(`the IAM policy for ${arn} is not valid: ${(e as Error).message}`);
-        }
-      }
-      iamPolicies.set(arn, list);
-    }
-  }
+  const iamPolicies = options.iamPolicies ? checkedIamPolicies(options.iamPolicies) : undefined;
   const log = options.log ?? silentLogger;
   if (options.seed) await applySeed(store, options.seed, { region, account, clock });
 
-  let tempDir: string | undefined;
-  let tls: Awaited<ReturnType<typeof loadOrCreateTls>> | undefined;
-  if (options.tls) {
-    if (options.dataDir === undefined) tempDir = await mkdtemp(join(tmpdir(), 'nitro-kms-local-'));
-    const dir = options.dataDir ?? (tempDir as string);
-    tls = await loadOrCreateTls(dir, clock());
-  }
-
+  // TLS material lives in the data directory, or in a directory of its own removed at close.
+  const tempDir = options.tls && options.dataDir === undefined ? await mkdtemp(join(tmpdir(), 'nitro-kms-local-')) : undefined;
+  const tls = options.tls ? await loadOrCreateTls(options.dataDir ?? (tempDir as string), clock()) : undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res, {
       store,
@@ -160,15 +170,8 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
     });
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createHttpServer(handler);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenLimited(server, host, options.port ?? 0);
   let admin: FaultAdmin | undefined;
   if (options.adminPort !== undefined) {
     try {
