@@ -1,7 +1,7 @@
 # nitro-datakey: `make test` on a new machine installs, builds, lints and runs every suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
-.PHONY: install build native-emulation lint format test test-enclave bench demo demo-native eif clean distclean
+.PHONY: install build native-emulation lint format test bench demo demo-native eif clean distclean
 
 # npm ci writes node_modules/.package-lock.json: reinstall only when the lockfile or a manifest changes.
 INSTALL_STAMP := node_modules/.package-lock.json
@@ -42,25 +42,21 @@ $(EMU_DIR)/abi-check: test/native/csrc/abi-check.c test/native/csrc/nsm-uapi.h s
 
 # Biome (format, lint, cognitive complexity at most 25 in all product code: no exception),
 # the 160-column limit, no import cycles, no product file over 400 lines, no unused
-# file, dependency or export (knip), and a type check of the enclave's own tests.
+# file, dependency or export (knip), and a type check of every package's unit tests.
 lint: build
 	$(BIN)/biome check .
 	node scripts/check-line-length.mjs
 	node scripts/check-import-cycles.mjs
 	node scripts/check-file-size.mjs
 	$(BIN)/knip
-	$(BIN)/tsc -p enclave/test
+	$(BIN)/tsc -p tsconfig.unit-tests.json
 
 format: install
 	$(BIN)/biome check --write .
 
-# The enclave package's tests with the dev kit and the suites removed from node_modules.
-test-enclave: build
-	scripts/test-enclave-alone.sh
-
 # Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads, after one line per
 # skipped suite with its reason. Coverage of product code is gated (thresholds in vitest.config.ts).
-test: build native-emulation lint test-enclave
+test: build native-emulation lint
 	@status=0; $(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs test-results.json; exit $$status
 

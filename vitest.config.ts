@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { declaredDependenciesOnly, workspaceFolders } from './test/support/declared-dependencies.js';
 
 const src = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 /** Vite's default server conditions with `source` first, less `module` (the AWS SDK's dist-es is for bundlers). */
@@ -7,13 +8,33 @@ const SOURCE_CONDITIONS = ['source', 'node', 'development|production'];
 /** The coverage of the full run when the gate came in (80.47 / 76.56 / 82.06 / 83.66 %), rounded down. */
 const COVERAGE_THRESHOLDS = { statements: 80, branches: 76, functions: 82, lines: 83 };
 
+const root = src('.');
+
+/**
+ * Unit tests live beside their package (`PKG/test/`): they exercise that package through its own API
+ * and may import only what its package.json declares. Tests that cross packages, spawn the bins or use
+ * the dev kit are the integration suites (`test/suites/`). Each package's tests are a project of their
+ * own (`vitest run --project unit:enclave`), so each runs once.
+ */
+const UNIT_PROJECTS: ReadonlyArray<readonly [string, string]> = [
+  ['unit:shared', 'shared/test'],
+  ['unit:native', 'shared/native/test'],
+  ['unit:enclave', 'enclave/test'],
+  ['unit:parent-proxy', 'parent-proxy/test'],
+  ['unit:devkit', 'test/devkit/test'],
+];
+
 export default defineConfig({
+  plugins: [declaredDependenciesOnly(root, workspaceFolders(root))],
   // Tests run against the TypeScript sources: every workspace package's exports carry a `source`
   // condition next to its built `default`. `make test` also builds, so the bins they spawn are current.
   resolve: { conditions: SOURCE_CONDITIONS },
   ssr: { resolve: { conditions: SOURCE_CONDITIONS } },
   test: {
-    include: ['test/suites/**/*.test.ts', 'enclave/test/**/*.test.ts', 'shared/test/**/*.test.ts'],
+    projects: [
+      ...UNIT_PROJECTS.map(([name, dir]) => ({ extends: true as const, test: { name, include: [`${dir}/**/*.test.ts`] } })),
+      { extends: true as const, test: { name: 'integration', include: ['test/suites/**/*.test.ts'] } },
+    ],
     // Process warnings (the AWS SDK's Node-version notice among them) go through the same router as in every bin.
     setupFiles: [src('./test/support/setup.ts')],
     testTimeout: 60_000,

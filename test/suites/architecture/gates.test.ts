@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { declaredDependenciesOnly, packageOf, workspaceFolders } from '../../support/declared-dependencies.js';
 import { projectRoot } from '../../support/index.js';
 
 /*
@@ -47,7 +48,7 @@ describe('the lint gates', () => {
   it('no product source is exempt: the complexity rule is relaxed only for tests, benchmarks and scripts', () => {
     const config = JSON.parse(readFileSync(join(root, 'biome.json'), 'utf8')) as { overrides?: { includes: string[] }[] };
     const exempt = (config.overrides ?? []).flatMap((o) => o.includes);
-    const product = exempt.filter((path) => /(^|\/)src\//.test(path) || !/^(test\/(suites|bench|support|native)|enclave\/test|scripts|eif)\//.test(path));
+    const product = exempt.filter((path) => /(^|\/)src\//.test(path) || !/(^|\/)test\/|^scripts\/|^eif\//.test(path));
     expect(product).toEqual([]);
   });
 
@@ -75,5 +76,44 @@ describe('the lint gates', () => {
     const r = spawnSync(join(root, 'node_modules/.bin/biome'), ['lint', 'tangled.ts'], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout + r.stderr).toMatch(/noExcessiveCognitiveComplexity[\s\S]*max: 25/);
+  });
+
+  it("a package's files import only what its package.json declares: the test run refuses anything else", () => {
+    const plugin = declaredDependenciesOnly(root, workspaceFolders(root));
+    const resolve = (source: string, importer: string): string | undefined => {
+      let refused: string | undefined;
+      const context = {
+        error: (message: string): never => {
+          refused = message;
+          throw new Error(message);
+        },
+      };
+      try {
+        (plugin.resolveId as (this: typeof context, s: string, i: string) => unknown).call(context, source, join(root, importer));
+      } catch {
+        // the message is what the test looks at
+      }
+      return refused;
+    };
+    expect(packageOf('@nitro-datakey/shared/cli')).toBe('@nitro-datakey/shared');
+    expect(packageOf('yaml')).toBe('yaml');
+    // The enclave's unit tests cannot reach the dev kit; its sources cannot reach the proxy's YAML parser.
+    expect(resolve('@nitro-datakey/devkit', 'enclave/test/config.test.ts')).toMatch(/does not declare: add "@nitro-datakey\/devkit" to enclave\/package\.json/);
+    expect(resolve('yaml', 'enclave/src/app/config.ts')).toMatch(/@nitro-datakey\/enclave does not declare/);
+    // shared/native is its own package, not part of shared's folder: it may use shared, shared may not use it.
+    expect(resolve('@nitro-datakey/shared/errors', 'shared/native/src/errors.ts')).toBeUndefined();
+    expect(resolve('@nitro-datakey/native', 'shared/src/index.ts')).toMatch(/@nitro-datakey\/shared does not declare/);
+    // Declared, built in, relative, or the test toolchain in tests: allowed.
+    for (const [source, importer] of [
+      ['@aws-sdk/client-kms', 'enclave/src/kms/attested-client.ts'],
+      ['node:fs', 'enclave/src/app/config.ts'],
+      ['./config.js', 'enclave/src/app/cli.ts'],
+      ['vitest', 'enclave/test/config.test.ts'],
+      ['@nitro-datakey/enclave', 'enclave/test/config.test.ts'],
+    ]) {
+      expect(resolve(source as string, importer as string), `${source} from ${importer}`).toBeUndefined();
+    }
+    // Test tooling is not for product sources.
+    expect(resolve('vitest', 'enclave/src/app/config.ts')).toMatch(/does not declare/);
   });
 });
