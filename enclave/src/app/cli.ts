@@ -1,13 +1,5 @@
-import { parseArgs } from 'node:util';
-import { openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
-import { type CliContext, type CliOptions, type CliCommand, packageVersion, runCli, runService, UsageError } from '@nitro-datakey/shared/cli';
-import { startEnclaveApp } from './app.js';
-import { kmsCommand } from './commands/kms.js';
-import { runCommand } from './commands/run.js';
-import { sealCommand } from './commands/seal.js';
-import { loadEnclaveConfig } from './config.js';
-import { loopbackUp } from './loopback-up.js';
+import { type CliOptions, type LazyCliCommand, packageVersion, runCli } from '@nitro-datakey/shared/cli';
 import type { Spawn } from './supervisor.js';
 
 /** What a launcher may inject: the dev kit passes a simulated NSM; production uses /dev/nsm. */
@@ -19,15 +11,23 @@ export interface NitroEnclaveOptions extends CliOptions {
   readonly stopGraceMs?: number;
 }
 
-function commands(options: NitroEnclaveOptions, openNsm: () => Promise<Nsm> | Nsm): Record<string, CliCommand> {
+/** Each command's module loads when it runs: `--version` and `--help` load no KMS client or app code. */
+function commands(options: NitroEnclaveOptions, openNsm: () => Promise<Nsm> | Nsm): Record<string, LazyCliCommand> {
   return {
-    run: runCommand({
-      openNsm,
-      ...(options.spawn ? { spawn: options.spawn } : {}),
-      ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
-    }),
-    seal: sealCommand(openNsm),
-    kms: kmsCommand(openNsm),
+    run: {
+      summary: 'supervise your workload: open the secrets, start the gateway, run COMMAND',
+      load: async () =>
+        (await import('./commands/run.js')).runCommand({
+          openNsm,
+          ...(options.spawn ? { spawn: options.spawn } : {}),
+          ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+        }),
+    },
+    seal: { summary: 'seal a secret with an attested GenerateDataKey', load: async () => (await import('./commands/seal.js')).sealCommand(openNsm) },
+    kms: {
+      summary: 'one attested KMS call from a shell (decrypt, genkey, genrandom, derive)',
+      load: async () => (await import('./commands/kms.js')).kmsCommand(openNsm),
+    },
   };
 }
 
@@ -51,34 +51,17 @@ Exit status: 0 ok, 1 failed, 2 usage or configuration error.
 
 /** The `nitro-enclave` command; returns its exit status and never throws. */
 export function nitroEnclave(argv: readonly string[], options: NitroEnclaveOptions = {}): Promise<number> {
-  const openNsm = options.openNsm ?? (() => openNsmDevice());
+  // The device module (and its addon) loads when the NSM is first opened.
+  const openNsm = options.openNsm ?? (async () => (await import('@nitro-datakey/native')).openNsmDevice());
   return runCli(
     {
       name: 'nitro-enclave',
       help: USAGE,
       version: () => packageVersion(import.meta.url),
       commands: commands(options, openNsm),
-      service: (args, context) => serve(args, context, openNsm),
+      service: async (args, context) => (await import('./commands/serve.js')).serve(args, context, openNsm),
     },
     argv,
     options,
-  );
-}
-
-/** `nitro-enclave --config FILE`: the app as a service (secrets opened, gateway up) until SIGTERM. */
-async function serve(argv: readonly string[], { io, signals, log }: CliContext, openNsm: () => Promise<Nsm> | Nsm): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { config: { type: 'string' } } });
-  if (positionals.length > 0 || values.config === undefined) throw new UsageError('give --config FILE (see --help)');
-  const configPath = values.config;
-  return runService(
-    'nitro-enclave',
-    async () => {
-      const config = await loadEnclaveConfig(configPath);
-      loopbackUp(log);
-      const app = await startEnclaveApp(config, { nsm: await openNsm(), log });
-      return { ready: { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets }, close: () => app.close() };
-    },
-    io,
-    signals,
   );
 }

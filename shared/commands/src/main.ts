@@ -1,18 +1,28 @@
-import { type CliOptions, commandList, packageVersion, runCli } from '@nitro-datakey/shared/cli';
-import { cmsDecryptCommand } from './commands/cms-decrypt.js';
-import { cmsEncryptCommand } from './commands/cms-encrypt.js';
-import { inspectCommand } from './commands/inspect.js';
-import { policyCommand } from './commands/policy.js';
-import { sealCommand } from './commands/seal.js';
-import { verifyCommand } from './commands/verify.js';
+import { type CliOptions, commandList, type LazyCliCommand, packageVersion, runCli } from '@nitro-datakey/shared/cli';
 
-const COMMANDS = {
-  verify: verifyCommand,
-  inspect: inspectCommand,
-  'cms-decrypt': cmsDecryptCommand,
-  'cms-encrypt': cmsEncryptCommand,
-  policy: policyCommand,
-  seal: sealCommand,
+/** Each command's module loads when it runs: `--version` and `--help` load no verifier, CMS or KMS SDK. */
+const COMMANDS: Record<string, LazyCliCommand> = {
+  verify: {
+    summary: 'verify an attestation document against the AWS Nitro root (or others)',
+    load: async () => (await import('./commands/verify.js')).verifyCommand,
+  },
+  inspect: { summary: 'decode an attestation document without verifying it', load: async () => (await import('./commands/inspect.js')).inspectCommand },
+  'cms-decrypt': {
+    summary: 'decrypt a KMS CiphertextForRecipient with an RSA private key',
+    load: async () => (await import('./commands/cms-decrypt.js')).cmsDecryptCommand,
+  },
+  'cms-encrypt': {
+    summary: 'encrypt to an RSA public key in the CiphertextForRecipient layout',
+    load: async () => (await import('./commands/cms-encrypt.js')).cmsEncryptCommand,
+  },
+  policy: {
+    summary: 'print a KMS key policy that releases a key to enclave images (and lets a sealer encrypt)',
+    load: async () => (await import('./commands/policy.js')).policyCommand,
+  },
+  seal: {
+    summary: 'seal a secret for the enclave with your own AWS credentials (no Nitro hardware needed)',
+    load: async () => (await import('./commands/seal.js')).sealCommand,
+  },
 };
 
 export function usage(): string {

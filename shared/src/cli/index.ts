@@ -28,7 +28,7 @@
  */
 export { EXIT, UsageError, exitCodeFor, errorLine, type ExitCode } from './exit.js';
 export { jsonLogger, silentLogger, routeProcessWarnings, type Logger, type LogLevel, type JsonLoggerOptions } from './log.js';
-export { runCli, commandList, type CliCommand, type CliContext, type CliOptions, type CliProgram } from './run-cli.js';
+export { runCli, commandList, type LazyCliCommand, type CliCommand, type CliContext, type CliOptions, type CliProgram } from './run-cli.js';
 export {
   configSchema,
   readConfig,

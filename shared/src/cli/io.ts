@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from './exit.js';
 
@@ -84,6 +84,8 @@ export async function readKeyFile(path: string, kind: 'private' | 'public'): Pro
   } catch (cause) {
     throw new UsageError(`cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`);
   }
+  // node:crypto loads here, not with the kit: the parent proxy uses the kit and never reads a key.
+  const { createPrivateKey, createPublicKey } = await import('node:crypto');
   const pem = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
   try {
     if (pem) return kind === 'private' ? createPrivateKey(bytes.toString('utf8')) : createPublicKey(bytes.toString('utf8'));

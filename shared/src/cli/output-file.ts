@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -11,6 +10,8 @@ import { UsageError } from './exit.js';
  * whole new one, never half of it.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, mode: number): Promise<void> {
+  // node:crypto loads here, not with the kit (the parent proxy writes no file).
+  const { randomBytes } = await import('node:crypto');
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(12).toString('hex')}.tmp`);
   const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {

@@ -20,10 +20,20 @@ export interface CliOptions {
 
 /** One subcommand: its line in the program's help, its own help, and what it does. */
 export interface CliCommand {
-  readonly summary: string;
+  /** Its line in the program's help (a lazily loaded command's is on its `LazyCliCommand`). */
+  readonly summary?: string;
   readonly help: string;
   /** Returns the exit status; a thrown error is mapped by the kit (usage 2, anything else 1). */
   run(argv: readonly string[], context: CliContext): Promise<number>;
+}
+
+/**
+ * A command whose module is loaded only when it runs or shows its help: a bin's `--version` and
+ * `--help` then load none of its commands' code (the verifier, CMS, the KMS SDK).
+ */
+export interface LazyCliCommand {
+  readonly summary: string;
+  load(): Promise<CliCommand>;
 }
 
 export interface CliProgram {
@@ -36,7 +46,7 @@ export interface CliProgram {
   /** `NAME VERSION`, asked only for `--version` (a nested program has none: its bin answers). */
   readonly version?: () => string;
   /** A command, or a nested program of its own commands (`nitro-sim pki init`). */
-  readonly commands?: Readonly<Record<string, CliCommand | CliProgram>>;
+  readonly commands?: Readonly<Record<string, CliCommand | LazyCliCommand | CliProgram>>;
   /**
    * A long-running program's own flags (`nitro-enclave --config FILE`): run when the first argument is an
    * option rather than a command name. Its help is the program's.
@@ -45,7 +55,7 @@ export interface CliProgram {
 }
 
 /** A program's `--help` text lists the commands it routes to: `  NAME  SUMMARY` lines, aligned. */
-export function commandList(commands: Readonly<Record<string, CliCommand | CliProgram>>): string {
+export function commandList(commands: Readonly<Record<string, CliCommand | LazyCliCommand | CliProgram>>): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   return Object.entries(commands)
     .map(([name, command]) => `  ${name.padEnd(width)}  ${command.summary ?? ''}`.trimEnd())
@@ -75,6 +85,7 @@ export async function runCli(program: CliProgram, argv: readonly string[], optio
   }
   const command = first === undefined ? undefined : program.commands?.[first];
   if (command && 'run' in command) return runCommand(`${program.name} ${first}`, command, rest, context);
+  if (command && 'load' in command) return runCommand(`${program.name} ${first}`, await command.load(), rest, context);
   if (command) return runCli(command, rest, context);
   if (program.service && (first === undefined || first.startsWith('-'))) {
     if (asksForHelp(argv)) {

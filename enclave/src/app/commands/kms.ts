@@ -27,7 +27,6 @@ const FORMATS = ['binary', 'hex', 'base64'] as const;
 /** `nitro-enclave kms ...`: one attested call, its secret written where the caller says. */
 export function kmsCommand(openNsm: () => Promise<Nsm> | Nsm): CliCommand {
   return {
-    summary: 'one attested KMS call from a shell (decrypt, genkey, genrandom, derive)',
     help: KMS_USAGE,
     run: (argv, { io }) => kms(argv, io, openNsm),
   };

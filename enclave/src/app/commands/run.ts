@@ -34,7 +34,6 @@ export interface RunOptions {
 
 export function runCommand(options: RunOptions): CliCommand {
   return {
-    summary: 'supervise your workload: open the secrets, start the gateway, run COMMAND',
     help: RUN_USAGE,
     run: (argv, context) => {
       const split = argv.indexOf('--');

@@ -19,7 +19,6 @@ Exit status: 0 sealed, 1 failed, 2 usage or configuration error.
 
 export function sealCommand(openNsm: () => Promise<Nsm> | Nsm): CliCommand {
   return {
-    summary: 'seal a secret with an attested GenerateDataKey',
     help: SEAL_USAGE,
     run: (argv, { io }) => seal(argv, io, openNsm),
   };

@@ -21,7 +21,6 @@ Exit status: 0 decrypted, 1 refused or failed to decrypt, 2 usage error or unrea
 `;
 
 export const cmsDecryptCommand: CliCommand = {
-  summary: 'decrypt a KMS CiphertextForRecipient with an RSA private key',
   help: CMS_DECRYPT_HELP,
   run: (argv, { io }) => cmsDecrypt(argv, io),
 };

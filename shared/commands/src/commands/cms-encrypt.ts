@@ -22,7 +22,6 @@ Exit status: 0 ok, 1 failed, 2 usage error or unreadable input.
 const MAX_PLAINTEXT = 64 * 1024;
 
 export const cmsEncryptCommand: CliCommand = {
-  summary: 'encrypt to an RSA public key in the CiphertextForRecipient layout',
   help: CMS_ENCRYPT_HELP,
   run: (argv, { io }) => cmsEncrypt(argv, io),
 };

@@ -14,7 +14,6 @@ Exit status: 0 decoded, 1 malformed, 2 usage error or unreadable input.
 `;
 
 export const inspectCommand: CliCommand = {
-  summary: 'decode an attestation document without verifying it',
   help: INSPECT_HELP,
   run: (argv, { io }) => inspect(argv, io),
 };

@@ -36,7 +36,6 @@ Exit status: 0 ok, 2 usage error or unreadable input.
 `;
 
 export const policyCommand: CliCommand = {
-  summary: 'print a KMS key policy that releases a key to enclave images (and lets a sealer encrypt)',
   help: POLICY_HELP,
   run: (argv, { io }) => policy(argv, io),
 };

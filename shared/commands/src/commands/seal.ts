@@ -47,7 +47,6 @@ interface DataKeyAnswer {
 }
 
 export const sealCommand: CliCommand = {
-  summary: 'seal a secret for the enclave with your own AWS credentials (no Nitro hardware needed)',
   help: SEAL_HELP,
   run: (argv, { io }) => seal(argv, io),
 };

@@ -29,7 +29,6 @@ Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.
 `;
 
 export const verifyCommand: CliCommand = {
-  summary: 'verify an attestation document against the AWS Nitro root (or others)',
   help: VERIFY_HELP,
   run: (argv, { io }) => verify(argv, io),
 };

@@ -1,9 +1,13 @@
-import { type CliOptions, commandList, packageVersion, runCli } from '@nitro-datakey/shared/cli';
-import { auditCommand } from './nitro-kms-local/audit.js';
-import { exportCommand } from './nitro-kms-local/export.js';
-import { serveLocalKms } from './nitro-kms-local/serve.js';
+import { type CliOptions, commandList, type LazyCliCommand, packageVersion, runCli } from '@nitro-datakey/shared/cli';
 
-const COMMANDS = { audit: auditCommand, export: exportCommand };
+/** Each command's module (and the server's) loads when it runs: `--version` and `--help` load none. */
+const COMMANDS: Record<string, LazyCliCommand> = {
+  audit: { summary: 'print the matching events of an audit file', load: async () => (await import('./nitro-kms-local/audit.js')).auditCommand },
+  export: {
+    summary: "print a data directory's keys and aliases as JSON (no key material)",
+    load: async () => (await import('./nitro-kms-local/export.js')).exportCommand,
+  },
+};
 
 const USAGE = `Usage: nitro-kms-local [options]
        nitro-kms-local export --data-dir DIR [--region REGION] [--account ID]
@@ -56,7 +60,13 @@ It stops cleanly on SIGINT or SIGTERM. Exit status: 0 stopped cleanly, 1 failed,
 /** The `nitro-kms-local` command; returns its exit status and never throws. */
 export function nitroKmsLocal(argv: readonly string[], options: CliOptions = {}): Promise<number> {
   return runCli(
-    { name: 'nitro-kms-local', help: USAGE, version: () => packageVersion(import.meta.url), commands: COMMANDS, service: serveLocalKms },
+    {
+      name: 'nitro-kms-local',
+      help: USAGE,
+      version: () => packageVersion(import.meta.url),
+      commands: COMMANDS,
+      service: async (args, context) => (await import('./nitro-kms-local/serve.js')).serveLocalKms(args, context),
+    },
     argv,
     options,
   );

@@ -14,7 +14,6 @@ Exit status: 0 ok, 1 failed, 2 usage error.
 `;
 
 export const auditCommand: CliCommand = {
-  summary: 'print the matching events of an audit file',
   help: AUDIT_HELP,
   run: (argv, { io }) => audit(argv, io),
 };

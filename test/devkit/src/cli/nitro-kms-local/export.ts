@@ -14,7 +14,6 @@ Exit status: 0 ok, 1 failed, 2 usage error.
 `;
 
 export const exportCommand: CliCommand = {
-  summary: "print a data directory's keys and aliases as JSON (no key material)",
   help: EXPORT_HELP,
   run: (argv, { io }) => exportKeyStore(argv, io),
 };

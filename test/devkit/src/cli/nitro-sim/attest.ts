@@ -15,7 +15,6 @@ Exit status: 0 ok, 1 failed, 2 usage error.
 `;
 
 export const attestCommand: CliCommand = {
-  summary: 'write one attestation document signed under a simulated root',
   help: ATTEST_HELP,
   run: (argv, { io }) => attest(argv, io),
 };

@@ -13,7 +13,6 @@ Exit status: 0 ok, 1 failed, 2 usage error.
 `;
 
 export const enclaveCommand: CliCommand = {
-  summary: 'run nitro-enclave on a simulated NSM (arguments after "--")',
   help: ENCLAVE_HELP,
   run: (argv, context) => enclave(argv, context),
 };

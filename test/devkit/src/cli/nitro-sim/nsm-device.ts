@@ -16,7 +16,6 @@ Exit status: 0 ok, 1 failed, 2 usage error.
 `;
 
 export const nsmDeviceCommand: CliCommand = {
-  summary: "serve the NSM device's bytes on a Unix socket for the LD_PRELOAD shim",
   help: NSM_DEVICE_HELP,
   run: (argv, context) => nsmDevice(argv, context),
 };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type CliIo, type CliProgram, EXIT, onePositional, parseHexArg } from '@nitro-datakey/shared/cli';
+import { type CliIo, type CliCommand, EXIT, onePositional, parseHexArg } from '@nitro-datakey/shared/cli';
 import { NitroPki } from '../../nsm/pki.js';
 
 const INIT_HELP = `Usage: nitro-sim pki init DIR [--seed HEX] [--json]
@@ -19,20 +19,8 @@ Prints the fingerprint of the root saved in DIR.
 Exit status: 0 ok, 1 failed, 2 usage error.
 `;
 
-/** `nitro-sim pki init|show`: the simulated root every document of the simulator chains to. */
-export const pkiProgram: CliProgram = {
-  name: 'nitro-sim pki',
-  summary: 'create (init DIR) or show (show DIR) a simulated Nitro PKI root',
-  help: `Usage: nitro-sim pki init DIR [--seed HEX] [--json]
-       nitro-sim pki show DIR [--json]
-
-Exit status: 0 ok, 1 failed, 2 usage error.
-`,
-  commands: {
-    init: { summary: 'create a root in DIR', help: INIT_HELP, run: (argv, { io }) => pkiInit(argv, io) },
-    show: { summary: "print DIR's root fingerprint", help: SHOW_HELP, run: (argv, { io }) => pkiShow(argv, io) },
-  },
-};
+export const pkiInitCommand: CliCommand = { help: INIT_HELP, run: (argv, { io }) => pkiInit(argv, io) };
+export const pkiShowCommand: CliCommand = { help: SHOW_HELP, run: (argv, { io }) => pkiShow(argv, io) };
 
 async function pkiInit(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { seed: { type: 'string' }, json: { type: 'boolean' } } });
