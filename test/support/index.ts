@@ -8,3 +8,5 @@ export { buildAttestationDocument, makePcrs, rawPayloadFields, signPayload, type
 export { enclaveRecipient } from './recipient-fixture.js';
 export { spawnLocalKms, kmsBinPath } from './kms-process.js';
 export { kernelShimEnv } from './kernel-shim-env.js';
+/** An identity policy granting every KMS action: what a real administrator's IAM gives it (the local KMS models IAM strictly). */
+export const IAM_ALLOW_ALL_KMS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] });

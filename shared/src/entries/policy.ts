@@ -1,4 +1,10 @@
-/** `@nitro-datakey/shared/policy`: Key policies for enclaves: the generator, the condition-key names, and IAM wildcard matching. */
+/**
+ * `@nitro-datakey/shared/policy`: key policies: the enclave policy generator, the condition-key names, IAM
+ * wildcard matching, policy documents, and KMS authorization as AWS decides it.
+ */
 export * from '../policy/key-policy.js';
 export * from '../policy/wildcard.js';
 export * from '../policy/condition-keys.js';
+export * from '../policy/policy-document.js';
+export * from '../policy/policy-evaluation.js';
+export * from '../policy/kms-authorization.js';

@@ -34,7 +34,6 @@ export { FaultInjector } from './kms/faults/injector.js';
 export { KeyStore, type StoredKey, type StoredAlias } from './kms/keystore.js';
 export { auditEvent, type AuditEvent } from './kms/audit.js';
 export { readSeedFile, type SeedFile, type SeedKey } from './kms/seed.js';
-export { defaultKeyPolicy } from './kms/policy.js';
 export { localKmsClient } from './kms/sdk-client.js';
 export { loadOrCreateTls, type TlsMaterial } from './kms/tls.js';
 export { spawnReady, builtScript, type ReadyProcess } from './process.js';

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
-import { enclaveRecipient } from '../../support/index.js';
+import { enclaveRecipient, IAM_ALLOW_ALL_KMS } from '../../support/index.js';
 
 const ACCOUNT = '444455556666';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-host`;
@@ -65,6 +65,8 @@ beforeAll(async () => {
     account: ACCOUNT,
     trustedRootFingerprints: [pki.rootFingerprint],
     principals: { AKIDADMIN: `arn:aws:iam::${ACCOUNT}:user/admin`, AKIDHOST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0123` },
+    // The role's IAM grants it all of KMS, the worst case: the key policy's Deny must hold anyway.
+    iamPolicies: { [`arn:aws:iam::${ACCOUNT}:user/admin`]: IAM_ALLOW_ALL_KMS, [ROLE]: IAM_ALLOW_ALL_KMS },
   });
   admin = localKmsClient(kms, { accessKeyId: 'AKIDADMIN' });
   role = localKmsClient(kms, { accessKeyId: 'AKIDHOST' });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transportAgent } from '@nitro-datakey/enclave';
 import { enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { localKmsClient, startStack, syntheticMeasurements, type Stack } from '@nitro-datakey/devkit';
+import { IAM_ALLOW_ALL_KMS } from '../../support/index.js';
 
 /*
  * The AWS Encryption SDK for JavaScript, unchanged, inside "the enclave": its KmsKeyringNode gets a
@@ -85,6 +86,8 @@ describe('a parent that switches credentials mid-message to steer an extra keyri
       kms: {
         account: ACCOUNT,
         principals: { ASIASTACKTEST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0esdk`, AKIDPARENT: PARENT_USER },
+        // The parent operator's own IAM lets it make keys in "its" account.
+        iamPolicies: { [PARENT_USER]: IAM_ALLOW_ALL_KMS },
         audit: (event) => {
           events.push({ eventName: event.eventName, user: event.userIdentity.arn });
           // The switch: once the attested GenerateDataKey has been answered, the parent serves its own keys.

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret, sealSecret } from '@nitro-datakey/enclave';
 import { enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { localKmsClient, startStack, syntheticMeasurements, type Stack } from '@nitro-datakey/devkit';
+import { IAM_ALLOW_ALL_KMS } from '../../support/index.js';
 
 /*
  * The three attacks an untrusted parent can try, end to end: the simulated enclave, the real parent
@@ -40,6 +41,7 @@ beforeAll(async () => {
     kms: {
       account: ACCOUNT,
       principals: { AKIDADMIN: `arn:aws:iam::${ACCOUNT}:user/admin`, ASIASTACKTEST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0abc` },
+      iamPolicies: { [`arn:aws:iam::${ACCOUNT}:user/admin`]: IAM_ALLOW_ALL_KMS },
     },
   });
   admin = localKmsClient(stack.kms, { accessKeyId: 'AKIDADMIN' });

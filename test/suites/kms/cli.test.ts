@@ -170,8 +170,18 @@ describe('nitro-kms-local, the command', () => {
   });
 
   it('--unknown-callers anonymous: an unmapped access key is nobody, not the account root', async () => {
-    const kms = await spawnLocalKms(['--quiet', '--unknown-callers', 'anonymous', '--principal', 'AKIDADMIN=arn:aws:iam::111122223333:user/admin']);
+    // --iam permissive: the admin user has no identity policy given, and is modelled as an IAM that allows it all.
+    const kms = await spawnLocalKms([
+      '--quiet',
+      '--iam',
+      'permissive',
+      '--unknown-callers',
+      'anonymous',
+      '--principal',
+      'AKIDADMIN=arn:aws:iam::111122223333:user/admin',
+    ]);
     try {
+      expect((kms.ready as Record<string, unknown>)['iam']).toBe('permissive');
       const admin = localKmsClient({ ...kms.ready }, { accessKeyId: 'AKIDADMIN' });
       const stranger = localKmsClient({ ...kms.ready }, { accessKeyId: 'AKIDSTRANGER' });
       const keyId = (await admin.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;

@@ -19,6 +19,7 @@ const ACCOUNT = '123456789012';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-app`;
 const ADMIN = `arn:aws:iam::${ACCOUNT}:user/admin`;
 const PCR0 = 'a1'.repeat(48);
+const ADMIN_IAM_POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] });
 
 let kms: LocalKms;
 let admin: KMSClient;
@@ -39,6 +40,9 @@ beforeAll(async () => {
     account: ACCOUNT,
     trustedRootFingerprints: [pki.rootFingerprint],
     principals: { AKIDADMIN: ADMIN, AKIDAPP: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-app/i-0abc` },
+    // The admin's own IAM grants it KMS, as a real administrator's does: key policies that name the
+    // account root reach it only through such a policy (the enclave role has none).
+    iamPolicies: { [ADMIN]: ADMIN_IAM_POLICY },
   });
   admin = localKmsClient(kms, { accessKeyId: 'AKIDADMIN' });
   app = localKmsClient(kms, { accessKeyId: 'AKIDAPP' });
@@ -145,10 +149,11 @@ describe('key policies', () => {
         Statement: [
           {
             Effect: 'Allow',
-            Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+            Principal: { AWS: ROLE },
             Action: 'kms:GenerateDataKey',
             Resource: '*',
-            Condition: { StringEquals: { 'kms:RecipientAttestation:PCR1': pcr1 }, StringLike: { 'kms:EncryptionContext:tenant': 'team-*' } },
+            // The context key is matched case-insensitively (AWS); its value is not.
+            Condition: { StringEquals: { 'kms:RecipientAttestation:PCR1': pcr1 }, StringLike: { 'kms:EncryptionContext:Tenant': 'team-*' } },
           },
         ],
       }),
@@ -244,7 +249,7 @@ describe('key policy semantics, as IAM evaluates them', () => {
       JSON.stringify({
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, NotAction: ['kms:Decrypt', 'kms:PutKeyPolicy'], Resource: '*' },
+          { Effect: 'Allow', Principal: { AWS: [`arn:aws:iam::${ACCOUNT}:root`, ROLE] }, NotAction: ['kms:Decrypt', 'kms:PutKeyPolicy'], Resource: '*' },
           { Effect: 'Deny', NotPrincipal: { AWS: ADMIN }, Action: 'kms:DescribeKey', Resource: '*' },
           { Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:Encrypt', NotResource: 'arn:aws:kms:*:*:key/*' },
         ],

@@ -39,8 +39,12 @@ Options:
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
   --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable
                                     (other access key ids are the account root, or see below)
-  --iam-policy ARN=FILE             an IAM policy (JSON) of a principal, for CreateKey and GenerateRandom;
-                                    repeatable. Given at all, those need an Allow from the caller's policies
+  --iam-policy ARN=FILE             an identity (IAM) policy (JSON) of a principal, for every operation;
+                                    repeatable; a role's apply to its sessions, whatever the role's path
+  --iam strict|permissive           callers with no --iam-policy: strict (default) have none, as on AWS,
+                                    so a key policy naming only the account root gives them nothing;
+                                    permissive models an IAM that allows them everything (quick local
+                                    runs). The ready line says which ("iam")
   --unknown-callers root|anonymous  who an unmapped access key id is (default root; anonymous
                                     matches only "Principal": "*")
   --audit FILE                      append the audit trail to FILE (0600): one CloudTrail-shaped JSON

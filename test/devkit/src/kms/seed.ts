@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { KeyStore } from './keystore.js';
-import { defaultKeyPolicy, parsePolicy } from './policy.js';
+import { defaultKeyPolicy, parsePolicyDocument } from '@nitro-datakey/shared/policy';
 import { InvalidArgumentError } from '@nitro-datakey/shared';
 import { type ConfigReader, configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 
@@ -61,7 +61,7 @@ export async function applySeed(store: KeyStore, seed: SeedFile, env: { region: 
     // Seed files may write ${ACCOUNT} and ${REGION} (literally) for the server's own values.
     // biome-ignore lint/suspicious/noTemplateCurlyInString: these placeholders are literal on purpose
     const policy = text.replaceAll('${ACCOUNT}', env.account).replaceAll('${REGION}', env.region);
-    parsePolicy(policy);
+    parsePolicyDocument(policy);
     const now = env.clock().getTime();
     const key = store.newKey(policy, spec.description ?? '', now);
     await store.commit(() => {

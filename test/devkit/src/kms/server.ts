@@ -26,7 +26,7 @@ import { FaultInjector, faultException } from './faults/injector.js';
 import { KeyStore } from './keystore.js';
 import { type AuditEvent, auditEvent } from './audit.js';
 import { type AuditFacts, OPERATIONS, type OperationContext, PLAINTEXT_FIELD } from './operations/index.js';
-import { parsedPolicy } from './policy.js';
+import { parsedPolicyDocument } from '@nitro-datakey/shared/policy';
 import { applySeed, type SeedFile } from './seed.js';
 import { loadOrCreateTls } from './tls.js';
 
@@ -54,6 +54,11 @@ export interface LocalKmsOptions {
    * policy covers them). Given at all, those actions need an Allow from the caller's own policies.
    */
   readonly iamPolicies?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * How callers without an identity policy are modelled: `strict` (default) as on AWS, with none, so a
+   * key policy naming only the account root gives them nothing; `permissive`, as if their IAM allowed all.
+   */
+  readonly iamMode?: 'strict' | 'permissive';
   /** Accept only RSA-2048 Recipient keys (default: RSA 2048 to 4096 bits). */
   readonly recipientRsa2048Only?: boolean;
   /** Faults to inject from the start (see FaultConfig); change them later with `LocalKms.faults` or the admin endpoint. */
@@ -81,6 +86,8 @@ export interface LocalKms {
   readonly caCertPath?: string;
   readonly caCertPem?: string;
   readonly store: KeyStore;
+  /** How callers without an identity policy are modelled (LocalKmsOptions.iamMode). */
+  readonly iamMode: 'strict' | 'permissive';
   /** The live fault state: `faults.set({...})` changes what the next requests get. */
   readonly faults: FaultInjector;
   /** `http://127.0.0.1:PORT/faults` when adminPort was given. */
@@ -119,7 +126,7 @@ function checkedIamPolicies(given: NonNullable<LocalKmsOptions['iamPolicies']>):
     const list = typeof texts === 'string' ? [texts] : [...texts];
     for (const text of list) {
       try {
-        parsedPolicy(text, 'iam');
+        parsedPolicyDocument(text, 'iam');
       } catch (e) {
         throw new InvalidArgumentError(`the IAM policy for ${arn} is not valid: ${(e as Error).message}`);
       }
@@ -164,6 +171,7 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
       unknownCallers,
       ...(iamPolicies ? { iamPolicies } : {}),
       recipientRsa2048Only: options.recipientRsa2048Only === true,
+      iamMode: options.iamMode ?? 'strict',
       faults,
       ...(options.audit ? { audit: options.audit } : {}),
       log,
@@ -188,6 +196,7 @@ async function serve(options: LocalKmsOptions, store: KeyStore, region: string, 
     account,
     ...(tls ? { caCertPath: tls.caCertPath, caCertPem: tls.caCertPem } : {}),
     store,
+    iamMode: options.iamMode ?? 'strict',
     faults,
     ...(admin ? { adminEndpoint: admin.endpoint, adminToken: admin.token } : {}),
     close: async () => {
@@ -209,6 +218,7 @@ interface ServerState {
   readonly unknownCallers: 'root' | 'anonymous';
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
   readonly recipientRsa2048Only: boolean;
+  readonly iamMode: 'strict' | 'permissive';
   readonly faults: FaultInjector;
   readonly audit?: (event: AuditEvent) => void;
   readonly log: Logger;
@@ -238,6 +248,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       principalArn,
       ...(state.iamPolicies ? { iamPolicies: state.iamPolicies } : {}),
       recipientRsa2048Only: state.recipientRsa2048Only,
+      iamMode: state.iamMode,
       audit: facts,
     };
     if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);

@@ -23,6 +23,7 @@ const OPTIONS = {
   'allow-non-loopback': { type: 'boolean' },
   'unknown-callers': { type: 'string' },
   'iam-policy': { type: 'string', multiple: true },
+  iam: { type: 'string' },
   'recipient-rsa-2048-only': { type: 'boolean' },
   fault: { type: 'string' },
   'admin-port': { type: 'string' },
@@ -50,6 +51,7 @@ export async function serveLocalKms(argv: readonly string[], context: CliContext
           ...(kms.caCertPath ? { caCertPath: kms.caCertPath } : {}),
           ...(kms.adminEndpoint ? { adminEndpoint: kms.adminEndpoint, adminToken: kms.adminToken } : {}),
           trustedRootFingerprints: shownRoots,
+          iam: kms.iamMode,
           dataDir: values['data-dir'] ?? null,
         },
         close: () => kms.close(),
@@ -67,9 +69,8 @@ async function localKmsOptions(values: Values, log: Logger): Promise<LocalKmsOpt
   if (grace !== undefined && !/^\d{1,7}$/.test(grace)) throw new UsageError('--shutdown-grace-ms must be a whole number of milliseconds');
   if (values.account !== undefined && !/^\d{12}$/.test(values.account)) throw new UsageError('--account must be 12 digits');
   if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(values.region)) throw new UsageError(`--region ${values.region} is not a region name`);
-  const unknownCallers = values['unknown-callers'];
-  if (unknownCallers !== undefined && unknownCallers !== 'root' && unknownCallers !== 'anonymous')
-    throw new UsageError('--unknown-callers takes root or anonymous');
+  const iamMode = choice(values.iam, '--iam', ['strict', 'permissive'] as const);
+  const unknownCallers = choice(values['unknown-callers'], '--unknown-callers', ['root', 'anonymous'] as const);
   const roots = trustRoots(values['trust-root-fingerprint']);
   const faults = faultOption(values.fault);
   const adminPort = values['admin-port'] === undefined ? undefined : portOption(values['admin-port'], '--admin-port');
@@ -81,6 +82,7 @@ async function localKmsOptions(values: Values, log: Logger): Promise<LocalKmsOpt
     ...(values.host ? { host: values.host } : {}),
     ...(unknownCallers ? { unknownCallers } : {}),
     ...(iamPolicies ? { iamPolicies } : {}),
+    ...(iamMode ? { iamMode } : {}),
     ...(values['recipient-rsa-2048-only'] ? { recipientRsa2048Only: true } : {}),
     ...(faults ? { faults } : {}),
     ...(adminPort !== undefined ? { adminPort } : {}),
@@ -94,6 +96,11 @@ async function localKmsOptions(values: Values, log: Logger): Promise<LocalKmsOpt
     ...(seed ? { seed } : {}),
     ...(values.quiet ? {} : { log }),
   };
+}
+
+function choice<const T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T | undefined {
+  if (value !== undefined && !(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} takes ${choices.join(' or ')}`);
+  return value as T | undefined;
 }
 
 function checkHost(values: Values, log: Logger): void {

@@ -1,69 +1,102 @@
 import type { KmsRequestBody as Body } from '@nitro-datakey/shared';
 import { kmsError, optionalBoolean, optionalString, requireString } from '@nitro-datakey/shared';
+import {
+  authorizeKms,
+  defaultKeyPolicy,
+  type IdentityPolicies,
+  type KmsAuthorization,
+  type PolicyCaller,
+  parsedPolicyDocument,
+  policyCaller,
+  principalMatch,
+} from '@nitro-datakey/shared/policy';
 import type { StoredKey } from '../keystore.js';
-import { defaultKeyPolicy, evaluatePolicy, explainPolicy, parsedPolicy, roleOfSession } from '../policy.js';
 import type { VerifiedRecipient } from '../recipient.js';
 import { keyArn, type OperationContext } from './context.js';
 import { requireKeyUsage, requireUsable } from './keys.js';
 
-/** Key policy check: explicit deny wins, no allow is a denial. */
+/** AWS's message for a refusal, by the side that refused (the SDK and the CLI show it as it is). */
+function denied(ctx: OperationContext, action: string, resource: string | undefined, verdict: KmsAuthorization): never {
+  const on = resource === undefined ? '' : ` on resource: ${resource}`;
+  const side = verdict.deniedBy ?? 'resource-based';
+  const why =
+    verdict.decision === 'ExplicitDeny'
+      ? `with an explicit deny in ${side === 'identity-based' ? 'an' : 'a'} ${side} policy`
+      : `because no ${side} policy allows the kms:${action} action`;
+  throw kmsError.accessDenied(`User: ${ctx.principalArn} is not authorized to perform: kms:${action}${on} ${why}`);
+}
+
+/**
+ * The caller's identity policies: its own (a user's, a role's), or for an assumed-role session its
+ * role's, whatever the role's path. `permissive` when IAM is modelled as allowing all and none was given.
+ */
+function identityPoliciesOf(ctx: OperationContext): IdentityPolicies {
+  const caller = policyCaller(ctx.principalArn);
+  const texts = [...(ctx.iamPolicies ?? new Map<string, readonly string[]>())]
+    .filter(([arn]) => arn === caller.arn || isRoleOf(arn, caller))
+    .flatMap(([, t]) => t);
+  if (texts.length === 0 && ctx.iamMode === 'permissive') return 'permissive';
+  return texts.map((text) => parsedPolicyDocument(text, 'iam'));
+}
+
+const isRoleOf = (arn: string, caller: PolicyCaller): boolean =>
+  caller.role !== undefined && principalMatch(arn, caller) === 'direct' && arn.includes(':role/');
+
+/** The key policy and the caller's identity policies, decided as AWS does; the audit trail notes the decision. */
 export function authorize(
   ctx: OperationContext,
   key: StoredKey,
   action: string,
   conditions: ReadonlyMap<string, string | readonly string[]> = new Map(),
 ): void {
-  const explained = explainPolicy(parsedPolicy(key.policy), {
-    principalArn: ctx.principalArn,
-    action: `kms:${action}`,
-    resourceArn: keyArn(ctx, key.keyId),
-    conditions: withCaller(ctx, conditions),
+  const resource = keyArn(ctx, key.keyId);
+  const verdict = authorizeKms({
+    keyPolicy: parsedPolicyDocument(key.policy),
+    keyAccount: ctx.account,
+    identityPolicies: identityPoliciesOf(ctx),
+    caller: policyCaller(ctx.principalArn),
+    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: resource, conditions: withCaller(ctx, conditions) },
   });
-  const decision = explained.decision;
   if (ctx.audit) {
-    ctx.audit.keyArn = keyArn(ctx, key.keyId);
-    ctx.audit.decision = { effect: decision, ...(explained.statement ? { statement: explained.statement } : {}) };
+    ctx.audit.keyArn = resource;
+    ctx.audit.decision = { effect: verdict.decision, ...(verdict.statement ? { statement: verdict.statement } : {}) };
   }
-  if (decision !== 'Allow') {
-    const why = decision === 'ExplicitDeny' ? 'with an explicit deny in a resource-based policy' : 'because no resource-based policy allows the';
-    throw kmsError.accessDenied(
-      `User: ${ctx.principalArn} is not authorized to perform: kms:${action} on resource: ${keyArn(ctx, key.keyId)} ` +
-        `${why}${decision === 'ExplicitDeny' ? '' : ` kms:${action} action`}`,
-    );
-  }
+  if (verdict.decision !== 'Allow') denied(ctx, action, resource, verdict);
 }
 
-/**
- * An action no key policy covers (CreateKey, GenerateRandom): decided by the caller's IAM policies when
- * any are configured, the way AWS decides it (an identity-based policy must allow it).
- */
+/** An action on no key (CreateKey, GenerateRandom): the caller's identity policies alone decide, as on AWS. */
 export function authorizeWithoutKey(ctx: OperationContext, action: string, conditions: ReadonlyMap<string, string | readonly string[]> = new Map()): void {
-  if (ctx.iamPolicies === undefined) return;
-  const policies = ctx.iamPolicies.get(ctx.principalArn) ?? [];
-  const request = { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: '*', conditions: withCaller(ctx, conditions) };
-  const decisions = policies.map((text) => evaluatePolicy(parsedPolicy(text, 'iam'), request));
-  if (decisions.includes('ExplicitDeny') || !decisions.includes('Allow')) {
-    const why = decisions.includes('ExplicitDeny') ? 'with an explicit deny in an identity-based policy' : 'because no identity-based policy allows the';
-    throw kmsError.accessDenied(
-      `User: ${ctx.principalArn} is not authorized to perform: kms:${action} ${why}${decisions.includes('ExplicitDeny') ? '' : ` kms:${action} action`}`,
-    );
-  }
+  const verdict = authorizeKms({
+    identityPolicies: identityPoliciesOf(ctx),
+    caller: policyCaller(ctx.principalArn),
+    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: '*', conditions: withCaller(ctx, conditions) },
+  });
+  if (verdict.decision !== 'Allow') denied(ctx, action, undefined, verdict);
 }
 
 /** The condition keys about the caller, beside the request's own. */
 function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
   const all = new Map(conditions);
-  // For a role session AWS sets aws:PrincipalArn to the role's ARN, not the session's (IAM "AWS global
-  // condition context keys"): a policy names the role, whichever session calls.
-  all.set('aws:principalarn', roleOfSession(ctx.principalArn) ?? ctx.principalArn);
+  // For a role session AWS sets aws:PrincipalArn to the role's ARN (with its path), not the session's
+  // (IAM "AWS global condition context keys"): a policy names the role, whichever session calls.
+  all.set('aws:principalarn', roleArnOf(ctx) ?? ctx.principalArn);
   const account = ctx.principalArn.split(':')[4];
   if (account) all.set('kms:calleraccount', account);
   return all;
 }
 
+/** A session's role ARN: the one the local KMS knows (with its path) from --iam-policy, else without a path. */
+function roleArnOf(ctx: OperationContext): string | undefined {
+  const caller = policyCaller(ctx.principalArn);
+  if (caller.role === undefined) return undefined;
+  const known = [...(ctx.iamPolicies?.keys() ?? [])].find((arn) => isRoleOf(arn, caller));
+  return known ?? `arn:aws:iam::${caller.role.account}:role/${caller.role.name}`;
+}
+
 export function contextConditions(context: Readonly<Record<string, string>>, recipient?: VerifiedRecipient): Map<string, string | readonly string[]> {
   const conditions = new Map<string, string | readonly string[]>(recipient?.conditions ?? []);
-  for (const [k, v] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${k}`, v);
+  // The context key in kms:EncryptionContext:KEY is case-insensitive on AWS; its value is not.
+  for (const [k, v] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${k.toLowerCase()}`, v);
   if (Object.keys(context).length > 0) conditions.set('kms:encryptioncontextkeys', Object.keys(context));
   return conditions;
 }
@@ -93,15 +126,16 @@ export function policyParam(body: Body, ctx: OperationContext, required: boolean
   const policy = required ? requireString(body, 'Policy', 1, 131072) : optionalString(body, 'Policy', 1, 131072);
   const bypass = optionalBoolean(body, 'BypassPolicyLockoutSafetyCheck') === true;
   if (policy === undefined) return defaultKeyPolicy(ctx.account);
-  const statements = parsedPolicy(policy);
+  const statements = parsedPolicyDocument(policy);
   if (!bypass) {
-    const decision = evaluatePolicy(statements, {
-      principalArn: ctx.principalArn,
-      action: 'kms:PutKeyPolicy',
-      resourceArn,
-      conditions: withCaller(ctx, new Map()),
+    const verdict = authorizeKms({
+      keyPolicy: statements,
+      keyAccount: ctx.account,
+      identityPolicies: identityPoliciesOf(ctx),
+      caller: policyCaller(ctx.principalArn),
+      request: { principalArn: ctx.principalArn, action: 'kms:PutKeyPolicy', resourceArn, conditions: withCaller(ctx, new Map()) },
     });
-    if (decision !== 'Allow') throw kmsError.malformedPolicy('The new key policy will not allow you to update the key policy in the future.');
+    if (verdict.decision !== 'Allow') throw kmsError.malformedPolicy('The new key policy will not allow you to update the key policy in the future.');
   }
   return policy;
 }

@@ -10,11 +10,13 @@ export interface OperationContext {
   readonly verifier: AttestationVerifier;
   readonly clock: () => Date;
   readonly principalArn: string;
-  /**
-   * IAM-style identity policies by principal ARN, for what no key policy covers (CreateKey,
-   * GenerateRandom). Undefined: those actions are open to every caller, as before any IAM is modelled.
-   */
+  /** Identity (IAM) policies by principal ARN (a role's apply to its sessions), for every operation. */
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * `strict` (the default): a caller with no identity policy given has none, as on AWS, so a key policy
+   * that names only the account root gives it nothing. `permissive`: such a caller's IAM allows all.
+   */
+  readonly iamMode: 'strict' | 'permissive';
   /** Filled in as the operation runs, for the audit trail (no key material ever goes in). */
   readonly audit?: AuditFacts;
   /** Refuse Recipient keys other than RSA-2048 (see KmsServerOptions.recipientRsa2048Only). */
