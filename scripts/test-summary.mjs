@@ -20,9 +20,11 @@ for (const file of report.testResults ?? []) {
   }
 }
 for (const [suite, count] of skippedSuites) console.log(`skipped: ${suite} (${count} test${count === 1 ? '' : 's'})`);
-// A file that fails before any test runs (an import refused, a syntax error) has no test results: it
-// still counts as a failure, or the closing line would say "0 failed" over a red run.
-const unloaded = (report.testResults ?? []).filter((file) => file.status === 'failed' && (file.assertionResults ?? []).length === 0);
-for (const file of unloaded) console.log(`failed to load: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
+// A file that fails outside any test (an import refused, a beforeAll that throws) has no failed test
+// result: it still counts as a failure, or the closing line would say "0 failed" over a red run.
+const unloaded = (report.testResults ?? []).filter(
+  (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
+);
+for (const file of unloaded) console.log(`failed outside any test: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests + unloaded.length} failed, ${skipped} skipped`);

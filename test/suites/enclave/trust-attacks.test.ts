@@ -41,7 +41,8 @@ beforeAll(async () => {
     kms: {
       account: ACCOUNT,
       principals: { AKIDADMIN: `arn:aws:iam::${ACCOUNT}:user/admin`, ASIASTACKTEST: `arn:aws:sts::${ACCOUNT}:assumed-role/enclave-host/i-0abc` },
-      iamPolicies: { [`arn:aws:iam::${ACCOUNT}:user/admin`]: IAM_ALLOW_ALL_KMS },
+      // The parent's role has all of KMS in its IAM (the worst case: the parent may well set it so).
+      iamPolicies: { [`arn:aws:iam::${ACCOUNT}:user/admin`]: IAM_ALLOW_ALL_KMS, [`arn:aws:iam::${ACCOUNT}:role/enclave-host`]: IAM_ALLOW_ALL_KMS },
     },
   });
   admin = localKmsClient(stack.kms, { accessKeyId: 'AKIDADMIN' });

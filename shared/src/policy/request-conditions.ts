@@ -1,0 +1,32 @@
+import { RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey } from './condition-keys.js';
+
+/** What KMS knows about a request that a condition may test. */
+export interface KmsRequestFacts {
+  readonly principalArn: string;
+  /** For an assumed-role session, its role's ARN (with its path): aws:PrincipalArn is the role's. */
+  readonly roleArn?: string;
+  /** The Recipient document's PCRs (verified by KMS), lower-case hex. */
+  readonly pcrs?: ReadonlyMap<number, string>;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The condition keys KMS sets for a request, named lower-case as policies are matched (IAM compares keys
+ * case-insensitively, the context key of kms:EncryptionContext:KEY included): the attested ones
+ * (kms:RecipientAttestation:ImageSha384 = PCR0, :PCR<n>), the encryption context (kms:EncryptionContext:KEY,
+ * kms:EncryptionContextKeys), and the caller (aws:PrincipalArn, kms:CallerAccount). One place, for the
+ * local KMS and for `nitro-datakey policy explain`.
+ */
+export function kmsRequestConditions(facts: KmsRequestFacts): Map<string, string | readonly string[]> {
+  const conditions = new Map<string, string | readonly string[]>();
+  for (const [index, value] of facts.pcrs ?? []) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), value.toLowerCase());
+  const pcr0 = facts.pcrs?.get(0);
+  if (pcr0 !== undefined) conditions.set(RECIPIENT_ATTESTATION_IMAGE_SHA384.toLowerCase(), pcr0.toLowerCase());
+  const context = facts.encryptionContext ?? {};
+  for (const [key, value] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${key.toLowerCase()}`, value);
+  if (Object.keys(context).length > 0) conditions.set('kms:encryptioncontextkeys', Object.keys(context));
+  conditions.set('aws:principalarn', facts.roleArn ?? facts.principalArn);
+  const account = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(facts.principalArn)?.[1];
+  if (account) conditions.set('kms:calleraccount', account);
+  return conditions;
+}
