@@ -1,7 +1,8 @@
-import { type CliOptions, commandList, type LazyCliCommand, packageVersion, runCli } from '@nitro-datakey/shared/cli';
+import { type CliOptions, type CliProgram, commandList, type LazyCliCommand, packageVersion, runCli } from '@nitro-datakey/shared/cli';
+import { POLICY_HELP } from './commands/policy-help.js';
 
 /** Each command's module loads when it runs: `--version` and `--help` load no verifier, CMS or KMS SDK. */
-const COMMANDS: Record<string, LazyCliCommand> = {
+const COMMANDS: Record<string, LazyCliCommand | CliProgram> = {
   verify: {
     summary: 'verify an attestation document against the AWS Nitro root (or others)',
     load: async () => (await import('./commands/verify.js')).verifyCommand,
@@ -16,8 +17,13 @@ const COMMANDS: Record<string, LazyCliCommand> = {
     load: async () => (await import('./commands/cms-encrypt.js')).cmsEncryptCommand,
   },
   policy: {
-    summary: 'print a KMS key policy that releases a key to enclave images (and lets a sealer encrypt)',
-    load: async () => (await import('./commands/policy.js')).policyCommand,
+    name: 'nitro-datakey policy',
+    summary: 'print a KMS key policy that releases a key to enclave images; "policy explain" says why a call is allowed or denied',
+    help: POLICY_HELP,
+    commands: {
+      explain: { summary: 'why a call is allowed or denied', load: async () => (await import('./commands/policy-explain.js')).policyExplainCommand },
+    },
+    service: async (argv, context) => (await import('./commands/policy.js')).policyCommand.run(argv, context),
   },
   seal: {
     summary: 'seal a secret for the enclave with your own AWS credentials (no Nitro hardware needed)',

@@ -8,3 +8,4 @@ export * from '../policy/condition-keys.js';
 export * from '../policy/policy-document.js';
 export * from '../policy/policy-evaluation.js';
 export * from '../policy/kms-authorization.js';
+export * from '../policy/request-conditions.js';

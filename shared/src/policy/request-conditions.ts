@@ -18,15 +18,34 @@ export interface KmsRequestFacts {
  * local KMS and for `nitro-datakey policy explain`.
  */
 export function kmsRequestConditions(facts: KmsRequestFacts): Map<string, string | readonly string[]> {
-  const conditions = new Map<string, string | readonly string[]>();
-  for (const [index, value] of facts.pcrs ?? []) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), value.toLowerCase());
-  const pcr0 = facts.pcrs?.get(0);
+  return new Map([
+    ...recipientConditions(facts.pcrs ?? new Map()),
+    ...encryptionContextConditions(facts.encryptionContext ?? {}),
+    ...callerConditions(facts.principalArn, facts.roleArn),
+  ]);
+}
+
+/** kms:RecipientAttestation:PCR<n> and :ImageSha384 (= PCR0) from a verified document's PCRs. */
+export function recipientConditions(pcrs: ReadonlyMap<number, string>): Map<string, string> {
+  const conditions = new Map<string, string>();
+  for (const [index, value] of pcrs) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), value.toLowerCase());
+  const pcr0 = pcrs.get(0);
   if (pcr0 !== undefined) conditions.set(RECIPIENT_ATTESTATION_IMAGE_SHA384.toLowerCase(), pcr0.toLowerCase());
-  const context = facts.encryptionContext ?? {};
+  return conditions;
+}
+
+/** kms:EncryptionContext:KEY (the key lower-cased: AWS matches it case-insensitively) and kms:EncryptionContextKeys. */
+export function encryptionContextConditions(context: Readonly<Record<string, string>>): Map<string, string | readonly string[]> {
+  const conditions = new Map<string, string | readonly string[]>();
   for (const [key, value] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${key.toLowerCase()}`, value);
   if (Object.keys(context).length > 0) conditions.set('kms:encryptioncontextkeys', Object.keys(context));
-  conditions.set('aws:principalarn', facts.roleArn ?? facts.principalArn);
-  const account = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(facts.principalArn)?.[1];
+  return conditions;
+}
+
+/** aws:PrincipalArn (a session's role, when given) and kms:CallerAccount. */
+export function callerConditions(principalArn: string, roleArn?: string): Map<string, string> {
+  const conditions = new Map<string, string>([['aws:principalarn', roleArn ?? principalArn]]);
+  const account = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(principalArn)?.[1];
   if (account) conditions.set('kms:calleraccount', account);
   return conditions;
 }

@@ -72,7 +72,9 @@ async function explain(argv: readonly string[], io: CliIo): Promise<number> {
   if (!values['key-policy'] || !values.principal || !values.action) throw new UsageError('--key-policy, --principal and --action are required (see --help)');
   if (values.iam !== undefined && values.iam !== 'strict' && values.iam !== 'permissive') throw new UsageError('--iam takes strict or permissive');
   const keyPolicy = parsePolicyDocument(await readPolicyFile(values['key-policy'], '--key-policy'), 'key');
-  const identity = await Promise.all((values['identity-policy'] ?? []).map(async (f) => parsePolicyDocument(await readPolicyFile(f, '--identity-policy'), 'iam')));
+  const identity = await Promise.all(
+    (values['identity-policy'] ?? []).map(async (f) => parsePolicyDocument(await readPolicyFile(f, '--identity-policy'), 'iam')),
+  );
   const caller = policyCaller(values.principal);
   if (caller.account === undefined) throw new UsageError(`--principal ${values.principal} is not an IAM or STS ARN`);
   const request = await requestFrom(values, caller, io);

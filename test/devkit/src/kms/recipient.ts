@@ -1,13 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import {
-  AttestationError,
-  kmsError,
-  RECIPIENT_ATTESTATION_IMAGE_SHA384,
-  recipientAttestationPcrKey,
-  toHex,
-  type AttestationVerifier,
-  type VerifiedAttestation,
-} from '@nitro-datakey/shared';
+import { AttestationError, kmsError, toHex, type AttestationVerifier, type VerifiedAttestation } from '@nitro-datakey/shared';
+import { recipientConditions } from '@nitro-datakey/shared/policy';
 
 export interface VerifiedRecipient {
   /**
@@ -58,10 +51,6 @@ export function verifyRecipient(
   if (exponent < 65537n || exponent % 2n === 0n) {
     throw kmsError.validation('The public key in the attestation document must have an odd public exponent of at least 65537.');
   }
-  const conditions = new Map<string, string>();
-  // Condition keys are compared case-insensitively: the policy evaluator looks them up lower-cased.
-  for (const [index, value] of document.pcrs) conditions.set(recipientAttestationPcrKey(index).toLowerCase(), toHex(value));
-  const pcr0 = document.pcrs.get(0);
-  if (pcr0) conditions.set(RECIPIENT_ATTESTATION_IMAGE_SHA384.toLowerCase(), toHex(pcr0));
+  const conditions = recipientConditions(new Map([...document.pcrs].map(([index, value]) => [index, toHex(value)])));
   return { spki: document.publicKey, document, conditions };
 }

@@ -9,6 +9,8 @@ import {
   parsedPolicyDocument,
   policyCaller,
   principalMatch,
+  callerConditions,
+  encryptionContextConditions,
 } from '@nitro-datakey/shared/policy';
 import type { StoredKey } from '../keystore.js';
 import type { VerifiedRecipient } from '../recipient.js';
@@ -76,13 +78,8 @@ export function authorizeWithoutKey(ctx: OperationContext, action: string, condi
 
 /** The condition keys about the caller, beside the request's own. */
 function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
-  const all = new Map(conditions);
-  // For a role session AWS sets aws:PrincipalArn to the role's ARN (with its path), not the session's
-  // (IAM "AWS global condition context keys"): a policy names the role, whichever session calls.
-  all.set('aws:principalarn', roleArnOf(ctx) ?? ctx.principalArn);
-  const account = ctx.principalArn.split(':')[4];
-  if (account) all.set('kms:calleraccount', account);
-  return all;
+  // For a role session AWS sets aws:PrincipalArn to the role's ARN (with its path), not the session's.
+  return new Map([...conditions, ...callerConditions(ctx.principalArn, roleArnOf(ctx))]);
 }
 
 /** A session's role ARN: the one the local KMS knows (with its path) from --iam-policy, else without a path. */
@@ -94,11 +91,7 @@ function roleArnOf(ctx: OperationContext): string | undefined {
 }
 
 export function contextConditions(context: Readonly<Record<string, string>>, recipient?: VerifiedRecipient): Map<string, string | readonly string[]> {
-  const conditions = new Map<string, string | readonly string[]>(recipient?.conditions ?? []);
-  // The context key in kms:EncryptionContext:KEY is case-insensitive on AWS; its value is not.
-  for (const [k, v] of Object.entries(context)) conditions.set(`kms:encryptioncontext:${k.toLowerCase()}`, v);
-  if (Object.keys(context).length > 0) conditions.set('kms:encryptioncontextkeys', Object.keys(context));
-  return conditions;
+  return new Map([...(recipient?.conditions ?? []), ...encryptionContextConditions(context)]);
 }
 
 /** The steps every cryptographic operation on a key shares, in KMS's order. */
