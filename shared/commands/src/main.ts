@@ -18,10 +18,11 @@ const COMMANDS: Record<string, LazyCliCommand | CliProgram> = {
   },
   policy: {
     name: 'nitro-datakey policy',
-    summary: 'print a KMS key policy that releases a key to enclave images; "policy explain" says why a call is allowed or denied',
+    summary: 'print a KMS key policy that releases a key to enclave images; "policy explain" and "policy lint" read one',
     help: POLICY_HELP,
     commands: {
       explain: { summary: 'why a call is allowed or denied', load: async () => (await import('./commands/policy-explain.js')).policyExplainCommand },
+      lint: { summary: 'the ways a key policy fails to enforce attestation', load: async () => (await import('./commands/policy-lint.js')).policyLintCommand },
     },
     service: async (argv, context) => (await import('./commands/policy.js')).policyCommand.run(argv, context),
   },

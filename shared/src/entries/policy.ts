@@ -9,3 +9,4 @@ export * from '../policy/policy-document.js';
 export * from '../policy/policy-evaluation.js';
 export * from '../policy/kms-authorization.js';
 export * from '../policy/request-conditions.js';
+export * from '../policy/policy-lint.js';

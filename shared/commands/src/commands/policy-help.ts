@@ -31,6 +31,7 @@ Options:
 
 Subcommands:
   nitro-datakey policy explain ...   why a call is allowed or denied by a key policy (see "policy explain --help")
+  nitro-datakey policy lint FILE     the ways a key policy fails to enforce attestation (see "policy lint --help")
 
 Exit status: 0 ok, 2 usage error or unreadable input.
 `;
