@@ -1,5 +1,6 @@
 import { kmsError } from '../kms-protocol/errors.js';
-import { isRecipientAttestationKey } from './condition-keys.js';
+import { isKnownConditionKey, isMultivaluedConditionKey } from './condition-key-catalog.js';
+import { CONDITION_OPERATORS, invalidOperatorValue } from './condition-operators.js';
 
 /*
  * Key policies and identity (IAM) policies as documents: parsed strictly, the way KMS refuses a policy it
@@ -23,15 +24,8 @@ export interface PolicyStatement {
   readonly conditions: readonly PolicyCondition[];
 }
 
-export type BaseOperator =
-  | 'StringEquals'
-  | 'StringNotEquals'
-  | 'StringEqualsIgnoreCase'
-  | 'StringNotEqualsIgnoreCase'
-  | 'StringLike'
-  | 'StringNotLike'
-  | 'Bool'
-  | 'Null';
+/** An IAM condition operator (CONDITION_OPERATORS), or Null. */
+export type BaseOperator = string;
 
 export interface PolicyCondition {
   readonly operator: BaseOperator;
@@ -41,33 +35,7 @@ export interface PolicyCondition {
   readonly values: readonly string[];
 }
 
-const BASE_OPERATORS: readonly BaseOperator[] = [
-  'StringEquals',
-  'StringNotEquals',
-  'StringEqualsIgnoreCase',
-  'StringNotEqualsIgnoreCase',
-  'StringLike',
-  'StringNotLike',
-  'Bool',
-  'Null',
-];
-export const NEGATED: ReadonlySet<BaseOperator> = new Set(['StringNotEquals', 'StringNotEqualsIgnoreCase', 'StringNotLike']);
 const STATEMENT_FIELDS = new Set(['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
-
-/**
- * The condition keys this KMS sets in a request context (and so the only ones a policy may test):
- * the attested ones (kms:RecipientAttestation:ImageSha384, :PCR0-31), the encryption context
- * (kms:EncryptionContext:KEY, kms:EncryptionContextKeys), the caller (aws:PrincipalArn,
- * kms:CallerAccount), and kms:ViaService (never set: no AWS service calls here).
- */
-function isKnownConditionKey(key: string): boolean {
-  const lower = key.toLowerCase();
-  return (
-    isRecipientAttestationKey(key) ||
-    (lower.startsWith('kms:encryptioncontext:') && key.length > 'kms:encryptioncontext:'.length) ||
-    ['kms:encryptioncontextkeys', 'aws:principalarn', 'kms:calleraccount', 'kms:viaservice'].includes(lower)
-  );
-}
 
 /** The policy CreateKey uses when none is given: the account may do everything. */
 export function defaultKeyPolicy(account: string): string {
@@ -137,24 +105,35 @@ function keyPolicyPrincipal(st: Record<string, unknown>, i: number): PolicyMatch
   return { not: p === 'NotPrincipal', values };
 }
 
+/** One key of a condition block, checked: a key KMS knows, values the operator can read, a set operator only on a multivalued key. */
+function parseCondition(
+  key: string,
+  value: unknown,
+  op: { readonly written: string; readonly operator: string; readonly set: PolicyCondition['set']; readonly ifExists: boolean },
+  i: number,
+): PolicyCondition {
+  if (!isKnownConditionKey(key)) throw malformed(`Statement[${i}]: condition key ${key} is not a KMS or global condition key`);
+  if (op.set !== undefined && !isMultivaluedConditionKey(key)) throw malformed(`Statement[${i}]: ${op.set} applies to multivalued keys only, not ${key}`);
+  const values = stringList(typeof value === 'boolean' || typeof value === 'number' ? String(value) : value, `Statement[${i}].Condition.${op.written}.${key}`);
+  for (const v of values) {
+    const wrong = op.operator === 'Null' ? (v === 'true' || v === 'false' ? undefined : 'takes "true" or "false"') : invalidOperatorValue(op.operator, v);
+    if (wrong !== undefined) throw malformed(`Statement[${i}]: ${op.operator} ${key}: ${wrong}`);
+  }
+  return { operator: op.operator, set: op.set, ifExists: op.ifExists, key: normalizeConditionKey(key), values };
+}
+
 function parseConditions(cond: unknown, i: number): PolicyCondition[] {
   if (cond === undefined) return [];
   if (cond === null || typeof cond !== 'object' || Array.isArray(cond)) throw malformed(`Statement[${i}].Condition must be an object`);
   const out: PolicyCondition[] = [];
   for (const [written, block] of Object.entries(cond)) {
     const m = /^(?:(ForAnyValue|ForAllValues):)?([A-Za-z]+?)(IfExists)?$/.exec(written);
-    const operator = m?.[2] as BaseOperator | undefined;
-    if (!m || operator === undefined || !BASE_OPERATORS.includes(operator) || (operator === 'Null' && (m[1] || m[3]))) {
-      throw malformed(`Statement[${i}]: condition operator ${written} is not supported`);
-    }
+    const operator = m?.[2];
+    const known = operator !== undefined && (operator === 'Null' || Object.hasOwn(CONDITION_OPERATORS, operator));
+    if (!m || !known || (operator === 'Null' && (m[1] || m[3]))) throw malformed(`Statement[${i}]: condition operator ${written} is not supported`);
     if (block === null || typeof block !== 'object' || Array.isArray(block)) throw malformed(`Statement[${i}].Condition.${written} must be an object`);
     for (const [key, value] of Object.entries(block)) {
-      if (!isKnownConditionKey(key)) throw malformed(`Statement[${i}]: condition key ${key} is not one KMS sets here`);
-      const values = stringList(typeof value === 'boolean' ? String(value) : value, `Statement[${i}].Condition.${written}.${key}`);
-      if ((operator === 'Null' || operator === 'Bool') && values.some((v) => v !== 'true' && v !== 'false')) {
-        throw malformed(`Statement[${i}]: ${operator} takes "true" or "false"`);
-      }
-      out.push({ operator, set: m[1] as PolicyCondition['set'], ifExists: m[3] !== undefined, key: normalizeConditionKey(key), values });
+      out.push(parseCondition(key, value, { written, operator: operator as string, set: m[1] as PolicyCondition['set'], ifExists: m[3] !== undefined }, i));
     }
   }
   return out;

@@ -1,4 +1,5 @@
-import { NEGATED, type PolicyCondition, type PolicyStatement } from './policy-document.js';
+import { isNegatedOperator, operatorMatches } from './condition-operators.js';
+import type { PolicyCondition, PolicyStatement } from './policy-document.js';
 import { matchesWildcard } from './wildcard.js';
 
 /*
@@ -121,28 +122,11 @@ function conditionHolds(c: PolicyCondition, context: PolicyRequest['conditions']
   if (c.operator === 'Null') return c.values.some((v) => (v === 'true') === (actual.length === 0));
   if (c.set === 'ForAllValues') return actual.every((value) => matchesOne(c, value)); // vacuously true without values
   if (c.set === 'ForAnyValue') return actual.some((value) => matchesOne(c, value));
-  if (actual.length === 0) return c.ifExists || NEGATED.has(c.operator); // a missing key matches no value
+  if (actual.length === 0) return c.ifExists || isNegatedOperator(c.operator); // a missing key matches no value
   return actual.every((value) => matchesOne(c, value));
 }
 
 /** One request value against the condition's values: any of them for a positive operator, none for a negated one. */
 function matchesOne(c: PolicyCondition, value: string): boolean {
-  switch (c.operator) {
-    case 'StringEquals':
-      return c.values.includes(value);
-    case 'StringNotEquals':
-      return !c.values.includes(value);
-    case 'StringEqualsIgnoreCase':
-      return c.values.some((v) => v.toLowerCase() === value.toLowerCase());
-    case 'StringNotEqualsIgnoreCase':
-      return !c.values.some((v) => v.toLowerCase() === value.toLowerCase());
-    case 'StringLike':
-      return c.values.some((v) => matchesWildcard(v, value));
-    case 'StringNotLike':
-      return !c.values.some((v) => matchesWildcard(v, value));
-    case 'Bool':
-      return c.values.some((v) => v === value.toLowerCase());
-    case 'Null':
-      return false; // handled above
-  }
+  return operatorMatches(c.operator, c.values, value);
 }

@@ -42,10 +42,38 @@ export function encryptionContextConditions(context: Readonly<Record<string, str
   return conditions;
 }
 
-/** aws:PrincipalArn (a session's role, when given) and kms:CallerAccount. */
+/** aws:PrincipalArn (a session's role, when given), aws:PrincipalAccount, aws:PrincipalType and kms:CallerAccount. */
 export function callerConditions(principalArn: string, roleArn?: string): Map<string, string> {
   const conditions = new Map<string, string>([['aws:principalarn', roleArn ?? principalArn]]);
   const account = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(principalArn)?.[1];
-  if (account) conditions.set('kms:calleraccount', account);
+  if (account) {
+    conditions.set('kms:calleraccount', account);
+    conditions.set('aws:principalaccount', account);
+  }
+  const type = /:root$/.test(principalArn)
+    ? 'Account'
+    : /:assumed-role\//.test(principalArn)
+      ? 'AssumedRole'
+      : /:user\//.test(principalArn)
+        ? 'User'
+        : undefined;
+  if (type) conditions.set('aws:principaltype', type);
+  return conditions;
+}
+
+/** The request itself: aws:CurrentTime, aws:EpochTime, aws:RequestedRegion, and from the connection aws:SourceIp and aws:SecureTransport. */
+export function requestConditions(facts: {
+  readonly now: Date;
+  readonly region: string;
+  readonly sourceIp?: string;
+  readonly secureTransport?: boolean;
+}): Map<string, string> {
+  const conditions = new Map<string, string>([
+    ['aws:currenttime', facts.now.toISOString()],
+    ['aws:epochtime', String(Math.floor(facts.now.getTime() / 1000))],
+    ['aws:requestedregion', facts.region],
+  ]);
+  if (facts.sourceIp) conditions.set('aws:sourceip', facts.sourceIp);
+  if (facts.secureTransport !== undefined) conditions.set('aws:securetransport', String(facts.secureTransport));
   return conditions;
 }

@@ -84,6 +84,32 @@ describe('the local KMS authorizes as AWS does', () => {
     expect(await outcome(as('ASIAWORKER').send(new CreateKeyCommand({})))).toBe('AccessDeniedException');
   });
 
+  it("conditions on the request AWS accepts: aws:SourceIp from the connection, and the console's kms:GrantIsForAWSResource statement", async () => {
+    const onlyFrom = (cidr: string) =>
+      policy(
+        { Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:*', Resource: '*' },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${A}:role/apps/prod/worker` },
+          Action: 'kms:Encrypt',
+          Resource: '*',
+          Condition: { IpAddress: { 'aws:SourceIp': cidr } },
+        },
+        {
+          Sid: 'Allow attachment of persistent resources',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${A}:role/apps/prod/worker` },
+          Action: ['kms:CreateGrant', 'kms:ListGrants', 'kms:RevokeGrant'],
+          Resource: '*',
+          Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } },
+        },
+      );
+    const loopback = (await as('AKIDADMIN').send(new CreateKeyCommand({ Policy: onlyFrom('127.0.0.0/8') }))).KeyMetadata?.KeyId as string;
+    const elsewhere = (await as('AKIDADMIN').send(new CreateKeyCommand({ Policy: onlyFrom('10.0.0.0/8') }))).KeyMetadata?.KeyId as string;
+    expect(await outcome(as('ASIAWORKER').send(new EncryptCommand({ KeyId: loopback, Plaintext: new Uint8Array([1]) })))).toBe('OK');
+    expect(await outcome(as('ASIAWORKER').send(new EncryptCommand({ KeyId: elsewhere, Plaintext: new Uint8Array([1]) })))).toBe('AccessDeniedException');
+  });
+
   it('--iam permissive models an IAM that allows callers without a policy everything the key policy delegates', async () => {
     const permissive = await startLocalKms({ account: A, iamMode: 'permissive', principals: { ASIANOBODY: `arn:aws:sts::${A}:assumed-role/nobody/i-0bbb` } });
     const client = localKmsClient(permissive, { accessKeyId: 'ASIANOBODY' });

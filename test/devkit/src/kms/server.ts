@@ -250,6 +250,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       recipientRsa2048Only: state.recipientRsa2048Only,
       iamMode: state.iamMode,
       audit: facts,
+      // What the transport tells about the request, for aws:SourceIp and aws:SecureTransport.
+      transport: { sourceIp: req.socket.remoteAddress ?? '', secure: 'encrypted' in req.socket && req.socket.encrypted === true },
     };
     if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
     const fault = state.faults.draw();

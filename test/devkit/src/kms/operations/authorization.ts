@@ -11,6 +11,7 @@ import {
   principalMatch,
   callerConditions,
   encryptionContextConditions,
+  requestConditions,
 } from '@nitro-datakey/shared/policy';
 import type { StoredKey } from '../keystore.js';
 import type { VerifiedRecipient } from '../recipient.js';
@@ -79,7 +80,15 @@ export function authorizeWithoutKey(ctx: OperationContext, action: string, condi
 /** The condition keys about the caller, beside the request's own. */
 function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
   // For a role session AWS sets aws:PrincipalArn to the role's ARN (with its path), not the session's.
-  return new Map([...conditions, ...callerConditions(ctx.principalArn, roleArnOf(ctx))]);
+  return new Map([
+    ...conditions,
+    ...callerConditions(ctx.principalArn, roleArnOf(ctx)),
+    ...requestConditions({
+      now: ctx.clock(),
+      region: ctx.region,
+      ...(ctx.transport ? { sourceIp: ctx.transport.sourceIp, secureTransport: ctx.transport.secure } : {}),
+    }),
+  ]);
 }
 
 /** A session's role ARN: the one the local KMS knows (with its path) from --iam-policy, else without a path. */
