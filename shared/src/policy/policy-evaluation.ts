@@ -95,13 +95,32 @@ export function checkStatement(st: PolicyStatement, request: PolicyRequest, call
   if (via === 'none') return { applies: false, via, miss: { part: 'principal' } };
   if (st.action === undefined || st.action.values.some((a) => matchesWildcard(a, request.action, { ignoreCase: true })) === st.action.not)
     return { applies: false, via, miss: { part: 'action' } };
-  if (st.resource === undefined || st.resource.values.some((r) => matchesWildcard(r, request.resourceArn)) === st.resource.not)
+  const resources = st.resource?.values.flatMap((r) => substituted(r, request.conditions)) ?? [];
+  if (st.resource === undefined || resources.some((r) => matchesWildcard(r, request.resourceArn)) === st.resource.not)
     return { applies: false, via, miss: { part: 'resource' } };
-  for (const condition of st.conditions) {
+  for (const written of st.conditions) {
+    const condition = { ...written, values: written.values.flatMap((v) => substituted(v, request.conditions)) };
     if (!conditionHolds(condition, request.conditions))
       return { applies: false, via, miss: { part: 'condition', condition, seen: valuesOf(condition, request) } };
   }
   return { applies: true, via };
+}
+
+/**
+ * A policy value with its variables put in (IAM "Policy variables"): `${aws:username}` becomes the request's
+ * value of that key; `${*}`, `${?}` and `${$}` stand for the literal characters. A variable whose key the
+ * request lacks leaves no value: the element then matches nothing.
+ */
+function substituted(value: string, conditions: PolicyRequest['conditions']): string[] {
+  if (!value.includes('${')) return [value];
+  let missing = false;
+  const out = value.replace(/\$\{([^}]+)\}/g, (_whole, key: string) => {
+    if (key === '*' || key === '?' || key === '$') return key;
+    const found = conditions.get(key.toLowerCase());
+    if (typeof found !== 'string') missing = true;
+    return typeof found === 'string' ? found : '';
+  });
+  return missing ? [] : [out];
 }
 
 function principalOf(st: PolicyStatement, caller: PolicyCaller): PrincipalMatch {

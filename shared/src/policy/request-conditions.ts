@@ -58,6 +58,9 @@ export function callerConditions(principalArn: string, roleArn?: string): Map<st
         ? 'User'
         : undefined;
   if (type) conditions.set('aws:principaltype', type);
+  // aws:username is an IAM user's name (the last part of its ARN), for ${aws:username} in a policy.
+  const user = /:user\/(?:[^/]+\/)*([^/]+)$/.exec(principalArn)?.[1];
+  if (user) conditions.set('aws:username', user);
   return conditions;
 }
 

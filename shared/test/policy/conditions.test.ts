@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables (${aws:username}) are literal text in these policies
 import { describe, expect, it } from 'vitest';
 import { KmsServiceException } from '@nitro-datakey/shared';
 import { checkStatement, parsePolicyDocument, policyCaller } from '@nitro-datakey/shared/policy';
@@ -73,5 +74,19 @@ describe('condition operators', () => {
       expect(() => statement({ StringEquals: { [key]: 'x' } }), key).not.toThrow();
     }
     expect(() => statement({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/app*' } })).not.toThrow();
+  });
+});
+
+describe('policy variables', () => {
+  it("${aws:username} in a condition or a Resource is the caller's user name; a missing key matches nothing; ${*} is a literal *", () => {
+    expect(
+      holds({ StringEquals: { 'kms:EncryptionContext:owner': '${aws:username}' } }, { 'kms:EncryptionContext:owner': 'alice', 'aws:username': 'alice' }),
+    ).toBe(true);
+    expect(
+      holds({ StringEquals: { 'kms:EncryptionContext:owner': '${aws:username}' } }, { 'kms:EncryptionContext:owner': 'bob', 'aws:username': 'alice' }),
+    ).toBe(false);
+    // Without the key in the request the value is gone: not compared literally as "${aws:username}".
+    expect(holds({ StringEquals: { 'kms:EncryptionContext:owner': '${aws:username}' } }, { 'kms:EncryptionContext:owner': '${aws:username}' })).toBe(false);
+    expect(holds({ StringEquals: { 'kms:EncryptionContext:note': 'a${*}b' } }, { 'kms:EncryptionContext:note': 'a*b' })).toBe(true);
   });
 });
