@@ -1,4 +1,4 @@
-import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
 import { IAM_ALLOW_ALL_KMS } from '../../support/index.js';
@@ -108,6 +108,27 @@ describe('the local KMS authorizes as AWS does', () => {
     const elsewhere = (await as('AKIDADMIN').send(new CreateKeyCommand({ Policy: onlyFrom('10.0.0.0/8') }))).KeyMetadata?.KeyId as string;
     expect(await outcome(as('ASIAWORKER').send(new EncryptCommand({ KeyId: loopback, Plaintext: new Uint8Array([1]) })))).toBe('OK');
     expect(await outcome(as('ASIAWORKER').send(new EncryptCommand({ KeyId: elsewhere, Plaintext: new Uint8Array([1]) })))).toBe('AccessDeniedException');
+  });
+
+  it('kms:RequestAlias and kms:ResourceAliases: a key usable only when named by its alias, or only while an alias points at it', async () => {
+    const worker = `arn:aws:iam::${A}:role/apps/prod/worker`;
+    const byAlias = (condition: object) =>
+      policy(
+        { Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:*', Resource: '*' },
+        { Effect: 'Allow', Principal: { AWS: worker }, Action: 'kms:Encrypt', Resource: '*', Condition: condition },
+      );
+    const named = (await as('AKIDADMIN').send(new CreateKeyCommand({ Policy: byAlias({ StringEquals: { 'kms:RequestAlias': 'alias/payments' } }) })))
+      .KeyMetadata?.KeyId as string;
+    await as('AKIDADMIN').send(new CreateAliasCommand({ AliasName: 'alias/payments', TargetKeyId: named }));
+    const encrypt = (keyId: string) => outcome(as('ASIAWORKER').send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array([1]) })));
+    expect(await encrypt('alias/payments')).toBe('OK');
+    expect(await encrypt(named)).toBe('AccessDeniedException');
+    const tagged = (
+      await as('AKIDADMIN').send(new CreateKeyCommand({ Policy: byAlias({ 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/team-*' } }) }))
+    ).KeyMetadata?.KeyId as string;
+    expect(await encrypt(tagged)).toBe('AccessDeniedException');
+    await as('AKIDADMIN').send(new CreateAliasCommand({ AliasName: 'alias/team-a', TargetKeyId: tagged }));
+    expect(await encrypt(tagged)).toBe('OK');
   });
 
   it('--iam permissive models an IAM that allows callers without a policy everything the key policy delegates', async () => {

@@ -250,6 +250,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
       recipientRsa2048Only: state.recipientRsa2048Only,
       iamMode: state.iamMode,
       audit: facts,
+      request: {},
       // What the transport tells about the request, for aws:SourceIp and aws:SecureTransport.
       transport: { sourceIp: req.socket.remoteAddress ?? '', secure: 'encrypted' in req.socket && req.socket.encrypted === true },
     };

@@ -58,7 +58,7 @@ export function authorize(
     keyAccount: ctx.account,
     identityPolicies: identityPoliciesOf(ctx),
     caller: policyCaller(ctx.principalArn),
-    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: resource, conditions: withCaller(ctx, conditions) },
+    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: resource, conditions: withCaller(ctx, withKey(ctx, key, conditions)) },
   });
   if (ctx.audit) {
     ctx.audit.keyArn = resource;
@@ -75,6 +75,18 @@ export function authorizeWithoutKey(ctx: OperationContext, action: string, condi
     request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: '*', conditions: withCaller(ctx, conditions) },
   });
   if (verdict.decision !== 'Allow') denied(ctx, action, undefined, verdict);
+}
+
+/** kms:RequestAlias (the alias the request named), kms:ResourceAliases (every alias of the key), and the key's spec, usage and origin. */
+function withKey(ctx: OperationContext, key: StoredKey, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
+  const all = new Map(conditions);
+  if (ctx.request?.alias) all.set('kms:requestalias', ctx.request.alias);
+  const aliases = [...ctx.store.aliases.values()].filter((a) => a.targetKeyId === key.keyId).map((a) => a.name);
+  if (aliases.length > 0) all.set('kms:resourcealiases', aliases);
+  all.set('kms:keyspec', key.keySpec ?? 'SYMMETRIC_DEFAULT');
+  all.set('kms:keyusage', key.keyUsage ?? 'ENCRYPT_DECRYPT');
+  all.set('kms:keyorigin', 'AWS_KMS');
+  return all;
 }
 
 /** The condition keys about the caller, beside the request's own. */

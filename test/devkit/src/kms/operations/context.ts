@@ -17,6 +17,8 @@ export interface OperationContext {
    * that names only the account root gives it nothing. `permissive`: such a caller's IAM allows all.
    */
   readonly iamMode: 'strict' | 'permissive';
+  /** Filled in as the request is read: the alias it named its key by (kms:RequestAlias). */
+  readonly request?: { alias?: string };
   /** The connection the request came on: its peer address and whether TLS protected it. */
   readonly transport?: { readonly sourceIp: string; readonly secure: boolean };
   /** Filled in as the operation runs, for the audit trail (no key material ever goes in). */

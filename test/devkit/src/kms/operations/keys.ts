@@ -17,6 +17,8 @@ export function resolveKey(ctx: OperationContext, id: string): StoredKey {
   if (rest.startsWith('alias/')) {
     const alias = ctx.store.aliases.get(rest);
     if (!alias) throw kmsError.notFound(`Alias ${aliasArn(ctx, rest)} is not found.`);
+    // kms:RequestAlias: the alias the request named its key by (the first one, as for ReEncrypt's source).
+    if (ctx.request && ctx.request.alias === undefined) ctx.request.alias = rest;
     return ctx.store.keys.get(alias.targetKeyId) ?? missingKey(ctx, alias.targetKeyId);
   }
   if (!UUID.test(rest)) throw kmsError.notFound(`Invalid keyId '${id}'`);
