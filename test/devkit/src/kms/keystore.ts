@@ -38,6 +38,8 @@ export interface StoredAlias {
   readonly name: string;
   targetKeyId: string;
   readonly creationDate: number;
+  /** When UpdateAlias last re-pointed it (AliasListEntry.LastUpdatedDate); the creation date until then. */
+  lastUpdatedDate?: number;
 }
 
 interface StateFile {

@@ -33,8 +33,10 @@ export const ALIAS_OPERATIONS: Readonly<Record<string, Operation>> = {
     const current = ctx.store.keys.get(alias.targetKeyId);
     if (current) authorize(ctx, current, 'UpdateAlias');
     authorize(ctx, key, 'UpdateAlias');
+    const now = ctx.clock().getTime();
     await ctx.store.commit(() => {
       alias.targetKeyId = key.keyId;
+      alias.lastUpdatedDate = now;
     });
     return {};
   },
@@ -57,7 +59,13 @@ export const ALIAS_OPERATIONS: Readonly<Record<string, Operation>> = {
     const all = [...ctx.store.aliases.values()].filter((a) => filter === undefined || a.targetKeyId === filter).sort((a, b) => a.name.localeCompare(b.name));
     const { items, truncated, next } = page(all, body, (a) => a.name);
     return {
-      Aliases: items.map((a) => ({ AliasName: a.name, AliasArn: aliasArn(ctx, a.name), TargetKeyId: a.targetKeyId, CreationDate: seconds(a.creationDate) })),
+      Aliases: items.map((a) => ({
+        AliasName: a.name,
+        AliasArn: aliasArn(ctx, a.name),
+        TargetKeyId: a.targetKeyId,
+        CreationDate: seconds(a.creationDate),
+        LastUpdatedDate: seconds(a.lastUpdatedDate ?? a.creationDate),
+      })),
       Truncated: truncated,
       ...(next ? { NextMarker: next } : {}),
     };

@@ -12,8 +12,8 @@ import {
 } from '@nitro-datakey/shared';
 import { authorizeWithoutKey, contextConditions, prepare } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
-import { currentMaterialId, dataKeyPair, seal } from './key-material.js';
-import { keyIdParam, resolveKey } from './keys.js';
+import { dataKeyPair, seal } from './key-material.js';
+import { keyIdParam, resolveKey, currentMaterialId } from './keys.js';
 import { dataKeyBytes, dryRunParam } from './params.js';
 import { readRecipient, secretAnswer } from './recipient-answer.js';
 

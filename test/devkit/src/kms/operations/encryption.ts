@@ -13,8 +13,8 @@ import {
 } from '@nitro-datakey/shared';
 import { authorize, contextConditions, prepare } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
-import { decryptBlob, keyMaterialId, open, seal } from './key-material.js';
-import { keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
+import { decryptBlob, open, seal } from './key-material.js';
+import { keyIdParam, requireKeyUsage, requireUsable, resolveKey, keyMaterialId } from './keys.js';
 import { dryRunParam } from './params.js';
 import { readRecipient, secretAnswer } from './recipient-answer.js';
 

@@ -1,4 +1,4 @@
-import { createHash, generateKeyPair as generateKeyPairCb } from 'node:crypto';
+import { generateKeyPair as generateKeyPairCb } from 'node:crypto';
 import { promisify } from 'node:util';
 import { kmsError, type KeyPairSpec } from '@nitro-datakey/shared';
 import { openBlob, parseBlob, sealBlob } from '../ciphertext-blob.js';
@@ -40,16 +40,6 @@ export function open(key: StoredKey, blob: NonNullable<ReturnType<typeof parseBl
   if (!plaintext) throw kmsError.invalidCiphertext();
   return plaintext;
 }
-
-/**
- * AWS returns KeyMaterialId (64 lowercase hex) for symmetric operations and omits it when the request has a
- * Recipient. Ours is a digest of key id and material version: stable, distinct per rotation, and reveals nothing.
- */
-export function keyMaterialId(keyId: string, materialVersion: number): string {
-  return createHash('sha256').update(`${keyId}:${materialVersion}`).digest('hex');
-}
-
-export const currentMaterialId = (key: StoredKey): string => keyMaterialId(key.keyId, key.previousMaterials?.length ?? 0);
 
 export function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Record<string, string>>): Uint8Array {
   // Always the newest material: rotation changes what new ciphertexts use, never what old ones need.

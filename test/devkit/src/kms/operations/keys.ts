@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { KEY_ID_MAX, kmsError, KmsServiceException, type KmsRequestBody as Body, requireString } from '@nitro-datakey/shared';
 import type { StoredKey } from '../keystore.js';
 import { aliasArn, keyArn, type OperationContext, seconds } from './context.js';
@@ -70,6 +71,8 @@ export function keyMetadata(ctx: OperationContext, key: StoredKey): Record<strin
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec ?? 'SYMMETRIC_DEFAULT',
     KeySpec: key.keySpec ?? 'SYMMETRIC_DEFAULT',
+    // The current key material of a symmetric key (AWS: present for AWS_KMS-origin symmetric keys).
+    ...(key.keyUsage === undefined || key.keyUsage === 'ENCRYPT_DECRYPT' ? { CurrentKeyMaterialId: currentMaterialId(key) } : {}),
     ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: ['ECDH'] } : { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] }),
     MultiRegion: false,
   };
@@ -78,3 +81,13 @@ export function keyMetadata(ctx: OperationContext, key: StoredKey): Record<strin
 /** The curves AWS allows for KEY_AGREEMENT keys (outside China), and OpenSSL's names for them. */
 export const AGREEMENT_CURVES = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' } as const;
 export type AgreementSpec = keyof typeof AGREEMENT_CURVES;
+
+/**
+ * AWS returns KeyMaterialId (64 lowercase hex) for symmetric operations and omits it when the request has a
+ * Recipient. Ours is a digest of key id and material version: stable, distinct per rotation, and reveals nothing.
+ */
+export function keyMaterialId(keyId: string, materialVersion: number): string {
+  return createHash('sha256').update(`${keyId}:${materialVersion}`).digest('hex');
+}
+
+export const currentMaterialId = (key: StoredKey): string => keyMaterialId(key.keyId, key.previousMaterials?.length ?? 0);

@@ -1,10 +1,10 @@
-import { kmsError, KmsServiceException, optionalString } from '@nitro-datakey/shared';
+import { kmsError, KmsServiceException, type KmsRequestBody, optionalString } from '@nitro-datakey/shared';
 import { authorize, policyParam } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
 import { keyIdParam, resolveKey } from './keys.js';
-import { checkTagKey, MAX_TAGS, tagList } from './params.js';
+import { checkTagKey, MAX_TAGS, page, tagList } from './params.js';
 
-/** A key's tags and its key policy. */
+/** A key's tags, its description and its key policy. */
 export const TAG_AND_POLICY_OPERATIONS: Readonly<Record<string, Operation>> = {
   async TagResource(body, ctx) {
     const keyId = keyIdParam(body);
@@ -58,4 +58,31 @@ export const TAG_AND_POLICY_OPERATIONS: Readonly<Record<string, Operation>> = {
     });
     return {};
   },
+
+  async UpdateKeyDescription(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    const description = requireDescription(body);
+    authorize(ctx, key, 'UpdateKeyDescription');
+    await ctx.store.commit(() => {
+      key.description = description;
+    });
+    return {};
+  },
+
+  /** A key has one policy, "default" (AWS API model: PolicyNames, Truncated, NextMarker). */
+  ListKeyPolicies(body, ctx) {
+    const key = resolveKey(ctx, keyIdParam(body));
+    authorize(ctx, key, 'ListKeyPolicies');
+    const { items, truncated, next } = page(['default'], body, (name) => name);
+    return { PolicyNames: items, Truncated: truncated, ...(next ? { NextMarker: next } : {}) };
+  },
 };
+
+/** Description: 0 to 8192 characters, and required here (UpdateKeyDescription's model). */
+function requireDescription(body: KmsRequestBody): string {
+  const description = body['Description'];
+  if (typeof description !== 'string')
+    throw kmsError.validation("1 validation error detected: Value null at 'description' failed to satisfy constraint: Member must not be null");
+  if (description.length > 8192) throw kmsError.validation('Description must be at most 8192 characters.');
+  return description;
+}
