@@ -15,6 +15,7 @@ export {
   KEY_PAIR_SPECS,
   MAX_ATTESTATION_DOCUMENT_BYTES,
   parseDecryptRequest,
+  ignoresCiphertext,
   parseDeriveSharedSecretRequest,
   parseGenerateDataKeyPairRequest,
   parseGenerateDataKeyRequest,

@@ -109,24 +109,30 @@ export function parseGenerateDataKeyRequest(body: KmsRequestBody): GenerateDataK
   };
 }
 
-export function parseDecryptRequest(body: KmsRequestBody): DecryptRequest {
-  const ciphertextBlob = requireBlob(body, 'CiphertextBlob', 1, 6144);
-  const context = encryptionContext(body);
-  grantTokens(body);
-  const keyId = optionalString(body, 'KeyId', 1, KEY_ID_MAX);
-  const encryptionAlgorithm = optionalEnum(body, 'EncryptionAlgorithm', ENCRYPTION_ALGORITHMS);
+/** DryRunModifiers (Decrypt, ReEncrypt): only IGNORE_CIPHERTEXT exists; whether it is given. */
+export function ignoresCiphertext(body: KmsRequestBody): boolean {
   const modifiers = body['DryRunModifiers'];
   if (modifiers !== undefined && modifiers !== null && (!Array.isArray(modifiers) || modifiers.some((m) => m !== 'IGNORE_CIPHERTEXT'))) {
     throw kmsError.validation(
       "1 validation error detected: Value at 'dryRunModifiers' failed to satisfy constraint: Member must satisfy enum value set: [IGNORE_CIPHERTEXT]",
     );
   }
+  return Array.isArray(modifiers) && modifiers.includes('IGNORE_CIPHERTEXT');
+}
+
+export function parseDecryptRequest(body: KmsRequestBody): DecryptRequest {
+  const ciphertextBlob = requireBlob(body, 'CiphertextBlob', 1, 6144);
+  const context = encryptionContext(body);
+  grantTokens(body);
+  const keyId = optionalString(body, 'KeyId', 1, KEY_ID_MAX);
+  const encryptionAlgorithm = optionalEnum(body, 'EncryptionAlgorithm', ENCRYPTION_ALGORITHMS);
+  const ignoreCiphertext = ignoresCiphertext(body);
   const recipient = readRecipientField(body);
   return {
     ciphertextBlob,
     ...(keyId !== undefined ? { keyId } : {}),
     ...(encryptionAlgorithm !== undefined ? { encryptionAlgorithm } : {}),
-    ignoreCiphertext: Array.isArray(modifiers) && modifiers.includes('IGNORE_CIPHERTEXT'),
+    ignoreCiphertext,
     encryptionContext: context,
     dryRun: optionalBoolean(body, 'DryRun') === true,
     ...(recipient ? { recipient } : {}),

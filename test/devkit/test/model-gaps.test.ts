@@ -2,6 +2,8 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
+  EncryptCommand,
+  ReEncryptCommand,
   ListAliasesCommand,
   ListKeyPoliciesCommand,
   RotateKeyOnDemandCommand,
@@ -39,6 +41,42 @@ describe('the local KMS model', () => {
       const entry = (await client.send(new ListAliasesCommand({}))).Aliases?.find((a) => a.AliasName === 'alias/app');
       expect(entry?.CreationDate?.toISOString()).toBe('2026-12-01T00:00:00.000Z');
       expect(entry?.LastUpdatedDate?.toISOString()).toBe('2026-12-01T00:01:00.000Z');
+    } finally {
+      client.destroy();
+      await kms.close();
+    }
+  });
+
+  it('ReEncrypt: its algorithm members checked, DryRun with IGNORE_CIPHERTEXT asks only for the permissions, the key material ids answered', async () => {
+    const kms = await startLocalKms();
+    const client = localKmsClient(kms);
+    try {
+      const from = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      const to = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      const blob = (await client.send(new EncryptCommand({ KeyId: from, Plaintext: new Uint8Array([5]) }))).CiphertextBlob as Uint8Array;
+      const answer = await client.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: to }));
+      expect(answer.SourceKeyMaterialId).toMatch(/^[0-9a-f]{64}$/);
+      expect(answer.DestinationKeyMaterialId).toBe((await client.send(new DescribeKeyCommand({ KeyId: to }))).KeyMetadata?.CurrentKeyMaterialId);
+      await expect(
+        client.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: to, DestinationEncryptionAlgorithm: 'RSAES_OAEP_SHA_256' })),
+      ).rejects.toMatchObject({
+        name: 'InvalidKeyUsageException',
+      });
+      await expect(
+        client.send(new ReEncryptCommand({ CiphertextBlob: blob, DestinationKeyId: to, SourceEncryptionAlgorithm: 'NOPE' as never })),
+      ).rejects.toMatchObject({
+        name: 'ValidationException',
+      });
+      // The blob is garbage and is never read: the answer is about the permissions only.
+      const garbage = new Uint8Array(64);
+      await expect(
+        client.send(
+          new ReEncryptCommand({ CiphertextBlob: garbage, SourceKeyId: from, DestinationKeyId: to, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] }),
+        ),
+      ).rejects.toMatchObject({ name: 'DryRunOperationException' });
+      await expect(
+        client.send(new ReEncryptCommand({ CiphertextBlob: garbage, DestinationKeyId: to, DryRun: true, DryRunModifiers: ['IGNORE_CIPHERTEXT'] })),
+      ).rejects.toMatchObject({ name: 'ValidationException' });
     } finally {
       client.destroy();
       await kms.close();

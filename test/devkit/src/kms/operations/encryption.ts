@@ -1,6 +1,8 @@
 import {
+  ENCRYPTION_ALGORITHMS,
   encryptionContext,
   grantTokens,
+  ignoresCiphertext,
   KEY_ID_MAX,
   kmsError,
   KmsServiceException,
@@ -12,9 +14,9 @@ import {
   toBase64 as b64,
 } from '@nitro-datakey/shared';
 import { authorize, contextConditions, prepare } from './authorization.js';
-import { keyArn, type Operation } from './context.js';
+import { keyArn, type Operation, type OperationContext } from './context.js';
 import { decryptBlob, open, seal } from './key-material.js';
-import { keyIdParam, requireKeyUsage, requireUsable, resolveKey, keyMaterialId } from './keys.js';
+import { keyIdParam, requireKeyUsage, requireUsable, resolveKey, keyMaterialId, currentMaterialId } from './keys.js';
 import { dryRunParam } from './params.js';
 import { readRecipient, secretAnswer } from './recipient-answer.js';
 
@@ -60,14 +62,20 @@ export const ENCRYPTION_OPERATIONS: Readonly<Record<string, Operation>> = {
     const sourceKeyId = optionalString(body, 'SourceKeyId', 1, KEY_ID_MAX);
     const destinationId = keyIdParam(body, 'DestinationKeyId');
     grantTokens(body);
+    const algorithms = ['SourceEncryptionAlgorithm', 'DestinationEncryptionAlgorithm'].map((m) => optionalEnum(body, m, ENCRYPTION_ALGORITHMS));
+    const dryRun = optionalBoolean(body, 'DryRun') === true;
+    if (dryRun && ignoresCiphertext(body)) return reEncryptPermissionsOnly(ctx, sourceKeyId, destinationId, sourceContext, destinationContext);
     const { key: source, blob } = decryptBlob(ctx, blobBytes, sourceKeyId);
     const destination = resolveKey(ctx, destinationId);
+    // Every key here is symmetric; an asymmetric algorithm names the wrong kind of key (AWS: InvalidKeyUsageException).
+    if (algorithms.some((a) => a !== undefined && a !== 'SYMMETRIC_DEFAULT'))
+      throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
     authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext));
     authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext));
     requireUsable(ctx, source);
     requireUsable(ctx, destination);
     requireKeyUsage(ctx, destination, 'ENCRYPT_DECRYPT');
-    if (optionalBoolean(body, 'DryRun')) throw kmsError.dryRun();
+    if (dryRun) throw kmsError.dryRun();
     const plaintext = open(source, blob, sourceContext);
     return {
       CiphertextBlob: b64(seal(destination, plaintext, destinationContext)),
@@ -75,6 +83,29 @@ export const ENCRYPTION_OPERATIONS: Readonly<Record<string, Operation>> = {
       KeyId: keyArn(ctx, destination.keyId),
       SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
       DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      SourceKeyMaterialId: keyMaterialId(source.keyId, blob.materialVersion),
+      DestinationKeyMaterialId: currentMaterialId(destination),
     };
   },
 };
+
+/**
+ * ReEncrypt's DryRun with IGNORE_CIPHERTEXT: only whether the caller may re-encrypt from the named source key
+ * to the destination, without reading the blob (so the source key cannot come from it).
+ */
+function reEncryptPermissionsOnly(
+  ctx: OperationContext,
+  sourceKeyId: string | undefined,
+  destinationId: string,
+  sourceContext: Readonly<Record<string, string>>,
+  destinationContext: Readonly<Record<string, string>>,
+): never {
+  if (sourceKeyId === undefined) throw kmsError.validation('SourceKeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.');
+  const source = resolveKey(ctx, sourceKeyId);
+  const destination = resolveKey(ctx, destinationId);
+  authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext));
+  authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext));
+  requireUsable(ctx, source);
+  requireUsable(ctx, destination);
+  throw kmsError.dryRun();
+}
