@@ -32,6 +32,21 @@ export interface StoredKey {
   rotationPeriodInDays?: number;
   /** Resource tags, TagKey -> TagValue. */
   tags?: Record<string, string>;
+  /** Grants on the key (CreateGrant), in the order made. */
+  grants?: StoredGrant[];
+}
+
+/** A grant: who may use the key for which operations, under which encryption-context constraint. */
+export interface StoredGrant {
+  readonly grantId: string;
+  readonly grantToken: string;
+  readonly name?: string;
+  readonly granteePrincipal: string;
+  readonly retiringPrincipal?: string;
+  readonly operations: readonly string[];
+  readonly constraints?: { readonly EncryptionContextSubset?: Record<string, string>; readonly EncryptionContextEquals?: Record<string, string> };
+  readonly creationDate: number;
+  readonly issuingAccount: string;
 }
 
 export interface StoredAlias {

@@ -16,6 +16,7 @@ import {
 import type { StoredKey } from '../keystore.js';
 import type { VerifiedRecipient } from '../recipient.js';
 import { keyArn, type OperationContext } from './context.js';
+import { grantAllowing } from './grant-match.js';
 import { requireKeyUsage, requireUsable } from './keys.js';
 
 /** AWS's message for a refusal, by the side that refused (the SDK and the CLI show it as it is). */
@@ -51,15 +52,19 @@ export function authorize(
   key: StoredKey,
   action: string,
   conditions: ReadonlyMap<string, string | readonly string[]> = new Map(),
+  context: Readonly<Record<string, string>> = {},
 ): void {
   const resource = keyArn(ctx, key.keyId);
-  const verdict = authorizeKms({
+  const policyVerdict = authorizeKms({
     keyPolicy: parsedPolicyDocument(key.policy),
     keyAccount: ctx.account,
     identityPolicies: identityPoliciesOf(ctx),
     caller: policyCaller(ctx.principalArn),
     request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: resource, conditions: withCaller(ctx, withKey(ctx, key, conditions)) },
   });
+  // A grant allows what no policy allows; it never lifts an explicit Deny.
+  const grant = policyVerdict.decision === 'ImplicitDeny' ? grantAllowing(key, policyCaller(ctx.principalArn), action, context) : undefined;
+  const verdict: KmsAuthorization = grant ? { decision: 'Allow', statement: `grant ${grant.grantId}`, reason: 'a grant allows it' } : policyVerdict;
   if (ctx.audit) {
     ctx.audit.keyArn = resource;
     ctx.audit.decision = { effect: verdict.decision, ...(verdict.statement ? { statement: verdict.statement } : {}) };
@@ -124,7 +129,7 @@ export function prepare(
   dryRun: boolean,
   recipient?: VerifiedRecipient,
 ): void {
-  authorize(ctx, key, action, contextConditions(context, recipient));
+  authorize(ctx, key, action, contextConditions(context, recipient), context);
   requireUsable(ctx, key);
   requireKeyUsage(ctx, key, 'ENCRYPT_DECRYPT'); // every operation prepared here is a symmetric one
   if (dryRun) throw kmsError.dryRun();

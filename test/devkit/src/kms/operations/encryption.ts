@@ -70,8 +70,8 @@ export const ENCRYPTION_OPERATIONS: Readonly<Record<string, Operation>> = {
     // Every key here is symmetric; an asymmetric algorithm names the wrong kind of key (AWS: InvalidKeyUsageException).
     if (algorithms.some((a) => a !== undefined && a !== 'SYMMETRIC_DEFAULT'))
       throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
-    authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext));
-    authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext));
+    authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext), sourceContext);
+    authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext), destinationContext);
     requireUsable(ctx, source);
     requireUsable(ctx, destination);
     requireKeyUsage(ctx, destination, 'ENCRYPT_DECRYPT');
@@ -103,8 +103,8 @@ function reEncryptPermissionsOnly(
   if (sourceKeyId === undefined) throw kmsError.validation('SourceKeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.');
   const source = resolveKey(ctx, sourceKeyId);
   const destination = resolveKey(ctx, destinationId);
-  authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext));
-  authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext));
+  authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext), sourceContext);
+  authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext), destinationContext);
   requireUsable(ctx, source);
   requireUsable(ctx, destination);
   throw kmsError.dryRun();

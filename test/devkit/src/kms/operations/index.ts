@@ -2,6 +2,7 @@ import { ALIAS_OPERATIONS } from './aliases.js';
 import type { Operation } from './context.js';
 import { DATA_KEY_OPERATIONS } from './data-keys.js';
 import { ENCRYPTION_OPERATIONS } from './encryption.js';
+import { GRANT_OPERATIONS_SERVED } from './grants.js';
 import { KEY_AGREEMENT_OPERATIONS } from './key-agreement.js';
 import { KEY_LIFECYCLE_OPERATIONS } from './key-lifecycle.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
@@ -24,4 +25,5 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...ENCRYPTION_OPERATIONS,
   ...DATA_KEY_OPERATIONS,
   ...KEY_AGREEMENT_OPERATIONS,
+  ...GRANT_OPERATIONS_SERVED,
 };
