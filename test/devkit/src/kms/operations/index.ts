@@ -6,6 +6,7 @@ import { GRANT_OPERATIONS_SERVED } from './grants.js';
 import { KEY_AGREEMENT_OPERATIONS } from './key-agreement.js';
 import { KEY_LIFECYCLE_OPERATIONS } from './key-lifecycle.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
+import { SIGNING_OPERATIONS } from './signing.js';
 import { TAG_AND_POLICY_OPERATIONS } from './tags-and-policies.js';
 
 export type { AuditFacts, Operation, OperationContext } from './context.js';
@@ -26,4 +27,5 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...DATA_KEY_OPERATIONS,
   ...KEY_AGREEMENT_OPERATIONS,
   ...GRANT_OPERATIONS_SERVED,
+  ...SIGNING_OPERATIONS,
 };

@@ -2,10 +2,10 @@ import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { grantTokens, kmsError, KmsServiceException, parseDeriveSharedSecretRequest } from '@nitro-datakey/shared';
 import { authorize, contextConditions } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
-import { AGREEMENT_CURVES, type AgreementSpec, keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
+import { AGREEMENT_CURVES, type AgreementSpec, usageAlgorithms, keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
 import { readRecipient, secretAnswer } from './recipient-answer.js';
 
-/** Asymmetric KEY_AGREEMENT keys: the public key, and ECDH with it (honours Recipient). */
+/** An asymmetric key's public key (key agreement, signing), and ECDH with a KEY_AGREEMENT key (honours Recipient). */
 export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {
   GetPublicKey(body, ctx) {
     const key = resolveKey(ctx, keyIdParam(body));
@@ -20,7 +20,7 @@ export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {
       CustomerMasterKeySpec: key.keySpec,
       KeySpec: key.keySpec,
       KeyUsage: key.keyUsage,
-      KeyAgreementAlgorithms: ['ECDH'],
+      ...usageAlgorithms(key),
     };
   },
   /**

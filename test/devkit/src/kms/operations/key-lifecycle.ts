@@ -4,6 +4,7 @@ import { keyArn, type Operation, seconds } from './context.js';
 import { generateKeyPair } from './key-material.js';
 import { AGREEMENT_CURVES, type AgreementSpec, keyIdParam, keyMetadata, resolveKey } from './keys.js';
 import { page, tagList } from './params.js';
+import { SIGNING_SPECS, type SigningSpec } from './signing-specs.js';
 
 /** Keys: creation, description, listing, enabling and disabling, deletion and its cancellation. */
 export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -13,19 +14,23 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
     const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
     const origin = optionalString(body, 'Origin', 1, 64);
     const agreement = usage === 'KEY_AGREEMENT';
+    const signing = usage === 'SIGN_VERIFY';
+    if (signing && (spec === undefined || !Object.hasOwn(SIGNING_SPECS, spec))) {
+      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage SIGN_VERIFY: use ${Object.keys(SIGNING_SPECS).join(', ')}.`);
+    }
     if (agreement && (spec === undefined || !Object.hasOwn(AGREEMENT_CURVES, spec))) {
       // AWS: KEY_AGREEMENT takes an ECC key spec (SM2 in China Regions only).
       throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${Object.keys(AGREEMENT_CURVES).join(', ')}.`);
     }
     if (
-      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement) ||
-      (!agreement && spec && spec !== 'SYMMETRIC_DEFAULT') ||
+      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement && !signing) ||
+      (!agreement && !signing && spec && spec !== 'SYMMETRIC_DEFAULT') ||
       (origin && origin !== 'AWS_KMS') ||
       optionalBoolean(body, 'MultiRegion')
     ) {
       throw kmsError.unsupported(
-        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) and ECC key-agreement keys ' +
-          '(KEY_AGREEMENT), AWS_KMS origin, single-Region, only.',
+        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), ECC key-agreement keys ' +
+          '(KEY_AGREEMENT) and RSA or ECC signing keys (SIGN_VERIFY), AWS_KMS origin, single-Region, only.',
       );
     }
     authorizeWithoutKey(ctx, 'CreateKey');
@@ -36,6 +41,18 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
         ...key,
         keyUsage: 'KEY_AGREEMENT',
         keySpec: spec as AgreementSpec,
+        material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
+        publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+      };
+    }
+    if (signing) {
+      const how = SIGNING_SPECS[spec as SigningSpec];
+      const pair =
+        how.type === 'rsa' ? await generateKeyPair('rsa', { modulusLength: how.modulusLength }) : await generateKeyPair('ec', { namedCurve: how.namedCurve });
+      key = {
+        ...key,
+        keyUsage: 'SIGN_VERIFY',
+        keySpec: spec as SigningSpec,
         material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
         publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
       };

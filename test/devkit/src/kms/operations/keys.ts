@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { KEY_ID_MAX, kmsError, KmsServiceException, type KmsRequestBody as Body, requireString } from '@nitro-datakey/shared';
 import type { StoredKey } from '../keystore.js';
 import { aliasArn, keyArn, type OperationContext, seconds } from './context.js';
+import { signingAlgorithmsFor } from './signing-specs.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -40,7 +41,7 @@ export function requireUsable(ctx: OperationContext, key: StoredKey): void {
 }
 
 /** A key used for what its KeyUsage does not cover: InvalidKeyUsageException, as AWS answers. */
-export function requireKeyUsage(ctx: OperationContext, key: StoredKey, usage: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT'): void {
+export function requireKeyUsage(ctx: OperationContext, key: StoredKey, usage: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT' | 'SIGN_VERIFY'): void {
   if ((key.keyUsage ?? 'ENCRYPT_DECRYPT') !== usage) {
     throw new KmsServiceException(
       'InvalidKeyUsageException',
@@ -73,7 +74,7 @@ export function keyMetadata(ctx: OperationContext, key: StoredKey): Record<strin
     KeySpec: key.keySpec ?? 'SYMMETRIC_DEFAULT',
     // The current key material of a symmetric key (AWS: present for AWS_KMS-origin symmetric keys).
     ...(key.keyUsage === undefined || key.keyUsage === 'ENCRYPT_DECRYPT' ? { CurrentKeyMaterialId: currentMaterialId(key) } : {}),
-    ...(key.keyUsage === 'KEY_AGREEMENT' ? { KeyAgreementAlgorithms: ['ECDH'] } : { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] }),
+    ...usageAlgorithms(key),
     MultiRegion: false,
   };
 }
@@ -91,3 +92,10 @@ export function keyMaterialId(keyId: string, materialVersion: number): string {
 }
 
 export const currentMaterialId = (key: StoredKey): string => keyMaterialId(key.keyId, key.previousMaterials?.length ?? 0);
+
+/** The algorithms a key's metadata lists for its usage. */
+export function usageAlgorithms(key: StoredKey): Record<string, string[]> {
+  if (key.keyUsage === 'KEY_AGREEMENT') return { KeyAgreementAlgorithms: ['ECDH'] };
+  if (key.keyUsage === 'SIGN_VERIFY') return { SigningAlgorithms: signingAlgorithmsFor(key.keySpec ?? '') };
+  return { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] };
+}

@@ -1,0 +1,96 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  GetPublicKeyCommand,
+  type KeySpec,
+  type SigningAlgorithmSpec,
+  SignCommand,
+  VerifyCommand,
+} from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
+
+/*
+ * Sign and Verify with SIGN_VERIFY keys (KMS Developer Guide "Asymmetric keys"): each signature checked by
+ * the local KMS's Verify and, independently, by OpenSSL against GetPublicKey's DER key.
+ */
+const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
+const opensslNote = hasOpenssl ? '' : ' (OpenSSL part skipped: no openssl)';
+const dir = mkdtempSync(join(tmpdir(), 'ndk-sign-'));
+let kms: LocalKms;
+let client: ReturnType<typeof localKmsClient>;
+beforeAll(async () => {
+  kms = await startLocalKms();
+  client = localKmsClient(kms);
+});
+afterAll(async () => {
+  client?.destroy();
+  await kms?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const message = new TextEncoder().encode('release v1.2.3');
+
+/** OpenSSL's verdict on a signature, from the DER public key. */
+function opensslVerifies(publicKeyDer: Uint8Array, algorithm: string, signature: Uint8Array): boolean {
+  const pub = join(dir, 'pub.der');
+  const sig = join(dir, 'sig.bin');
+  const msg = join(dir, 'msg.bin');
+  writeFileSync(pub, publicKeyDer);
+  writeFileSync(sig, signature);
+  writeFileSync(msg, message);
+  const hash = `-sha${algorithm.slice(-3)}`;
+  const pss = algorithm.startsWith('RSASSA_PSS') ? ['-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:digest'] : [];
+  const r = spawnSync('openssl', ['dgst', hash, '-keyform', 'DER', '-verify', pub, ...pss, '-signature', sig, msg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.includes('Verified OK');
+}
+
+describe('Sign and Verify', () => {
+  it.each([
+    ['RSA_2048', 'RSASSA_PSS_SHA_256'],
+    ['RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_384'],
+    ['ECC_NIST_P256', 'ECDSA_SHA_256'],
+    ['ECC_NIST_P384', 'ECDSA_SHA_384'],
+  ] as const)(`%s with %s: Verify accepts it, a changed message is KMSInvalidSignatureException, and OpenSSL agrees${opensslNote}`, async (spec, algorithm) => {
+    const keyId = (await client.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: spec as KeySpec }))).KeyMetadata?.KeyId as string;
+    expect((await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.SigningAlgorithms).toContain(algorithm);
+    const signed = await client.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm: algorithm as SigningAlgorithmSpec }));
+    const signature = signed.Signature as Uint8Array;
+    expect(signed.SigningAlgorithm).toBe(algorithm);
+    expect(
+      (await client.send(new VerifyCommand({ KeyId: keyId, Message: message, Signature: signature, SigningAlgorithm: algorithm as SigningAlgorithmSpec })))
+        .SignatureValid,
+    ).toBe(true);
+    const tampered = new TextEncoder().encode('release v1.2.4');
+    await expect(
+      client.send(new VerifyCommand({ KeyId: keyId, Message: tampered, Signature: signature, SigningAlgorithm: algorithm as SigningAlgorithmSpec })),
+    ).rejects.toMatchObject({
+      name: 'KMSInvalidSignatureException',
+    });
+    if (hasOpenssl) {
+      const publicKey = (await client.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey as Uint8Array;
+      expect(opensslVerifies(publicKey, algorithm, signature)).toBe(true);
+      expect(
+        opensslVerifies(
+          publicKey,
+          algorithm,
+          signature.map((b, i) => (i === 10 ? b ^ 1 : b)),
+        ),
+      ).toBe(false);
+    }
+  });
+
+  it('refuses an algorithm the key spec does not take, a signing key for Encrypt, and a SIGN_VERIFY key without a spec', async () => {
+    const keyId = (await client.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256' }))).KeyMetadata?.KeyId as string;
+    await expect(client.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' }))).rejects.toMatchObject({
+      name: 'InvalidKeyUsageException',
+    });
+    await expect(client.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY' }))).rejects.toMatchObject({ name: 'ValidationException' });
+    const { EncryptCommand } = await import('@aws-sdk/client-kms');
+    await expect(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: message }))).rejects.toMatchObject({ name: 'InvalidKeyUsageException' });
+  });
+});
