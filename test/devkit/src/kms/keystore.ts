@@ -20,8 +20,20 @@ export interface StoredKey {
   readonly material: string;
   policy: string;
   /** Absent: a symmetric ENCRYPT_DECRYPT key (SYMMETRIC_DEFAULT), as every key of earlier versions. */
-  readonly keyUsage?: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT' | 'SIGN_VERIFY';
-  readonly keySpec?: 'SYMMETRIC_DEFAULT' | 'ECC_NIST_P256' | 'ECC_NIST_P384' | 'ECC_NIST_P521' | 'ECC_SECG_P256K1' | 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+  readonly keyUsage?: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC';
+  readonly keySpec?:
+    | 'SYMMETRIC_DEFAULT'
+    | 'ECC_NIST_P256'
+    | 'ECC_NIST_P384'
+    | 'ECC_NIST_P521'
+    | 'ECC_SECG_P256K1'
+    | 'RSA_2048'
+    | 'RSA_3072'
+    | 'RSA_4096'
+    | 'HMAC_224'
+    | 'HMAC_256'
+    | 'HMAC_384'
+    | 'HMAC_512';
   /** An asymmetric key's public key (key agreement, signing), SubjectPublicKeyInfo DER in base64. */
   readonly publicKey?: string;
   /** Earlier key material (base64), oldest first: a blob of material version n uses [n] (the current is `material`). */

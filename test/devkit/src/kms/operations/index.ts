@@ -7,6 +7,7 @@ import { KEY_AGREEMENT_OPERATIONS } from './key-agreement.js';
 import { KEY_LIFECYCLE_OPERATIONS } from './key-lifecycle.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
 import { SIGNING_OPERATIONS } from './signing.js';
+import { MAC_OPERATIONS } from './mac.js';
 import { TAG_AND_POLICY_OPERATIONS } from './tags-and-policies.js';
 
 export type { AuditFacts, Operation, OperationContext } from './context.js';
@@ -28,4 +29,5 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   ...KEY_AGREEMENT_OPERATIONS,
   ...GRANT_OPERATIONS_SERVED,
   ...SIGNING_OPERATIONS,
+  ...MAC_OPERATIONS,
 };

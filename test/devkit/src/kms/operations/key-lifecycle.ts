@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { kmsError, optionalBoolean, optionalEnum, optionalInteger, optionalString } from '@nitro-datakey/shared';
 import { authorize, authorizeWithoutKey, policyParam } from './authorization.js';
 import { keyArn, type Operation, seconds } from './context.js';
 import { generateKeyPair } from './key-material.js';
 import { AGREEMENT_CURVES, type AgreementSpec, keyIdParam, keyMetadata, resolveKey } from './keys.js';
 import { page, tagList } from './params.js';
-import { SIGNING_SPECS, type SigningSpec } from './signing-specs.js';
+import { MAC_SPECS, type MacSpec, SIGNING_SPECS, type SigningSpec } from './key-specs.js';
 
 /** Keys: creation, description, listing, enabling and disabling, deletion and its cancellation. */
 export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -15,6 +16,10 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
     const origin = optionalString(body, 'Origin', 1, 64);
     const agreement = usage === 'KEY_AGREEMENT';
     const signing = usage === 'SIGN_VERIFY';
+    const mac = usage === 'GENERATE_VERIFY_MAC';
+    if (mac && (spec === undefined || !Object.hasOwn(MAC_SPECS, spec))) {
+      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage GENERATE_VERIFY_MAC: use ${Object.keys(MAC_SPECS).join(', ')}.`);
+    }
     if (signing && (spec === undefined || !Object.hasOwn(SIGNING_SPECS, spec))) {
       throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage SIGN_VERIFY: use ${Object.keys(SIGNING_SPECS).join(', ')}.`);
     }
@@ -23,14 +28,14 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
       throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${Object.keys(AGREEMENT_CURVES).join(', ')}.`);
     }
     if (
-      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement && !signing) ||
-      (!agreement && !signing && spec && spec !== 'SYMMETRIC_DEFAULT') ||
+      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement && !signing && !mac) ||
+      (!agreement && !signing && !mac && spec && spec !== 'SYMMETRIC_DEFAULT') ||
       (origin && origin !== 'AWS_KMS') ||
       optionalBoolean(body, 'MultiRegion')
     ) {
       throw kmsError.unsupported(
         'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), ECC key-agreement keys ' +
-          '(KEY_AGREEMENT) and RSA or ECC signing keys (SIGN_VERIFY), AWS_KMS origin, single-Region, only.',
+          '(KEY_AGREEMENT), RSA or ECC signing keys (SIGN_VERIFY) and HMAC keys (GENERATE_VERIFY_MAC), AWS_KMS origin, single-Region, only.',
       );
     }
     authorizeWithoutKey(ctx, 'CreateKey');
@@ -57,6 +62,8 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
         publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
       };
     }
+    if (mac)
+      key = { ...key, keyUsage: 'GENERATE_VERIFY_MAC', keySpec: spec as MacSpec, material: randomBytes(MAC_SPECS[spec as MacSpec].bytes).toString('base64') };
     key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
     const tags = tagList(body);
     if (tags.length > 0) key.tags = Object.fromEntries(tags);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { KEY_ID_MAX, kmsError, KmsServiceException, type KmsRequestBody as Body, requireString } from '@nitro-datakey/shared';
 import type { StoredKey } from '../keystore.js';
 import { aliasArn, keyArn, type OperationContext, seconds } from './context.js';
-import { signingAlgorithmsFor } from './signing-specs.js';
+import { MAC_SPECS, type MacSpec, signingAlgorithmsFor } from './key-specs.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -41,7 +41,11 @@ export function requireUsable(ctx: OperationContext, key: StoredKey): void {
 }
 
 /** A key used for what its KeyUsage does not cover: InvalidKeyUsageException, as AWS answers. */
-export function requireKeyUsage(ctx: OperationContext, key: StoredKey, usage: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT' | 'SIGN_VERIFY'): void {
+export function requireKeyUsage(
+  ctx: OperationContext,
+  key: StoredKey,
+  usage: 'ENCRYPT_DECRYPT' | 'KEY_AGREEMENT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC',
+): void {
   if ((key.keyUsage ?? 'ENCRYPT_DECRYPT') !== usage) {
     throw new KmsServiceException(
       'InvalidKeyUsageException',
@@ -97,5 +101,6 @@ export const currentMaterialId = (key: StoredKey): string => keyMaterialId(key.k
 export function usageAlgorithms(key: StoredKey): Record<string, string[]> {
   if (key.keyUsage === 'KEY_AGREEMENT') return { KeyAgreementAlgorithms: ['ECDH'] };
   if (key.keyUsage === 'SIGN_VERIFY') return { SigningAlgorithms: signingAlgorithmsFor(key.keySpec ?? '') };
+  if (key.keyUsage === 'GENERATE_VERIFY_MAC') return { MacAlgorithms: [MAC_SPECS[key.keySpec as MacSpec].algorithm] };
   return { EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'] };
 }

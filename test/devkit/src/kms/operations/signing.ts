@@ -4,7 +4,7 @@ import type { StoredKey } from '../keystore.js';
 import { authorize } from './authorization.js';
 import { keyArn, type Operation, type OperationContext } from './context.js';
 import { keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
-import { SIGNING_ALGORITHMS, type SigningAlgorithm, signingAlgorithmsFor } from './signing-specs.js';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm, signingAlgorithmsFor } from './key-specs.js';
 
 /** Node's sign/verify options for one algorithm on one key. */
 function signingOptions(key: StoredKey, algorithm: SigningAlgorithm, kind: 'private' | 'public') {

@@ -1,3 +1,4 @@
+// The key specs of the asymmetric signing keys and of the HMAC keys, and the algorithms each takes.
 /** The asymmetric SIGN_VERIFY key specs AWS offers outside China, and how each is made. */
 export const SIGNING_SPECS = {
   RSA_2048: { type: 'rsa', modulusLength: 2048 },
@@ -30,3 +31,12 @@ export function signingAlgorithmsFor(spec: string): SigningAlgorithm[] {
   if (spec === 'ECC_NIST_P521') return ['ECDSA_SHA_512'];
   return ['ECDSA_SHA_256'];
 }
+
+/** The HMAC key specs: each one's key length and the one algorithm it takes. */
+export const MAC_SPECS = {
+  HMAC_224: { bytes: 28, algorithm: 'HMAC_SHA_224' },
+  HMAC_256: { bytes: 32, algorithm: 'HMAC_SHA_256' },
+  HMAC_384: { bytes: 48, algorithm: 'HMAC_SHA_384' },
+  HMAC_512: { bytes: 64, algorithm: 'HMAC_SHA_512' },
+} as const;
+export type MacSpec = keyof typeof MAC_SPECS;
