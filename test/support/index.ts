@@ -10,3 +10,10 @@ export { spawnLocalKms, kmsBinPath } from './kms-process.js';
 export { kernelShimEnv } from './kernel-shim-env.js';
 /** An identity policy granting every KMS action: what a real administrator's IAM gives it (the local KMS models IAM strictly). */
 export const IAM_ALLOW_ALL_KMS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] });
+
+/** A call's outcome as a test compares it: 'OK', or the name of the error it failed with. */
+export const outcome = (call: Promise<unknown>): Promise<string> =>
+  call.then(
+    () => 'OK',
+    (e: Error) => e.name,
+  );

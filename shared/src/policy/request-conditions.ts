@@ -1,4 +1,5 @@
 import { RECIPIENT_ATTESTATION_IMAGE_SHA384, recipientAttestationPcrKey } from './condition-keys.js';
+import { policyCaller } from './policy-evaluation.js';
 
 /** What KMS knows about a request that a condition may test. */
 export interface KmsRequestFacts {
@@ -45,7 +46,7 @@ export function encryptionContextConditions(context: Readonly<Record<string, str
 /** aws:PrincipalArn (a session's role, when given), aws:PrincipalAccount, aws:PrincipalType and kms:CallerAccount. */
 export function callerConditions(principalArn: string, roleArn?: string): Map<string, string> {
   const conditions = new Map<string, string>([['aws:principalarn', roleArn ?? principalArn]]);
-  const account = /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(principalArn)?.[1];
+  const { account } = policyCaller(principalArn);
   if (account) {
     conditions.set('kms:calleraccount', account);
     conditions.set('aws:principalaccount', account);

@@ -1,7 +1,7 @@
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { IAM_ALLOW_ALL_KMS } from '../../support/index.js';
+import { IAM_ALLOW_ALL_KMS, outcome } from '../../support/index.js';
 
 /*
  * The local KMS decides as AWS does, through the SDK: the account root statement delegates to identity
@@ -21,11 +21,6 @@ const as = (accessKeyId: string) => {
   clients.push(client);
   return client;
 };
-const outcome = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'OK',
-    (e: Error) => e.name,
-  );
 
 beforeAll(async () => {
   kms = await startLocalKms({

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { IAM_ALLOW_ALL_KMS } from '../../support/index.js';
+import { IAM_ALLOW_ALL_KMS, outcome } from '../../support/index.js';
 
 /*
  * Grants as AWS documents them (KMS Developer Guide "Grants in AWS KMS", "Grant constraints", "Retiring and
@@ -32,11 +32,6 @@ const as = (accessKeyId: string) => {
   clients.push(client);
   return client;
 };
-const outcome = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'OK',
-    (e: Error) => e.name,
-  );
 
 beforeAll(async () => {
   kms = await startLocalKms({

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { decodeAttestation } from '@nitro-datakey/shared/attestation';
 import { toHex } from '@nitro-datakey/shared/bytes';
@@ -14,6 +13,7 @@ import {
   policyCaller,
 } from '@nitro-datakey/shared/policy';
 import { looksLikeCose } from '../input-kinds.js';
+import { readPolicyFile } from '../policy-file.js';
 
 const EXPLAIN_HELP = `Usage: nitro-datakey policy explain --key-policy FILE --principal ARN --action ACTION [options]
 
@@ -93,22 +93,6 @@ async function explain(argv: readonly string[], io: CliIo): Promise<number> {
   if (values.json) io.stdout(`${JSON.stringify({ ...verdict, statements })}\n`);
   else io.stdout(explanationText(verdict.decision, verdict.reason, statements));
   return verdict.decision === 'Allow' ? EXIT.ok : EXIT.rejected;
-}
-
-/** A policy document, or `aws kms get-key-policy` output (`{"Policy": "...", "PolicyName": "default"}`), as text. */
-async function readPolicyFile(path: string, flag: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  try {
-    const json = JSON.parse(text) as { Policy?: unknown };
-    return typeof json.Policy === 'string' ? json.Policy : text;
-  } catch {
-    throw new UsageError(`${flag}: ${path} is not JSON`);
-  }
 }
 
 async function requestFrom(values: Values, caller: PolicyCaller, io: CliIo): Promise<PolicyRequest> {

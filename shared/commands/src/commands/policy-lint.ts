@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type CliCommand, type CliIo, EXIT, onePositional, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliCommand, type CliIo, EXIT, onePositional } from '@nitro-datakey/shared/cli';
 import { lintKeyPolicy, measurementsFromJson } from '@nitro-datakey/shared/policy';
+import { readPolicyFile, readTextFile } from '../policy-file.js';
 
 const LINT_HELP = `Usage: nitro-datakey policy lint KEY_POLICY_FILE [--role-arn ARN] [--measurements FILE] [--json]
 
@@ -32,26 +32,11 @@ async function lint(argv: readonly string[], io: CliIo): Promise<number> {
     options: { 'role-arn': { type: 'string' }, measurements: { type: 'string' }, json: { type: 'boolean' } },
   });
   const file = onePositional(positionals, 'KEY_POLICY_FILE');
-  const text = await readText(file);
-  let policy = text;
-  try {
-    const json = JSON.parse(text) as { Policy?: unknown };
-    if (typeof json.Policy === 'string') policy = json.Policy; // aws kms get-key-policy output
-  } catch {
-    throw new UsageError(`${file} is not JSON`);
-  }
-  const signed = values.measurements === undefined ? false : measurementsFromJson(JSON.parse(await readText(values.measurements))).has(8);
+  const policy = await readPolicyFile(file, 'KEY_POLICY_FILE');
+  const signed = values.measurements === undefined ? false : measurementsFromJson(JSON.parse(await readTextFile(values.measurements, '--measurements'))).has(8);
   const findings = lintKeyPolicy(policy, { ...(values['role-arn'] ? { roleArn: values['role-arn'] } : {}), signed });
   if (values.json) io.stdout(`${JSON.stringify({ findings })}\n`);
   else if (findings.length === 0) io.stdout('no findings\n');
   else for (const f of findings) io.stdout(`${f.level.toUpperCase()} ${f.code} ${f.statement}: ${f.message}\n  fix: ${f.fix}\n`);
   return findings.some((f) => f.level === 'error') ? EXIT.rejected : EXIT.ok;
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
 }

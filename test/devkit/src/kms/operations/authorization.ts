@@ -34,8 +34,7 @@ function denied(ctx: OperationContext, action: string, resource: string | undefi
  * The caller's identity policies: its own (a user's, a role's), or for an assumed-role session its
  * role's, whatever the role's path. `permissive` when IAM is modelled as allowing all and none was given.
  */
-function identityPoliciesOf(ctx: OperationContext): IdentityPolicies {
-  const caller = policyCaller(ctx.principalArn);
+function identityPoliciesOf(ctx: OperationContext, caller: PolicyCaller): IdentityPolicies {
   const texts = [...(ctx.iamPolicies ?? new Map<string, readonly string[]>())]
     .filter(([arn]) => arn === caller.arn || isRoleOf(arn, caller))
     .flatMap(([, t]) => t);
@@ -46,6 +45,27 @@ function identityPoliciesOf(ctx: OperationContext): IdentityPolicies {
 const isRoleOf = (arn: string, caller: PolicyCaller): boolean =>
   caller.role !== undefined && principalMatch(arn, caller) === 'direct' && arn.includes(':role/');
 
+/**
+ * The one call into the shared engine: the caller read once from its ARN, its identity policies, and the
+ * condition keys about it and the request beside the operation's own. No key policy: an action on no key.
+ */
+function decide(
+  ctx: OperationContext,
+  action: string,
+  resourceArn: string,
+  conditions: ReadonlyMap<string, string | readonly string[]>,
+  keyPolicy?: ReturnType<typeof parsedPolicyDocument>,
+): { verdict: KmsAuthorization; caller: PolicyCaller } {
+  const caller = policyCaller(ctx.principalArn);
+  const verdict = authorizeKms({
+    ...(keyPolicy ? { keyPolicy, keyAccount: ctx.account } : {}),
+    identityPolicies: identityPoliciesOf(ctx, caller),
+    caller,
+    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn, conditions: withCaller(ctx, caller, conditions) },
+  });
+  return { verdict, caller };
+}
+
 /** The key policy and the caller's identity policies, decided as AWS does; the audit trail notes the decision. */
 export function authorize(
   ctx: OperationContext,
@@ -55,15 +75,9 @@ export function authorize(
   context: Readonly<Record<string, string>> = {},
 ): void {
   const resource = keyArn(ctx, key.keyId);
-  const policyVerdict = authorizeKms({
-    keyPolicy: parsedPolicyDocument(key.policy),
-    keyAccount: ctx.account,
-    identityPolicies: identityPoliciesOf(ctx),
-    caller: policyCaller(ctx.principalArn),
-    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: resource, conditions: withCaller(ctx, withKey(ctx, key, conditions)) },
-  });
+  const { verdict: policyVerdict, caller } = decide(ctx, action, resource, withKey(ctx, key, conditions), parsedPolicyDocument(key.policy));
   // A grant allows what no policy allows; it never lifts an explicit Deny.
-  const grant = policyVerdict.decision === 'ImplicitDeny' ? grantAllowing(key, policyCaller(ctx.principalArn), action, context) : undefined;
+  const grant = policyVerdict.decision === 'ImplicitDeny' ? grantAllowing(key, caller, action, context) : undefined;
   const verdict: KmsAuthorization = grant ? { decision: 'Allow', statement: `grant ${grant.grantId}`, reason: 'a grant allows it' } : policyVerdict;
   if (ctx.audit) {
     ctx.audit.keyArn = resource;
@@ -74,11 +88,7 @@ export function authorize(
 
 /** An action on no key (CreateKey, GenerateRandom): the caller's identity policies alone decide, as on AWS. */
 export function authorizeWithoutKey(ctx: OperationContext, action: string, conditions: ReadonlyMap<string, string | readonly string[]> = new Map()): void {
-  const verdict = authorizeKms({
-    identityPolicies: identityPoliciesOf(ctx),
-    caller: policyCaller(ctx.principalArn),
-    request: { principalArn: ctx.principalArn, action: `kms:${action}`, resourceArn: '*', conditions: withCaller(ctx, conditions) },
-  });
+  const { verdict } = decide(ctx, action, '*', conditions);
   if (verdict.decision !== 'Allow') denied(ctx, action, undefined, verdict);
 }
 
@@ -95,11 +105,15 @@ function withKey(ctx: OperationContext, key: StoredKey, conditions: ReadonlyMap<
 }
 
 /** The condition keys about the caller, beside the request's own. */
-function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, string | readonly string[]>): Map<string, string | readonly string[]> {
+function withCaller(
+  ctx: OperationContext,
+  caller: PolicyCaller,
+  conditions: ReadonlyMap<string, string | readonly string[]>,
+): Map<string, string | readonly string[]> {
   // For a role session AWS sets aws:PrincipalArn to the role's ARN (with its path), not the session's.
   return new Map([
     ...conditions,
-    ...callerConditions(ctx.principalArn, roleArnOf(ctx)),
+    ...callerConditions(ctx.principalArn, roleArnOf(ctx, caller)),
     ...requestConditions({
       now: ctx.clock(),
       region: ctx.region,
@@ -109,8 +123,7 @@ function withCaller(ctx: OperationContext, conditions: ReadonlyMap<string, strin
 }
 
 /** A session's role ARN: the one the local KMS knows (with its path) from --iam-policy, else without a path. */
-function roleArnOf(ctx: OperationContext): string | undefined {
-  const caller = policyCaller(ctx.principalArn);
+function roleArnOf(ctx: OperationContext, caller: PolicyCaller): string | undefined {
   if (caller.role === undefined) return undefined;
   const known = [...(ctx.iamPolicies?.keys() ?? [])].find((arn) => isRoleOf(arn, caller));
   return known ?? `arn:aws:iam::${caller.role.account}:role/${caller.role.name}`;
@@ -147,13 +160,7 @@ export function policyParam(body: Body, ctx: OperationContext, required: boolean
   if (policy === undefined) return defaultKeyPolicy(ctx.account);
   const statements = parsedPolicyDocument(policy);
   if (!bypass) {
-    const verdict = authorizeKms({
-      keyPolicy: statements,
-      keyAccount: ctx.account,
-      identityPolicies: identityPoliciesOf(ctx),
-      caller: policyCaller(ctx.principalArn),
-      request: { principalArn: ctx.principalArn, action: 'kms:PutKeyPolicy', resourceArn, conditions: withCaller(ctx, new Map()) },
-    });
+    const { verdict } = decide(ctx, 'PutKeyPolicy', resourceArn, new Map(), statements);
     if (verdict.decision !== 'Allow') throw kmsError.malformedPolicy('The new key policy will not allow you to update the key policy in the future.');
   }
   return policy;

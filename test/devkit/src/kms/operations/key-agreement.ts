@@ -2,8 +2,9 @@ import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { grantTokens, kmsError, KmsServiceException, parseDeriveSharedSecretRequest } from '@nitro-datakey/shared';
 import { authorize, contextConditions } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
-import { AGREEMENT_CURVES, type AgreementSpec, usageAlgorithms, keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
+import { usageAlgorithms, keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
 import { readRecipient, secretAnswer } from './recipient-answer.js';
+import { ASYMMETRIC_SPECS, type AsymmetricSpec } from './key-specs.js';
 
 /** An asymmetric key's public key (key agreement, signing), and ECDH with a KEY_AGREEMENT key (honours Recipient). */
 export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -42,7 +43,8 @@ export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {
     } catch {
       throw kmsError.validation('PublicKey must be a DER-encoded X.509 SubjectPublicKeyInfo.');
     }
-    const curve = AGREEMENT_CURVES[key.keySpec as AgreementSpec];
+    const how = ASYMMETRIC_SPECS[key.keySpec as AsymmetricSpec];
+    const curve = how.type === 'ec' ? how.namedCurve : undefined;
     const details = peer.asymmetricKeyDetails as { namedCurve?: string } | undefined;
     if (peer.asymmetricKeyType !== 'ec' || details?.namedCurve !== curve) {
       throw kmsError.validation(`PublicKey must be an EC public key on the key's curve (${key.keySpec}).`);

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { kmsError, optionalBoolean, optionalEnum, optionalInteger, optionalString } from '@nitro-datakey/shared';
 import { authorize, authorizeWithoutKey, policyParam } from './authorization.js';
 import { keyArn, type Operation, seconds } from './context.js';
-import { generateKeyPair } from './key-material.js';
-import { AGREEMENT_CURVES, type AgreementSpec, keyIdParam, keyMetadata, resolveKey } from './keys.js';
+import { keyIdParam, keyMetadata, resolveKey } from './keys.js';
 import { page, tagList } from './params.js';
-import { MAC_SPECS, type MacSpec, SIGNING_SPECS, type SigningSpec } from './key-specs.js';
+import { AGREEMENT_SPECS, type AsymmetricSpec, MAC_SPECS, type MacSpec, newKeyPair, SIGNING_SPECS } from './key-specs.js';
 
 /** Keys: creation, description, listing, enabling and disabling, deletion and its cancellation. */
 export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
@@ -20,12 +19,12 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
     if (mac && (spec === undefined || !Object.hasOwn(MAC_SPECS, spec))) {
       throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage GENERATE_VERIFY_MAC: use ${Object.keys(MAC_SPECS).join(', ')}.`);
     }
-    if (signing && (spec === undefined || !Object.hasOwn(SIGNING_SPECS, spec))) {
-      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage SIGN_VERIFY: use ${Object.keys(SIGNING_SPECS).join(', ')}.`);
+    if (signing && !(SIGNING_SPECS as readonly string[]).includes(spec ?? '')) {
+      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage SIGN_VERIFY: use ${SIGNING_SPECS.join(', ')}.`);
     }
-    if (agreement && (spec === undefined || !Object.hasOwn(AGREEMENT_CURVES, spec))) {
+    if (agreement && !(AGREEMENT_SPECS as readonly string[]).includes(spec ?? '')) {
       // AWS: KEY_AGREEMENT takes an ECC key spec (SM2 in China Regions only).
-      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${Object.keys(AGREEMENT_CURVES).join(', ')}.`);
+      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${AGREEMENT_SPECS.join(', ')}.`);
     }
     if (
       (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement && !signing && !mac) ||
@@ -40,26 +39,14 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
     }
     authorizeWithoutKey(ctx, 'CreateKey');
     let key = ctx.store.newKey('', description, ctx.clock().getTime());
-    if (agreement) {
-      const pair = await generateKeyPair('ec', { namedCurve: AGREEMENT_CURVES[spec as AgreementSpec] });
+    if (agreement || signing) {
+      const pair = await newKeyPair(spec as AsymmetricSpec);
       key = {
         ...key,
-        keyUsage: 'KEY_AGREEMENT',
-        keySpec: spec as AgreementSpec,
-        material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-        publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
-      };
-    }
-    if (signing) {
-      const how = SIGNING_SPECS[spec as SigningSpec];
-      const pair =
-        how.type === 'rsa' ? await generateKeyPair('rsa', { modulusLength: how.modulusLength }) : await generateKeyPair('ec', { namedCurve: how.namedCurve });
-      key = {
-        ...key,
-        keyUsage: 'SIGN_VERIFY',
-        keySpec: spec as SigningSpec,
-        material: pair.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
-        publicKey: pair.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+        keyUsage: agreement ? 'KEY_AGREEMENT' : 'SIGN_VERIFY',
+        keySpec: spec as AsymmetricSpec,
+        material: Buffer.from(pair.privateKey).toString('base64'),
+        publicKey: Buffer.from(pair.publicKey).toString('base64'),
       };
     }
     if (mac)

@@ -1,18 +1,9 @@
-import { generateKeyPair as generateKeyPairCb } from 'node:crypto';
-import { promisify } from 'node:util';
 import { kmsError, type KeyPairSpec } from '@nitro-datakey/shared';
 import { openBlob, parseBlob, sealBlob } from '../ciphertext-blob.js';
 import type { StoredKey } from '../keystore.js';
 import type { OperationContext } from './context.js';
 import { resolveKey } from './keys.js';
-
-export const generateKeyPair = promisify(generateKeyPairCb);
-const CURVES: Partial<Record<KeyPairSpec, string>> = {
-  ECC_NIST_P256: 'prime256v1',
-  ECC_NIST_P384: 'secp384r1',
-  ECC_NIST_P521: 'secp521r1',
-  ECC_SECG_P256K1: 'secp256k1',
-};
+import { newKeyPair } from './key-specs.js';
 
 /** The key a blob names; a blob that is not ours, or whose key is gone, is InvalidCiphertextException. */
 export function decryptBlob(
@@ -48,15 +39,5 @@ export function seal(key: StoredKey, plaintext: Uint8Array, context: Readonly<Re
 
 export async function dataKeyPair(spec: KeyPairSpec): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
   if (spec === 'SM2') throw kmsError.unsupported('KeyPairSpec SM2 is only supported in China Regions.');
-  const curve = CURVES[spec];
-  const pair =
-    spec === 'ECC_NIST_EDWARDS25519'
-      ? await generateKeyPair('ed25519')
-      : curve
-        ? await generateKeyPair('ec', { namedCurve: curve })
-        : await generateKeyPair('rsa', { modulusLength: Number(spec.slice(4)) });
-  return {
-    privateKey: new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })),
-    publicKey: new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' })),
-  };
+  return newKeyPair(spec);
 }

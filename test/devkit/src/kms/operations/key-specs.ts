@@ -1,6 +1,12 @@
-// The key specs of the asymmetric signing keys and of the HMAC keys, and the algorithms each takes.
-/** The asymmetric SIGN_VERIFY key specs AWS offers outside China, and how each is made. */
-export const SIGNING_SPECS = {
+import { generateKeyPair as generateKeyPairCb } from 'node:crypto';
+import { promisify } from 'node:util';
+
+// The key specs of the asymmetric keys and of the HMAC keys, how each is made, and the algorithms each takes.
+
+const generateKeyPair = promisify(generateKeyPairCb);
+
+/** The RSA and ECC key specs AWS offers outside China (signing keys, data key pairs), and how each is made. */
+export const ASYMMETRIC_SPECS = {
   RSA_2048: { type: 'rsa', modulusLength: 2048 },
   RSA_3072: { type: 'rsa', modulusLength: 3072 },
   RSA_4096: { type: 'rsa', modulusLength: 4096 },
@@ -9,7 +15,26 @@ export const SIGNING_SPECS = {
   ECC_NIST_P521: { type: 'ec', namedCurve: 'secp521r1' },
   ECC_SECG_P256K1: { type: 'ec', namedCurve: 'secp256k1' },
 } as const;
-export type SigningSpec = keyof typeof SIGNING_SPECS;
+export type AsymmetricSpec = keyof typeof ASYMMETRIC_SPECS;
+
+/** SIGN_VERIFY takes every one of them; KEY_AGREEMENT the ECC ones. */
+export const SIGNING_SPECS = Object.keys(ASYMMETRIC_SPECS) as AsymmetricSpec[];
+export const AGREEMENT_SPECS = SIGNING_SPECS.filter((spec) => spec.startsWith('ECC_'));
+
+/** A new key pair of `spec`: PKCS#8 DER private key and SubjectPublicKeyInfo DER public key. */
+export async function newKeyPair(spec: AsymmetricSpec | 'ECC_NIST_EDWARDS25519'): Promise<{ privateKey: Uint8Array; publicKey: Uint8Array }> {
+  const how = spec === 'ECC_NIST_EDWARDS25519' ? undefined : ASYMMETRIC_SPECS[spec];
+  const pair =
+    how === undefined
+      ? await generateKeyPair('ed25519')
+      : how.type === 'rsa'
+        ? await generateKeyPair('rsa', { modulusLength: how.modulusLength })
+        : await generateKeyPair('ec', { namedCurve: how.namedCurve });
+  return {
+    privateKey: new Uint8Array(pair.privateKey.export({ format: 'der', type: 'pkcs8' })),
+    publicKey: new Uint8Array(pair.publicKey.export({ format: 'der', type: 'spki' })),
+  };
+}
 
 export const SIGNING_ALGORITHMS = [
   'RSASSA_PSS_SHA_256',

@@ -83,10 +83,6 @@ export function keyMetadata(ctx: OperationContext, key: StoredKey): Record<strin
   };
 }
 
-/** The curves AWS allows for KEY_AGREEMENT keys (outside China), and OpenSSL's names for them. */
-export const AGREEMENT_CURVES = { ECC_NIST_P256: 'prime256v1', ECC_NIST_P384: 'secp384r1', ECC_NIST_P521: 'secp521r1', ECC_SECG_P256K1: 'secp256k1' } as const;
-export type AgreementSpec = keyof typeof AGREEMENT_CURVES;
-
 /**
  * AWS returns KeyMaterialId (64 lowercase hex) for symmetric operations and omits it when the request has a
  * Recipient. Ours is a digest of key id and material version: stable, distinct per rotation, and reveals nothing.
