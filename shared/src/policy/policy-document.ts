@@ -11,6 +11,11 @@ import { CONDITION_OPERATORS, invalidOperatorValue } from './condition-operators
 export interface PolicyMatch {
   readonly not: boolean;
   readonly values: readonly string[];
+  /**
+   * A key policy's service principals ({"Service": "logs.amazonaws.com"}). Kept apart from `values`: an
+   * IAM caller never is one, so they name no caller of the local KMS and spare none from a NotPrincipal.
+   */
+  readonly services?: readonly string[];
 }
 
 export interface PolicyStatement {
@@ -89,20 +94,45 @@ function parseStatement(s: unknown, i: number, kind: 'key' | 'iam'): PolicyState
   };
 }
 
-/** A key policy statement's Principal or NotPrincipal: "*" or {"AWS": ...}; NotPrincipal only to deny. */
+/** A key policy statement's Principal or NotPrincipal: "*" or {"AWS": ..., "Service": ...}; NotPrincipal only to deny. */
 function keyPolicyPrincipal(st: Record<string, unknown>, i: number): PolicyMatch {
   const p = st['Principal'] !== undefined ? 'Principal' : 'NotPrincipal';
   if (st['Principal'] !== undefined && st['NotPrincipal'] !== undefined) throw malformed(`Statement[${i}]: Principal and NotPrincipal together`);
   const value = st[p];
   if (value === undefined) throw malformed(`Statement[${i}]: a key policy statement needs a Principal (or NotPrincipal)`);
-  let values: string[];
-  if (value === '*') values = ['*'];
-  else if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'AWS' in value)
-    values = stringList((value as { AWS: unknown }).AWS, `Statement[${i}].${p}.AWS`);
-  else throw malformed(`Statement[${i}]: ${p} must be "*" or {"AWS": ...}`);
   // AWS refuses NotPrincipal with Allow: "allow everyone but X" is never what a key policy means.
   if (p === 'NotPrincipal' && st['Effect'] === 'Allow') throw malformed(`Statement[${i}]: NotPrincipal is allowed only with "Effect": "Deny"`);
-  return { not: p === 'NotPrincipal', values };
+  if (value === '*') return { not: p === 'NotPrincipal', values: ['*'] };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw malformed(`Statement[${i}]: ${p} must be "*" or {"AWS": ..., "Service": ...}`);
+  const element = value as Record<string, unknown>;
+  for (const kind of Object.keys(element)) {
+    if (kind !== 'AWS' && kind !== 'Service') throw malformed(`Statement[${i}]: ${p}.${kind} is not a principal type a key policy takes (AWS, Service)`);
+  }
+  const values = element['AWS'] === undefined ? [] : stringList(element['AWS'], `Statement[${i}].${p}.AWS`);
+  const services = element['Service'] === undefined ? [] : stringList(element['Service'], `Statement[${i}].${p}.Service`);
+  if (values.length + services.length === 0) throw malformed(`Statement[${i}]: ${p} names no principal`);
+  // AWS's own wording: the statement and the ARN are for the user to find.
+  if (!values.every(isPrincipalShape) || !services.every((s) => SERVICE_PRINCIPAL.test(s))) throw kmsError.malformedPolicy(INVALID_PRINCIPALS);
+  return { not: p === 'NotPrincipal', values, ...(services.length > 0 ? { services } : {}) };
+}
+
+/** KMS's message for a principal that is not a well-formed one, or (in the local KMS) one that does not exist. */
+export const INVALID_PRINCIPALS = 'Policy contains a statement with one or more invalid principals.';
+
+const SERVICE_PRINCIPAL = /^[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$/;
+const ACCOUNT = String.raw`\d{12}`;
+const NAME = String.raw`[\w+=,.@-]+`;
+const AWS_PRINCIPAL = new RegExp(
+  [
+    String.raw`^(?:\*|${ACCOUNT}`,
+    String.raw`arn:aws[a-z-]*:iam::${ACCOUNT}:(?:root|(?:role|user)/(?:[\x21-\x7e]*/)?${NAME})`,
+    String.raw`arn:aws[a-z-]*:sts::${ACCOUNT}:(?:assumed-role/${NAME}/${NAME}|federated-user/${NAME}))$`,
+  ].join('|'),
+);
+
+/** An "AWS" principal as IAM writes one: "*", an account, its root, a role, a user, a role session or a federated user; no wildcards. */
+function isPrincipalShape(value: string): boolean {
+  return AWS_PRINCIPAL.test(value) && (value === '*' || !value.includes('*'));
 }
 
 /** One key of a condition block, checked: a key KMS knows, values the operator can read, a set operator only on a multivalued key. */

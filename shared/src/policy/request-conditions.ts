@@ -59,9 +59,41 @@ export function callerConditions(principalArn: string, roleArn?: string): Map<st
         ? 'User'
         : undefined;
   if (type) conditions.set('aws:principaltype', type);
+  conditions.set('aws:principalisawsservice', 'false'); // an IAM principal, never a service's own
   // aws:username is an IAM user's name (the last part of its ARN), for ${aws:username} in a policy.
   const user = /:user\/(?:[^/]+\/)*([^/]+)$/.exec(principalArn)?.[1];
   if (user) conditions.set('aws:username', user);
+  return conditions;
+}
+
+/** What IAM knows about a principal beyond its ARN: its tags and its organization. */
+export interface PrincipalAttributes {
+  readonly tags?: Readonly<Record<string, string>>;
+  /** aws:PrincipalOrgID, `o-` and 10 to 32 characters. */
+  readonly organizationId?: string;
+  /** aws:PrincipalOrgPaths, each `o-.../r-.../ou-.../` down to the principal's account. */
+  readonly organizationPaths?: readonly string[];
+}
+
+/** aws:PrincipalTag/KEY (the tag key lower-cased: condition keys match case-insensitively), aws:PrincipalOrgID and aws:PrincipalOrgPaths. */
+export function principalAttributeConditions(attributes: PrincipalAttributes): Map<string, string | readonly string[]> {
+  const conditions = new Map<string, string | readonly string[]>();
+  for (const [key, value] of Object.entries(attributes.tags ?? {})) conditions.set(`aws:principaltag/${key.toLowerCase()}`, value);
+  if (attributes.organizationId !== undefined) conditions.set('aws:principalorgid', attributes.organizationId);
+  if (attributes.organizationPaths !== undefined && attributes.organizationPaths.length > 0)
+    conditions.set('aws:principalorgpaths', attributes.organizationPaths);
+  return conditions;
+}
+
+/** aws:ResourceTag/KEY from the key's tags; for a request that sets tags, aws:RequestTag/KEY and aws:TagKeys. */
+export function tagConditions(
+  resourceTags: Readonly<Record<string, string>>,
+  requestTags?: Readonly<Record<string, string>>,
+): Map<string, string | readonly string[]> {
+  const conditions = new Map<string, string | readonly string[]>();
+  for (const [key, value] of Object.entries(resourceTags)) conditions.set(`aws:resourcetag/${key.toLowerCase()}`, value);
+  for (const [key, value] of Object.entries(requestTags ?? {})) conditions.set(`aws:requesttag/${key.toLowerCase()}`, value);
+  if (requestTags !== undefined) conditions.set('aws:tagkeys', Object.keys(requestTags));
   return conditions;
 }
 

@@ -39,7 +39,11 @@ describe('KMS error bodies', () => {
     const call = async (target: string, body: unknown) => {
       const res = await fetch(kms.endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${target}` },
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `TrentService.${target}`,
+          authorization: 'AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261205/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00',
+        },
         body: JSON.stringify(body),
       });
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };

@@ -2,14 +2,28 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
+  CreateGrantCommand,
   EncryptCommand,
+  GenerateMacCommand,
+  ListGrantsCommand,
+  SignCommand,
+  VerifyCommand,
+  VerifyMacCommand,
+  GenerateRandomCommand,
   ReEncryptCommand,
   ListAliasesCommand,
+  GetKeyPolicyCommand,
   ListKeyPoliciesCommand,
+  ListKeyRotationsCommand,
+  ListResourceTagsCommand,
+  PutKeyPolicyCommand,
   RotateKeyOnDemandCommand,
   UpdateAliasCommand,
   UpdateKeyDescriptionCommand,
 } from '@aws-sdk/client-kms';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
 
@@ -80,6 +94,101 @@ describe('the local KMS model', () => {
     } finally {
       client.destroy();
       await kms.close();
+    }
+  });
+
+  it('checks what it used to ignore: GrantTokens on DescribeKey, Limit and Marker on ListResourceTags, the PolicyName and Policy patterns, \
+CustomKeyStoreId and XksKeyId', async () => {
+    const kms = await startLocalKms();
+    const client = localKmsClient(kms);
+    try {
+      const keyId = (await client.send(new CreateKeyCommand({ Tags: ['a', 'b', 'c'].map((k) => ({ TagKey: k, TagValue: k })) }))).KeyMetadata?.KeyId as string;
+      await expect(client.send(new DescribeKeyCommand({ KeyId: keyId, GrantTokens: [''] }))).rejects.toMatchObject({ name: 'ValidationException' });
+      const first = await client.send(new ListResourceTagsCommand({ KeyId: keyId, Limit: 2 }));
+      expect(first.Tags?.map((t) => t.TagKey)).toEqual(['a', 'b']);
+      expect(first.Truncated).toBe(true);
+      const rest = await client.send(new ListResourceTagsCommand({ KeyId: keyId, Limit: 2, Marker: first.NextMarker as string }));
+      expect(rest).toMatchObject({ Tags: [{ TagKey: 'c', TagValue: 'c' }], Truncated: false });
+      await expect(client.send(new ListResourceTagsCommand({ KeyId: keyId, Limit: 51 }))).rejects.toMatchObject({ name: 'ValidationException' });
+      await expect(client.send(new ListResourceTagsCommand({ KeyId: keyId, Marker: 'bm9wZQ' }))).rejects.toMatchObject({ name: 'InvalidMarkerException' });
+      await expect(client.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'not-a-word' }))).rejects.toMatchObject({
+        name: 'ValidationException',
+        message: expect.stringContaining("at 'policyName'"),
+      });
+      const policy = JSON.stringify({
+        Statement: [{ Sid: 'r\u00e9sum\u00e9 \u2713', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' }],
+      });
+      await expect(client.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: policy }))).rejects.toMatchObject({
+        name: 'ValidationException',
+        message: expect.stringContaining("at 'policy'"),
+      });
+      // Latin-1 alone (é) is within the pattern.
+      await client.send(new PutKeyPolicyCommand({ KeyId: keyId, Policy: policy.replace(' \u2713', '') }));
+      await expect(client.send(new CreateKeyCommand({ CustomKeyStoreId: 'cks-1234567890abcdef0' }))).rejects.toMatchObject({
+        name: 'CustomKeyStoreNotFoundException',
+      });
+      await expect(client.send(new CreateKeyCommand({ XksKeyId: 'ext-key-1' }))).rejects.toMatchObject({ name: 'ValidationException' });
+      await expect(client.send(new GenerateRandomCommand({ NumberOfBytes: 8, CustomKeyStoreId: 'cks-1234567890abcdef0' }))).rejects.toMatchObject({
+        name: 'CustomKeyStoreNotFoundException',
+      });
+    } finally {
+      client.destroy();
+      await kms.close();
+    }
+  });
+
+  it('ListKeyRotations entries carry KeyMaterialId and KeyMaterialState; ALL_KEY_MATERIAL lists the first material too', async () => {
+    const kms = await startLocalKms();
+    const client = localKmsClient(kms);
+    try {
+      const keyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;
+      const firstMaterial = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.CurrentKeyMaterialId;
+      await client.send(new RotateKeyOnDemandCommand({ KeyId: keyId }));
+      const current = (await client.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata?.CurrentKeyMaterialId;
+      const rotations = (await client.send(new ListKeyRotationsCommand({ KeyId: keyId }))).Rotations ?? [];
+      expect(rotations).toHaveLength(1);
+      expect(rotations[0]).toMatchObject({ KeyMaterialId: current, KeyMaterialState: 'CURRENT', RotationType: 'ON_DEMAND' });
+      const all = (await client.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }))).Rotations ?? [];
+      expect(all.map((r) => [r.KeyMaterialId, r.KeyMaterialState])).toEqual([
+        [firstMaterial, 'NON_CURRENT'],
+        [current, 'CURRENT'],
+      ]);
+      expect(all[0]?.RotationDate).toBeUndefined();
+    } finally {
+      client.destroy();
+      await kms.close();
+    }
+  });
+
+  it('signing keys, HMAC keys and grants persist like the rest: after a restart on the same data directory they verify and allow as before', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ndk-persist-'));
+    const message = new TextEncoder().encode('release');
+    try {
+      const first = await startLocalKms({ dataDir });
+      const c1 = localKmsClient(first);
+      const signer = (await c1.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256' }))).KeyMetadata?.KeyId as string;
+      const signature = (await c1.send(new SignCommand({ KeyId: signer, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }))).Signature as Uint8Array;
+      const hmac = (await c1.send(new CreateKeyCommand({ KeyUsage: 'GENERATE_VERIFY_MAC', KeySpec: 'HMAC_256' }))).KeyMetadata?.KeyId as string;
+      const mac = (await c1.send(new GenerateMacCommand({ KeyId: hmac, Message: message, MacAlgorithm: 'HMAC_SHA_256' }))).Mac as Uint8Array;
+      const grantee = 'arn:aws:iam::111122223333:role/reader';
+      await c1.send(new CreateGrantCommand({ KeyId: signer, GranteePrincipal: grantee, Operations: ['Verify'] }));
+      c1.destroy();
+      await first.close();
+
+      const second = await startLocalKms({ dataDir });
+      const c2 = localKmsClient(second);
+      try {
+        expect(
+          (await c2.send(new VerifyCommand({ KeyId: signer, Message: message, Signature: signature, SigningAlgorithm: 'ECDSA_SHA_256' }))).SignatureValid,
+        ).toBe(true);
+        expect((await c2.send(new VerifyMacCommand({ KeyId: hmac, Message: message, Mac: mac, MacAlgorithm: 'HMAC_SHA_256' }))).MacValid).toBe(true);
+        expect((await c2.send(new ListGrantsCommand({ KeyId: signer }))).Grants?.map((g) => g.GranteePrincipal)).toEqual([grantee]);
+      } finally {
+        c2.destroy();
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

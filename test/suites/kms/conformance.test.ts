@@ -65,8 +65,14 @@ async function failure(p: Promise<unknown>): Promise<{ name: string; message: st
 }
 const nameOf = async (p: Promise<unknown>) => (await failure(p)).name;
 
+const SIGV4_HEADER = 'AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261205/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=00';
+
 /** A raw KMS JSON call, to see exactly which fields come back. */
-async function raw(target: string, body: unknown, init: { bodyText?: string } = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+async function raw(
+  target: string,
+  body: unknown,
+  init: { bodyText?: string; authorization?: string } = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const { request } = await import('node:https');
   const url = new URL(kms.endpoint);
   const payload = init.bodyText ?? JSON.stringify(body);
@@ -78,7 +84,12 @@ async function raw(target: string, body: unknown, init: { bodyText?: string } = 
         method: 'POST',
         path: '/',
         ca: kms.caCertPem,
-        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target },
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': target,
+          // The local KMS checks no signature, but like AWS it answers nothing to an unsigned request.
+          ...(init.authorization === '' ? {} : { authorization: init.authorization ?? SIGV4_HEADER }),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -413,6 +424,19 @@ describe("validation, before key lookup, in AWS's words", () => {
     });
     expect(await nameOf(client.send(new DecryptCommand({ CiphertextBlob: new Uint8Array(6145) })))).toBe('ValidationException');
     expect(await nameOf(client.send(new EncryptCommand({ KeyId: keyId, Plaintext: new Uint8Array(0) })))).toBe('ValidationException');
+  });
+
+  it('an unsigned request is MissingAuthenticationTokenException and one without a Credential IncompleteSignatureException, before anything else', async () => {
+    expect(await raw('TrentService.GenerateRandom', { NumberOfBytes: 8 }, { authorization: '' })).toEqual({
+      status: 400,
+      json: { __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+    });
+    expect(await raw('TrentService.Frobnicate', {}, { authorization: '' })).toMatchObject({ json: { __type: 'MissingAuthenticationTokenException' } });
+    expect(await raw('TrentService.GenerateRandom', { NumberOfBytes: 8 }, { authorization: 'AWS4-HMAC-SHA256 Signature=00' })).toMatchObject({
+      status: 400,
+      json: { __type: 'IncompleteSignatureException' },
+    });
+    expect((await raw('TrentService.GenerateRandom', { NumberOfBytes: 8 })).status).toBe(200);
   });
 
   it('unknown targets, bad JSON, wrong methods and oversized bodies get errors, not hangs', async () => {

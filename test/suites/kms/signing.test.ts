@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,69 @@ describe('Sign and Verify', () => {
         ),
       ).toBe(false);
     }
+  });
+
+  it.each([
+    ['RSA_2048', 'RSASSA_PSS_SHA_256'],
+    ['RSA_2048', 'RSASSA_PSS_SHA_512'],
+    ['RSA_3072', 'RSASSA_PKCS1_V1_5_SHA_256'],
+    ['RSA_2048', 'RSASSA_PKCS1_V1_5_SHA_512'],
+    ['ECC_NIST_P256', 'ECDSA_SHA_256'],
+    ['ECC_NIST_P384', 'ECDSA_SHA_384'],
+    ['ECC_NIST_P521', 'ECDSA_SHA_512'],
+    ['ECC_SECG_P256K1', 'ECDSA_SHA_256'],
+  ] as const)(
+    `%s with %s over a DIGEST: the digest is signed as is (OpenSSL verifies it against the message)${opensslNote}, and RAW and DIGEST verify each other`,
+    async (spec, algorithm) => {
+      const keyId = (await client.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: spec as KeySpec }))).KeyMetadata?.KeyId as string;
+      const SigningAlgorithm = algorithm as SigningAlgorithmSpec;
+      const digest = createHash(`sha${algorithm.slice(-3)}`)
+        .update(message)
+        .digest();
+      const fromDigest = (await client.send(new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm })))
+        .Signature as Uint8Array;
+      const fromRaw = (await client.send(new SignCommand({ KeyId: keyId, Message: message, SigningAlgorithm }))).Signature as Uint8Array;
+      const verify = (m: Uint8Array, MessageType: 'RAW' | 'DIGEST', Signature: Uint8Array) =>
+        client.send(new VerifyCommand({ KeyId: keyId, Message: m, MessageType, Signature, SigningAlgorithm })).then(
+          (r) => r.SignatureValid,
+          (e: Error) => e.name,
+        );
+      expect(await verify(message, 'RAW', fromDigest)).toBe(true);
+      expect(await verify(digest, 'DIGEST', fromDigest)).toBe(true);
+      expect(await verify(digest, 'DIGEST', fromRaw)).toBe(true);
+      // A digest given as RAW is hashed again: the signature no longer matches, as on AWS.
+      expect(await verify(digest, 'RAW', fromDigest)).toBe('KMSInvalidSignatureException');
+      expect(
+        await verify(
+          digest.map((b, i) => (i === 0 ? b ^ 1 : b)),
+          'DIGEST',
+          fromDigest,
+        ),
+      ).toBe('KMSInvalidSignatureException');
+      expect(
+        await verify(
+          digest,
+          'DIGEST',
+          fromDigest.map((b, i) => (i === 12 ? b ^ 1 : b)),
+        ),
+      ).toBe('KMSInvalidSignatureException');
+      expect(await verify(digest, 'DIGEST', fromDigest.subarray(1))).toBe('KMSInvalidSignatureException');
+      if (hasOpenssl) {
+        const publicKey = (await client.send(new GetPublicKeyCommand({ KeyId: keyId }))).PublicKey as Uint8Array;
+        expect(opensslVerifies(publicKey, algorithm, fromDigest)).toBe(true);
+      }
+    },
+  );
+
+  it('refuses a digest of the wrong length for the algorithm and EXTERNAL_MU on a key that is not ML-DSA (ValidationException)', async () => {
+    const keyId = (await client.send(new CreateKeyCommand({ KeyUsage: 'SIGN_VERIFY', KeySpec: 'ECC_NIST_P256' }))).KeyMetadata?.KeyId as string;
+    const sha384 = createHash('sha384').update(message).digest();
+    await expect(
+      client.send(new SignCommand({ KeyId: keyId, Message: sha384, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: 'Digest is invalid length for algorithm ECDSA_SHA_256.' });
+    await expect(
+      client.send(new SignCommand({ KeyId: keyId, Message: new Uint8Array(64), MessageType: 'EXTERNAL_MU', SigningAlgorithm: 'ECDSA_SHA_256' })),
+    ).rejects.toMatchObject({ name: 'ValidationException', message: expect.stringContaining('EXTERNAL_MU') });
   });
 
   it('refuses an algorithm the key spec does not take, a signing key for Encrypt, and a SIGN_VERIFY key without a spec', async () => {

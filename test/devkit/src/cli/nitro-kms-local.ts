@@ -37,8 +37,13 @@ Options:
   --recipient-rsa-2048-only         refuse Recipient keys other than RSA-2048 (default: 2048-4096 bits)
   --tls                             serve HTTPS with a locally generated CA; its path is printed
   --seed FILE                       keys, aliases and key policies to create at start (JSON)
-  --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable
-                                    (other access key ids are the account root, or see below)
+  --principal ACCESS_KEY_ID=ARN     the caller ARN for an access key id; repeatable (other access key
+                                    ids are the account root, or see below). Append what IAM knows of
+                                    it: ';tag:KEY=VALUE' (aws:PrincipalTag/KEY), ';org=o-ID'
+                                    (aws:PrincipalOrgID), ';org-path=o-ID/r-ROOT/ou-.../'
+                                    (aws:PrincipalOrgPaths), each repeatable. Under --iam strict, the
+                                    roles and users named here and by --iam-policy are the ones that
+                                    exist: a key policy naming another is refused, as on AWS
   --iam-policy ARN=FILE             an identity (IAM) policy (JSON) of a principal, for every operation;
                                     repeatable; a role's apply to its sessions, whatever the role's path
   --iam strict|permissive           callers with no --iam-policy: strict (default) have none, as on AWS,

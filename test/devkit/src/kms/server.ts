@@ -27,6 +27,7 @@ import { KeyStore } from './keystore.js';
 import { type AuditEvent, auditEvent } from './audit.js';
 import { type AuditFacts, OPERATIONS, type OperationContext, PLAINTEXT_FIELD } from './operations/index.js';
 import { parsedPolicyDocument } from '@nitro-datakey/shared/policy';
+import { type PrincipalEntry, PrincipalDirectory, type PrincipalsOption } from './principals.js';
 import { applySeed, type SeedFile } from './seed.js';
 import { loadOrCreateTls } from './tls.js';
 
@@ -42,16 +43,21 @@ export interface LocalKmsOptions {
   readonly trustedRootFingerprints?: readonly string[];
   /** Serve HTTPS with a locally generated CA (saved under dataDir, or a temporary directory). */
   readonly tls?: boolean;
-  /** SigV4 access key id -> caller ARN. Any other access key id is the account root (see unknownCallers). */
-  readonly principals?: Readonly<Record<string, string>>;
+  /**
+   * SigV4 access key id -> the caller's ARN, or its ARN with the tags and organization IAM knows of it
+   * (aws:PrincipalTag/KEY, aws:PrincipalOrgID, aws:PrincipalOrgPaths). Any other access key id is the
+   * account root (see unknownCallers). The roles and users named here and in iamPolicies are the ones that
+   * exist: in strict IAM mode a key policy naming another is refused, as AWS refuses it.
+   */
+  readonly principals?: PrincipalsOption;
   /**
    * Who a caller with an unmapped access key id is: the account root (the default, convenient for
    * tests), or `anonymous`, whom only a `"Principal": "*"` statement admits.
    */
   readonly unknownCallers?: 'root' | 'anonymous';
   /**
-   * IAM-style identity policies (JSON text) by principal ARN, for CreateKey and GenerateRandom (no key
-   * policy covers them). Given at all, those actions need an Allow from the caller's own policies.
+   * IAM-style identity policies (JSON text) by principal ARN (a role's reach its sessions), for every
+   * operation, decided with the key policy and grants as AWS decides.
    */
   readonly iamPolicies?: Readonly<Record<string, string | readonly string[]>>;
   /**
@@ -151,7 +157,7 @@ async function listenLimited(server: Server, host: string, port: number): Promis
 async function serve(options: LocalKmsOptions, store: KeyStore, region: string, account: string, clock: () => Date): Promise<LocalKms> {
   const faults = new FaultInjector(options.faults ?? {});
   const verifier = new AttestationVerifier({ trustedRootFingerprints: options.trustedRootFingerprints ?? [AWS_NITRO_ROOT_G1_SHA256], clock });
-  const principals = options.principals ?? {};
+  const principals = principalDirectory(options);
   const unknownCallers = options.unknownCallers ?? 'root';
   const iamPolicies = options.iamPolicies ? checkedIamPolicies(options.iamPolicies) : undefined;
   const log = options.log ?? silentLogger;
@@ -214,7 +220,7 @@ interface ServerState {
   readonly account: string;
   readonly verifier: AttestationVerifier;
   readonly clock: () => Date;
-  readonly principals: Readonly<Record<string, string>>;
+  readonly principals: PrincipalDirectory;
   readonly unknownCallers: 'root' | 'anonymous';
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
   readonly recipientRsa2048Only: boolean;
@@ -233,27 +239,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
   let errorMessage: string | undefined;
   let body: Record<string, unknown> = {};
   const facts: AuditFacts = {};
-  const principalArn = principalOf(req, state);
+  let principalArn = ANONYMOUS_PRINCIPAL;
   try {
+    const caller = callerOf(req, state);
+    principalArn = caller.arn;
     if (req.method !== 'POST') throw new KmsServiceException('UnknownOperationException', `${req.method ?? ''} is not supported; KMS takes POST /`, 405);
     body = await readKmsRequestBody(req);
     const run = operation !== undefined && Object.hasOwn(OPERATIONS, operation) ? OPERATIONS[operation] : undefined;
     if (!run) throw kmsError.unknownOperation();
-    const ctx: OperationContext = {
-      store: state.store,
-      region: state.region,
-      account: state.account,
-      verifier: state.verifier,
-      clock: state.clock,
-      principalArn,
-      ...(state.iamPolicies ? { iamPolicies: state.iamPolicies } : {}),
-      recipientRsa2048Only: state.recipientRsa2048Only,
-      iamMode: state.iamMode,
-      audit: facts,
-      request: {},
-      // What the transport tells about the request, for aws:SourceIp and aws:SecureTransport.
-      transport: { sourceIp: req.socket.remoteAddress ?? '', secure: 'encrypted' in req.socket && req.socket.encrypted === true },
-    };
+    const ctx = operationContext(req, state, caller, facts);
     if (state.faults.latencyMs > 0) await sleep(state.faults.latencyMs);
     const fault = state.faults.draw();
     if (fault !== undefined) facts.injectedFault = fault;
@@ -299,6 +293,27 @@ async function handle(req: IncomingMessage, res: ServerResponse, state: ServerSt
   }
 }
 
+/** Everything an operation needs about the server and this request's caller and connection. */
+function operationContext(req: IncomingMessage, state: ServerState, caller: PrincipalEntry, facts: AuditFacts): OperationContext {
+  return {
+    store: state.store,
+    region: state.region,
+    account: state.account,
+    verifier: state.verifier,
+    clock: state.clock,
+    principalArn: caller.arn,
+    principalAttributes: caller,
+    ...(state.iamMode === 'strict' ? { principalExists: (arn: string) => state.principals.exists(arn) } : {}),
+    ...(state.iamPolicies ? { iamPolicies: state.iamPolicies } : {}),
+    recipientRsa2048Only: state.recipientRsa2048Only,
+    iamMode: state.iamMode,
+    audit: facts,
+    request: {},
+    // What the transport tells about the request, for aws:SourceIp and aws:SecureTransport.
+    transport: { sourceIp: req.socket.remoteAddress ?? '', secure: 'encrypted' in req.socket && req.socket.encrypted === true },
+  };
+}
+
 let foreignRecipientKey: KeyObject | undefined;
 
 /**
@@ -328,10 +343,22 @@ function hostileAnswer(
 /** What an unmapped caller is with unknownCallers 'anonymous': it matches only `"Principal": "*"`. */
 const ANONYMOUS_PRINCIPAL = 'anonymous';
 
-/** The caller: the SigV4 access key id, mapped by --principal; otherwise root or anonymous. Signatures are not checked. */
-function principalOf(req: IncomingMessage, state: ServerState): string {
-  const auth = String(req.headers['authorization'] ?? '');
+/**
+ * The caller: the SigV4 access key id, mapped by --principal; otherwise root or anonymous. Signatures are not
+ * checked, but a request must carry one: AWS answers an unsigned request before it reads the operation.
+ */
+function callerOf(req: IncomingMessage, state: ServerState): PrincipalEntry {
+  const auth = req.headers['authorization'];
+  if (auth === undefined || auth === '') throw new KmsServiceException('MissingAuthenticationTokenException', 'Missing Authentication Token');
   const accessKeyId = /Credential=([^/,\s]+)\//.exec(auth)?.[1];
-  const mapped = accessKeyId !== undefined && Object.hasOwn(state.principals, accessKeyId) ? state.principals[accessKeyId] : undefined;
-  return mapped ?? (state.unknownCallers === 'anonymous' ? ANONYMOUS_PRINCIPAL : `arn:aws:iam::${state.account}:root`);
+  if (accessKeyId === undefined)
+    throw new KmsServiceException(
+      'IncompleteSignatureException',
+      "Authorization header requires 'Credential' parameter (AWS4-HMAC-SHA256 Credential=KEY/...).",
+    );
+  return state.principals.caller(accessKeyId) ?? { arn: state.unknownCallers === 'anonymous' ? ANONYMOUS_PRINCIPAL : `arn:aws:iam::${state.account}:root` };
+}
+
+function principalDirectory(options: LocalKmsOptions): PrincipalDirectory {
+  return new PrincipalDirectory(options.principals ?? {}, Object.keys(options.iamPolicies ?? {}));
 }

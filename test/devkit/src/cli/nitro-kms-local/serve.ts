@@ -7,6 +7,7 @@ import { type CliContext, type Logger, runService, UsageError } from '@nitro-dat
 import type { AuditEvent } from '../../kms/audit.js';
 import { type FaultConfig, parseFaultConfig } from '../../kms/faults/config.js';
 import { readSeedFile } from '../../kms/seed.js';
+import { parsePrincipalOption, type PrincipalEntry } from '../../kms/principals.js';
 import { type LocalKmsOptions, startLocalKms } from '../../kms/server.js';
 
 const OPTIONS = {
@@ -127,12 +128,15 @@ function trustRoots(fingerprints: readonly string[] | undefined): string[] | und
   }
 }
 
-function principalOption(items: readonly string[] | undefined): Record<string, string> {
-  const principals: Record<string, string> = {};
+function principalOption(items: readonly string[] | undefined): Record<string, PrincipalEntry> {
+  const principals: Record<string, PrincipalEntry> = {};
   for (const item of items ?? []) {
-    const m = /^([A-Z0-9]{4,128})=(arn:aws:(?:iam|sts)::\d{12}:.+)$/.exec(item);
-    if (!m) throw new UsageError(`--principal takes ACCESS_KEY_ID=ARN, got ${JSON.stringify(item)}`);
-    principals[m[1] as string] = m[2] as string;
+    try {
+      const [accessKeyId, entry] = parsePrincipalOption(item);
+      principals[accessKeyId] = entry;
+    } catch (e) {
+      throw new UsageError(`--principal: ${(e as Error).message}`);
+    }
   }
   return principals;
 }

@@ -11,7 +11,11 @@ import {
   principalMatch,
   callerConditions,
   encryptionContextConditions,
+  INVALID_PRINCIPALS,
+  type PolicyStatement,
+  principalAttributeConditions,
   requestConditions,
+  tagConditions,
 } from '@nitro-datakey/shared/policy';
 import type { StoredKey } from '../keystore.js';
 import type { VerifiedRecipient } from '../recipient.js';
@@ -101,6 +105,7 @@ function withKey(ctx: OperationContext, key: StoredKey, conditions: ReadonlyMap<
   all.set('kms:keyspec', key.keySpec ?? 'SYMMETRIC_DEFAULT');
   all.set('kms:keyusage', key.keyUsage ?? 'ENCRYPT_DECRYPT');
   all.set('kms:keyorigin', 'AWS_KMS');
+  for (const [name, value] of tagConditions(key.tags ?? {})) all.set(name, value);
   return all;
 }
 
@@ -113,7 +118,9 @@ function withCaller(
   // For a role session AWS sets aws:PrincipalArn to the role's ARN (with its path), not the session's.
   return new Map([
     ...conditions,
+    ...(ctx.request?.conditions ?? []),
     ...callerConditions(ctx.principalArn, roleArnOf(ctx, caller)),
+    ...principalAttributeConditions(ctx.principalAttributes ?? {}),
     ...requestConditions({
       now: ctx.clock(),
       region: ctx.region,
@@ -142,6 +149,8 @@ export function prepare(
   dryRun: boolean,
   recipient?: VerifiedRecipient,
 ): void {
+  // Every operation prepared here uses the key's symmetric algorithm.
+  requestCondition(ctx, 'kms:EncryptionAlgorithm', 'SYMMETRIC_DEFAULT');
   authorize(ctx, key, action, contextConditions(context, recipient), context);
   requireUsable(ctx, key);
   requireKeyUsage(ctx, key, 'ENCRYPT_DECRYPT'); // every operation prepared here is a symmetric one
@@ -158,10 +167,46 @@ export function policyParam(body: Body, ctx: OperationContext, required: boolean
   const policy = required ? requireString(body, 'Policy', 1, 131072) : optionalString(body, 'Policy', 1, 131072);
   const bypass = optionalBoolean(body, 'BypassPolicyLockoutSafetyCheck') === true;
   if (policy === undefined) return defaultKeyPolicy(ctx.account);
+  if (!isPolicyText(policy))
+    throw kmsError.validation(
+      "1 validation error detected: Value at 'policy' failed to satisfy constraint: " +
+        'Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+',
+    );
   const statements = parsedPolicyDocument(policy);
+  requireExistingPrincipals(ctx, statements);
   if (!bypass) {
     const { verdict } = decide(ctx, 'PutKeyPolicy', resourceArn, new Map(), statements);
     if (verdict.decision !== 'Allow') throw kmsError.malformedPolicy('The new key policy will not allow you to update the key policy in the future.');
   }
   return policy;
+}
+
+/**
+ * AWS refuses a key policy naming a role or user that does not exist. The local KMS knows the ones declared
+ * (--principal, --iam-policy); its note after AWS's sentence says which one it did not know and how to declare it.
+ */
+function requireExistingPrincipals(ctx: OperationContext, statements: readonly PolicyStatement[]): void {
+  const exists = ctx.principalExists;
+  if (exists === undefined) return;
+  const unknown = statements.flatMap((st) => st.principal?.values ?? []).find((arn) => !exists(arn));
+  if (unknown !== undefined)
+    throw kmsError.malformedPolicy(
+      `${INVALID_PRINCIPALS} (nitro-kms-local: ${unknown} is not a principal it knows; declare it with --principal or --iam-policy)`,
+    );
+}
+
+/** A condition key the request's own parameters set (kms:SigningAlgorithm, aws:RequestTag/KEY, ...), for the decision to come. */
+export function requestCondition(ctx: OperationContext, name: string, value: string | readonly string[]): void {
+  if (ctx.request === undefined) return;
+  ctx.request.conditions ??= new Map();
+  ctx.request.conditions.set(name.toLowerCase(), value);
+}
+
+/** AWS API model: a policy is tabs, line ends and Latin-1 characters only. */
+function isPolicyText(text: string): boolean {
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    if (!(c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c <= 0xff))) return false;
+  }
+  return true;
 }

@@ -1,4 +1,5 @@
 import type { AttestationVerifier, KmsRequestBody } from '@nitro-datakey/shared';
+import type { PrincipalAttributes } from '@nitro-datakey/shared/policy';
 import type { FaultConfig, FaultKind } from '../faults/config.js';
 import type { KeyStore } from '../keystore.js';
 
@@ -10,6 +11,10 @@ export interface OperationContext {
   readonly verifier: AttestationVerifier;
   readonly clock: () => Date;
   readonly principalArn: string;
+  /** What IAM knows of the caller beyond its ARN (from --principal): aws:PrincipalTag/KEY, aws:PrincipalOrgID, aws:PrincipalOrgPaths. */
+  readonly principalAttributes?: PrincipalAttributes;
+  /** Whether a role or user a key policy names exists (strict IAM mode); absent, every well-formed principal does. */
+  readonly principalExists?: (arn: string) => boolean;
   /** Identity (IAM) policies by principal ARN (a role's apply to its sessions), for every operation. */
   readonly iamPolicies?: ReadonlyMap<string, readonly string[]>;
   /**
@@ -17,8 +22,11 @@ export interface OperationContext {
    * that names only the account root gives it nothing. `permissive`: such a caller's IAM allows all.
    */
   readonly iamMode: 'strict' | 'permissive';
-  /** Filled in as the request is read: the alias it named its key by (kms:RequestAlias). */
-  readonly request?: { alias?: string };
+  /**
+   * Filled in as the request is read: the alias it named its key by (kms:RequestAlias), and the condition
+   * keys its parameters set (kms:SigningAlgorithm, kms:DataKeyPairSpec, aws:RequestTag/KEY, ...).
+   */
+  readonly request?: { alias?: string; conditions?: Map<string, string | readonly string[]> };
   /** The connection the request came on: its peer address and whether TLS protected it. */
   readonly transport?: { readonly sourceIp: string; readonly secure: boolean };
   /** Filled in as the operation runs, for the audit trail (no key material ever goes in). */

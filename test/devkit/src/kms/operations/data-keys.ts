@@ -3,6 +3,7 @@ import {
   encryptionContext,
   grantTokens,
   KEY_PAIR_SPECS,
+  KmsServiceException,
   optionalEnum,
   parseGenerateDataKeyPairRequest,
   parseGenerateDataKeyRequest,
@@ -10,7 +11,7 @@ import {
   requireString,
   toBase64 as b64,
 } from '@nitro-datakey/shared';
-import { authorizeWithoutKey, contextConditions, prepare } from './authorization.js';
+import { authorizeWithoutKey, contextConditions, prepare, requestCondition } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
 import { dataKeyPair, seal } from './key-material.js';
 import { keyIdParam, resolveKey, currentMaterialId } from './keys.js';
@@ -48,6 +49,7 @@ export const DATA_KEY_OPERATIONS: Readonly<Record<string, Operation>> = {
     const r = parseGenerateDataKeyPairRequest(body);
     const key = resolveKey(ctx, r.keyId);
     const recipient = readRecipient(ctx, r.recipient);
+    requestCondition(ctx, 'kms:DataKeyPairSpec', r.keyPairSpec);
     prepare(ctx, key, 'GenerateDataKeyPair', r.encryptionContext, r.dryRun, recipient);
     const pair = await dataKeyPair(r.keyPairSpec);
     return {
@@ -64,6 +66,7 @@ export const DATA_KEY_OPERATIONS: Readonly<Record<string, Operation>> = {
     const context = encryptionContext(body);
     grantTokens(body);
     const key = resolveKey(ctx, keyId);
+    requestCondition(ctx, 'kms:DataKeyPairSpec', spec);
     prepare(ctx, key, 'GenerateDataKeyPairWithoutPlaintext', context, dryRunParam(body));
     const pair = await dataKeyPair(spec);
     return {
@@ -76,6 +79,9 @@ export const DATA_KEY_OPERATIONS: Readonly<Record<string, Operation>> = {
   },
   GenerateRandom(body, ctx) {
     const r = parseGenerateRandomRequest(body);
+    // The local KMS has no custom key store: any id names one that does not exist, as AWS answers.
+    if (typeof body['CustomKeyStoreId'] === 'string')
+      throw new KmsServiceException('CustomKeyStoreNotFoundException', `Custom key store ${body['CustomKeyStoreId']} does not exist.`);
     const recipient = readRecipient(ctx, r.recipient);
     authorizeWithoutKey(ctx, 'GenerateRandom', contextConditions({}, recipient));
     const random = new Uint8Array(randomBytes(r.numberOfBytes));

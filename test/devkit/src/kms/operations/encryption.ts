@@ -13,7 +13,7 @@ import {
   requireBlob,
   toBase64 as b64,
 } from '@nitro-datakey/shared';
-import { authorize, contextConditions, prepare } from './authorization.js';
+import { authorize, contextConditions, prepare, requestCondition } from './authorization.js';
 import { keyArn, type Operation, type OperationContext } from './context.js';
 import { decryptBlob, open, seal } from './key-material.js';
 import { keyIdParam, requireKeyUsage, requireUsable, resolveKey, keyMaterialId, currentMaterialId } from './keys.js';
@@ -70,6 +70,8 @@ export const ENCRYPTION_OPERATIONS: Readonly<Record<string, Operation>> = {
     // Every key here is symmetric; an asymmetric algorithm names the wrong kind of key (AWS: InvalidKeyUsageException).
     if (algorithms.some((a) => a !== undefined && a !== 'SYMMETRIC_DEFAULT'))
       throw new KmsServiceException('InvalidKeyUsageException', `The request is not valid for the key's KeySpec: SYMMETRIC_DEFAULT.`);
+    requestCondition(ctx, 'kms:EncryptionAlgorithm', 'SYMMETRIC_DEFAULT');
+    requestCondition(ctx, 'kms:ReEncryptOnSameKey', String(source.keyId === destination.keyId));
     authorize(ctx, source, 'ReEncryptFrom', contextConditions(sourceContext), sourceContext);
     authorize(ctx, destination, 'ReEncryptTo', contextConditions(destinationContext), destinationContext);
     requireUsable(ctx, source);

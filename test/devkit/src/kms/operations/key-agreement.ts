@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { grantTokens, kmsError, KmsServiceException, parseDeriveSharedSecretRequest } from '@nitro-datakey/shared';
-import { authorize, contextConditions } from './authorization.js';
+import { authorize, contextConditions, requestCondition } from './authorization.js';
 import { keyArn, type Operation } from './context.js';
 import { usageAlgorithms, keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
 import { readRecipient, secretAnswer } from './recipient-answer.js';
@@ -33,6 +33,7 @@ export const KEY_AGREEMENT_OPERATIONS: Readonly<Record<string, Operation>> = {
     const r = parseDeriveSharedSecretRequest(body);
     const key = resolveKey(ctx, r.keyId);
     const recipient = readRecipient(ctx, r.recipient);
+    requestCondition(ctx, 'kms:KeyAgreementAlgorithm', 'ECDH');
     authorize(ctx, key, 'DeriveSharedSecret', contextConditions({}, recipient));
     requireUsable(ctx, key);
     requireKeyUsage(ctx, key, 'KEY_AGREEMENT');

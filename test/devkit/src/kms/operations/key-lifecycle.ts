@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { kmsError, optionalBoolean, optionalEnum, optionalInteger, optionalString } from '@nitro-datakey/shared';
-import { authorize, authorizeWithoutKey, policyParam } from './authorization.js';
+import {
+  grantTokens,
+  kmsError,
+  KmsServiceException,
+  type KmsRequestBody,
+  optionalBoolean,
+  optionalEnum,
+  optionalInteger,
+  optionalString,
+} from '@nitro-datakey/shared';
+import { tagConditions } from '@nitro-datakey/shared/policy';
+import { authorize, authorizeWithoutKey, policyParam, requestCondition } from './authorization.js';
 import { keyArn, type Operation, seconds } from './context.js';
 import { keyIdParam, keyMetadata, resolveKey } from './keys.js';
 import { page, tagList } from './params.js';
@@ -10,33 +20,14 @@ import { AGREEMENT_SPECS, type AsymmetricSpec, MAC_SPECS, type MacSpec, newKeyPa
 export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
   async CreateKey(body, ctx) {
     const description = optionalString(body, 'Description', 0, 8192) ?? '';
-    const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
-    const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
-    const origin = optionalString(body, 'Origin', 1, 64);
-    const agreement = usage === 'KEY_AGREEMENT';
-    const signing = usage === 'SIGN_VERIFY';
-    const mac = usage === 'GENERATE_VERIFY_MAC';
-    if (mac && (spec === undefined || !Object.hasOwn(MAC_SPECS, spec))) {
-      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage GENERATE_VERIFY_MAC: use ${Object.keys(MAC_SPECS).join(', ')}.`);
-    }
-    if (signing && !(SIGNING_SPECS as readonly string[]).includes(spec ?? '')) {
-      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage SIGN_VERIFY: use ${SIGNING_SPECS.join(', ')}.`);
-    }
-    if (agreement && !(AGREEMENT_SPECS as readonly string[]).includes(spec ?? '')) {
-      // AWS: KEY_AGREEMENT takes an ECC key spec (SM2 in China Regions only).
-      throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${AGREEMENT_SPECS.join(', ')}.`);
-    }
-    if (
-      (usage && usage !== 'ENCRYPT_DECRYPT' && !agreement && !signing && !mac) ||
-      (!agreement && !signing && !mac && spec && spec !== 'SYMMETRIC_DEFAULT') ||
-      (origin && origin !== 'AWS_KMS') ||
-      optionalBoolean(body, 'MultiRegion')
-    ) {
-      throw kmsError.unsupported(
-        'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), ECC key-agreement keys ' +
-          '(KEY_AGREEMENT), RSA or ECC signing keys (SIGN_VERIFY) and HMAC keys (GENERATE_VERIFY_MAC), AWS_KMS origin, single-Region, only.',
-      );
-    }
+    const { usage, spec, agreement, signing, mac } = requestedKind(body);
+    // CreateKey's own condition keys: what the key will be, and the tags it is created with.
+    requestCondition(ctx, 'kms:KeySpec', spec ?? 'SYMMETRIC_DEFAULT');
+    requestCondition(ctx, 'kms:KeyUsage', usage ?? 'ENCRYPT_DECRYPT');
+    requestCondition(ctx, 'kms:KeyOrigin', 'AWS_KMS');
+    requestCondition(ctx, 'kms:BypassPolicyLockoutSafetyCheck', String(optionalBoolean(body, 'BypassPolicyLockoutSafetyCheck') === true));
+    const requestTags = tagList(body);
+    if (requestTags.length > 0) for (const [name, value] of tagConditions({}, Object.fromEntries(requestTags))) requestCondition(ctx, name, value);
     authorizeWithoutKey(ctx, 'CreateKey');
     let key = ctx.store.newKey('', description, ctx.clock().getTime());
     if (agreement || signing) {
@@ -52,13 +43,13 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
     if (mac)
       key = { ...key, keyUsage: 'GENERATE_VERIFY_MAC', keySpec: spec as MacSpec, material: randomBytes(MAC_SPECS[spec as MacSpec].bytes).toString('base64') };
     key.policy = policyParam(body, ctx, false, keyArn(ctx, key.keyId));
-    const tags = tagList(body);
-    if (tags.length > 0) key.tags = Object.fromEntries(tags);
+    if (requestTags.length > 0) key.tags = Object.fromEntries(requestTags);
     await ctx.store.commit(() => ctx.store.keys.set(key.keyId, key));
     return { KeyMetadata: keyMetadata(ctx, key) };
   },
   DescribeKey(body, ctx) {
     const key = resolveKey(ctx, keyIdParam(body));
+    grantTokens(body);
     authorize(ctx, key, 'DescribeKey');
     return { KeyMetadata: keyMetadata(ctx, key) };
   },
@@ -87,6 +78,7 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
   async ScheduleKeyDeletion(body, ctx) {
     const days = optionalInteger(body, 'PendingWindowInDays', 7, 30) ?? 30;
     const key = resolveKey(ctx, keyIdParam(body));
+    requestCondition(ctx, 'kms:ScheduleKeyDeletionPendingWindowInDays', String(days));
     authorize(ctx, key, 'ScheduleKeyDeletion');
     if (key.state === 'PendingDeletion') throw kmsError.pendingDeletion(keyArn(ctx, key.keyId));
     const deletionDate = ctx.clock().getTime() + days * 86_400_000;
@@ -109,3 +101,48 @@ export const KEY_LIFECYCLE_OPERATIONS: Readonly<Record<string, Operation>> = {
     return { KeyId: keyArn(ctx, key.keyId) };
   },
 };
+
+/**
+ * CustomKeyStoreId and XksKeyId: the local KMS has no custom key store, so any id names one that does not
+ * exist (AWS's answer for an unknown store), and an XksKeyId has no store to live in.
+ */
+function customKeyStoreParams(body: KmsRequestBody): void {
+  const store = optionalString(body, 'CustomKeyStoreId', 1, 64);
+  const xksKeyId = optionalString(body, 'XksKeyId', 1, 128);
+  if (store !== undefined) throw new KmsServiceException('CustomKeyStoreNotFoundException', `Custom key store ${store} does not exist.`);
+  if (xksKeyId !== undefined)
+    throw kmsError.validation('XksKeyId is valid only for a key in an external key store (CustomKeyStoreId and Origin EXTERNAL_KEY_STORE).');
+}
+
+/** What kind of key CreateKey asks for: its usage and spec, checked against the kinds the local KMS makes. */
+function requestedKind(body: KmsRequestBody) {
+  const usage = optionalEnum(body, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const);
+  const spec = optionalString(body, 'KeySpec', 1, 64) ?? optionalString(body, 'CustomerMasterKeySpec', 1, 64);
+  const origin = optionalString(body, 'Origin', 1, 64);
+  customKeyStoreParams(body);
+  const agreement = usage === 'KEY_AGREEMENT';
+  const signing = usage === 'SIGN_VERIFY';
+  const mac = usage === 'GENERATE_VERIFY_MAC';
+  if (mac && (spec === undefined || !Object.hasOwn(MAC_SPECS, spec))) {
+    throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage GENERATE_VERIFY_MAC: use ${Object.keys(MAC_SPECS).join(', ')}.`);
+  }
+  if (signing && !(SIGNING_SPECS as readonly string[]).includes(spec ?? '')) {
+    throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage SIGN_VERIFY: use ${SIGNING_SPECS.join(', ')}.`);
+  }
+  if (agreement && !(AGREEMENT_SPECS as readonly string[]).includes(spec ?? '')) {
+    // AWS: KEY_AGREEMENT takes an ECC key spec (SM2 in China Regions only).
+    throw kmsError.validation(`KeySpec ${spec ?? '(none)'} is not valid for KeyUsage KEY_AGREEMENT: use ${AGREEMENT_SPECS.join(', ')}.`);
+  }
+  const symmetric = !agreement && !signing && !mac;
+  if (
+    (symmetric && ((usage && usage !== 'ENCRYPT_DECRYPT') || (spec && spec !== 'SYMMETRIC_DEFAULT'))) ||
+    (origin && origin !== 'AWS_KMS') ||
+    optionalBoolean(body, 'MultiRegion')
+  ) {
+    throw kmsError.unsupported(
+      'nitro-kms-local supports symmetric encryption keys (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT), ECC key-agreement keys ' +
+        '(KEY_AGREEMENT), RSA or ECC signing keys (SIGN_VERIFY) and HMAC keys (GENERATE_VERIFY_MAC), AWS_KMS origin, single-Region, only.',
+    );
+  }
+  return { usage, spec, agreement, signing, mac };
+}

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { grantTokens, kmsError, KmsServiceException, type KmsRequestBody as Body, optionalEnum, requireBlob } from '@nitro-datakey/shared';
 import type { StoredKey } from '../keystore.js';
-import { authorize } from './authorization.js';
+import { authorize, requestCondition } from './authorization.js';
 import { keyArn, type Operation, type OperationContext } from './context.js';
 import { keyIdParam, requireKeyUsage, requireUsable, resolveKey } from './keys.js';
 import { MAC_SPECS } from './key-specs.js';
@@ -17,6 +17,7 @@ function macRequest(ctx: OperationContext, body: Body, action: 'GenerateMac' | '
   if (algorithm === undefined)
     throw kmsError.validation("1 validation error detected: Value null at 'macAlgorithm' failed to satisfy constraint: Member must not be null");
   grantTokens(body);
+  requestCondition(ctx, 'kms:MacAlgorithm', algorithm);
   authorize(ctx, key, action);
   requireUsable(ctx, key);
   requireKeyUsage(ctx, key, 'GENERATE_VERIFY_MAC');

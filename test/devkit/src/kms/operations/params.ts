@@ -46,8 +46,9 @@ export function dataKeyBytes(body: Body): number {
   return count ?? (spec === 'AES_128' ? 16 : 32);
 }
 
-export function page<T>(items: readonly T[], body: Body, id: (item: T) => string): { items: T[]; truncated: boolean; next?: string } {
-  const limit = optionalInteger(body, 'Limit', 1, 1000) ?? 100;
+/** One page of a list: Limit (1 to `maxLimit`, default the smaller of 100 and it) and the Marker of the previous page. */
+export function page<T>(items: readonly T[], body: Body, id: (item: T) => string, maxLimit = 1000): { items: T[]; truncated: boolean; next?: string } {
+  const limit = optionalInteger(body, 'Limit', 1, maxLimit) ?? Math.min(100, maxLimit);
   const marker = optionalString(body, 'Marker', 1, 1024);
   let start = 0;
   if (marker !== undefined) {

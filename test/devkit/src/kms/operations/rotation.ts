@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { optionalInteger } from '@nitro-datakey/shared';
+import { optionalEnum, optionalInteger } from '@nitro-datakey/shared';
 import type { StoredKey } from '../keystore.js';
 import { authorize } from './authorization.js';
 import { keyArn, type Operation, seconds } from './context.js';
-import { keyIdParam, requireSymmetricForRotation, requireUsable, resolveKey } from './keys.js';
+import { keyIdParam, keyMaterialId, requireSymmetricForRotation, requireUsable, resolveKey } from './keys.js';
 import { page } from './params.js';
 
 /** Key rotation: scheduled, on demand, and its history. */
@@ -62,10 +62,19 @@ export const ROTATION_OPERATIONS: Readonly<Record<string, Operation>> = {
     const key = resolveKey(ctx, keyIdParam(body));
     authorize(ctx, key, 'ListKeyRotations');
     requireSymmetricForRotation(ctx, key);
-    const all = (key.rotations ?? []).map((r, i) => ({ ...r, i }));
-    const { items, truncated, next } = page(all, body, (r) => String(r.i));
+    const include = optionalEnum(body, 'IncludeKeyMaterial', ['ALL_KEY_MATERIAL', 'ROTATIONS_ONLY'] as const) ?? 'ROTATIONS_ONLY';
+    // Material version 0 is the key's first; rotation i made version i + 1. ALL_KEY_MATERIAL lists the first too.
+    const versions = (key.rotations ?? []).map((r, i) => ({ version: i + 1, rotation: r as typeof r | undefined }));
+    const all = include === 'ALL_KEY_MATERIAL' ? [{ version: 0, rotation: undefined }, ...versions] : versions;
+    const current = key.previousMaterials?.length ?? 0;
+    const { items, truncated, next } = page(all, body, (r) => String(r.version));
     return {
-      Rotations: items.map((r) => ({ KeyId: keyArn(ctx, key.keyId), RotationDate: seconds(r.date), RotationType: r.type })),
+      Rotations: items.map(({ version, rotation }) => ({
+        KeyId: keyArn(ctx, key.keyId),
+        KeyMaterialId: keyMaterialId(key.keyId, version),
+        KeyMaterialState: version === current ? 'CURRENT' : 'NON_CURRENT',
+        ...(rotation ? { RotationDate: seconds(rotation.date), RotationType: rotation.type } : {}),
+      })),
       Truncated: truncated,
       ...(next ? { NextMarker: next } : {}),
     };
