@@ -1,4 +1,4 @@
-import { connectTo, type TransportAddress } from '@nitro-datakey/native';
+import type { TransportAddress } from '@nitro-datakey/native';
 import {
   type AwsCredentials,
   cachedCredentialsProvider,
@@ -6,6 +6,7 @@ import {
   CredentialsError,
   parseCredentialsResponse,
 } from '@nitro-datakey/shared';
+import { exchangeWithParent } from './parent-exchange.js';
 
 export interface ParentCredentialsOptions {
   /** Where the parent proxy serves credentials, e.g. `vsock:3:8002`. */
@@ -35,43 +36,12 @@ export function parentCredentialsProvider(options: ParentCredentialsOptions): ()
 
 /** One request to the credentials route: connect, read one JSON object until the parent closes. */
 export async function fetchParentCredentials(address: string | TransportAddress, timeoutMs = 5_000): Promise<AwsCredentials> {
-  let socket: Awaited<ReturnType<typeof connectTo>>;
-  try {
-    socket = await connectTo(address, { timeoutMs });
-  } catch (cause) {
-    throw new CredentialsError(
-      'ERR_CREDENTIALS_UNAVAILABLE',
-      `cannot reach the parent's credentials route: ${(cause as NodeJS.ErrnoException).code ?? String(cause)}`,
-      { cause },
-    );
-  }
-  const text = await new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
-    socket.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > CREDENTIALS_MAX_RESPONSE_BYTES) socket.destroy(Object.assign(new Error('response too large'), { code: 'ERR_TOO_LARGE' }));
-      else chunks.push(d);
-    });
-    socket.once('end', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString('utf8'));
-      socket.destroy();
-    });
-    // A connection that closes without an orderly end or an error (cut by the parent) fails at once,
-    // not when the timer runs out. After 'end' or 'error' this settles nothing: the promise is settled.
-    socket.once('close', () => {
-      clearTimeout(timer);
-      reject(new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', 'the credentials route closed the connection without an answer'));
-    });
-    socket.once('error', (e) => {
-      clearTimeout(timer);
-      reject(
-        new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', `the credentials route failed: ${(e as NodeJS.ErrnoException).code ?? e.message}`, { cause: e }),
-      );
-    });
-    socket.end();
-  });
+  const text = await exchangeWithParent(address, '', { maxBytes: CREDENTIALS_MAX_RESPONSE_BYTES, timeoutMs }, ({ stage, reason, cause }) =>
+    stage === 'connect'
+      ? new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', `cannot reach the parent's credentials route: ${reason}`, { cause })
+      : reason === 'closed without an answer'
+        ? new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', 'the credentials route closed the connection without an answer')
+        : new CredentialsError('ERR_CREDENTIALS_UNAVAILABLE', `the credentials route failed: ${reason}`, { cause }),
+  );
   return parseCredentialsResponse(text);
 }

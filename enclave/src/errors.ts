@@ -55,3 +55,15 @@ export class SecretsDirectoryError extends NitroDatakeyError {
     super('ERR_SECRETS_DIRECTORY', message, options);
   }
 }
+
+/**
+ * A secret's envelope is older than the enclave accepts: below the version it already holds for the item,
+ * or below the item's minVersion. The parent may hold a rotation back; it never rolls one back.
+ */
+export class SecretRollbackError extends NitroDatakeyError {
+  declare readonly code: 'ERR_SECRET_ROLLBACK';
+
+  constructor(message: string) {
+    super('ERR_SECRET_ROLLBACK', message);
+  }
+}

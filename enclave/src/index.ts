@@ -16,13 +16,15 @@
  * const { plaintext, ciphertextBlob } = await kms.generateDataKey({ KeyId: keyArn, KeySpec: 'AES_256' });
  * ```
  */
-export { AttestedKmsError, EnclaveConfigError, SecretsDirectoryError, type AttestedKmsErrorCode } from './errors.js';
+export { AttestedKmsError, EnclaveConfigError, SecretRollbackError, SecretsDirectoryError, type AttestedKmsErrorCode } from './errors.js';
 // The envelope format is shared with the operator's sealer; re-exported so enclave code needs one import.
 export {
   SealedSecretError,
   parseSealedSecret,
   SEALED_SECRET_FORMAT,
   SECRET_NAME_CONTEXT_KEY,
+  SECRET_VERSION_CONTEXT_KEY,
+  sealedSecretVersion,
   type SealedSecret,
   type SealedSecretErrorCode,
 } from '@nitro-datakey/shared';
@@ -35,7 +37,9 @@ export { transportAgent, type TransportAgentOptions } from './kms/transport-agen
 export { AMAZON_TRUST_ROOT_FINGERPRINTS, amazonTrustRoots, kmsTrustAnchors } from './kms/trust-roots.js';
 export { sealSecret, openSecret, type SealOptions, type OpenOptions } from './sealed-secret.js';
 export { prepareSecretsDirectory, writeSecretFile } from './app/secrets-dir.js';
-export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig } from './app/config.js';
+export { parseEnclaveConfig, loadEnclaveConfig, type EnclaveAppConfig, type SecretItemConfig, type SecretsConfig } from './app/config.js';
+export { SecretsKeeper, DEFAULT_SECRETS_REFRESH_MS, type SecretRefresh, type SecretsKeeperOptions } from './app/secrets-keeper.js';
+export { fetchSecretEnvelope } from './secrets-route-client.js';
 export { startEnclaveApp, createClient, type EnclaveApp, type EnclaveAppOptions } from './app/app.js';
 export { startGateway, type Gateway, type GatewayKms, type GatewayOptions } from './app/gateway.js';
 export { nitroEnclave, type NitroEnclaveOptions } from './app/cli.js';

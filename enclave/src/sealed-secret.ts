@@ -7,6 +7,7 @@ import {
   type SealedSecret,
   SealedSecretError,
   SECRET_NAME_CONTEXT_KEY,
+  SECRET_VERSION_CONTEXT_KEY,
   sealedSecretContext,
   sealWithDataKey,
 } from '@nitro-datakey/shared';
@@ -64,7 +65,8 @@ export async function openSecret(client: AttestedKmsClient, envelope: SealedSecr
     throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', `the envelope was not sealed for the secret ${options.name} (it is another item's, or unnamed)`);
   }
   if (options.expectedContext) {
-    const { [SECRET_NAME_CONTEXT_KEY]: _name, ...rest } = sealed.encryptionContext;
+    // The name and the version are checked on their own; the rest must be what the item expects.
+    const { [SECRET_NAME_CONTEXT_KEY]: _name, [SECRET_VERSION_CONTEXT_KEY]: _version, ...rest } = sealed.encryptionContext;
     if (Buffer.compare(canonicalEncryptionContext(options.expectedContext), canonicalEncryptionContext(rest)) !== 0) {
       throw new SealedSecretError('ERR_SEALED_SECRET_CONTEXT', 'the sealed secret carries another encryption context than the one expected');
     }

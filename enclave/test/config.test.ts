@@ -30,6 +30,34 @@ describe('enclave config', () => {
     expect(c.gateway?.listen).toEqual({ kind: 'unix', path: '/run/kms.sock' });
   });
 
+  it('reads run-time secrets: items without an envelope come from secrets.route, with a floor and a notify signal', () => {
+    const c = parseEnclaveConfig({
+      ...base,
+      secrets: {
+        dir: '/run/secrets',
+        route: 'vsock:3:8003',
+        refreshIntervalMs: 30000,
+        notifySignal: 'SIGHUP',
+        items: [{ name: 'db-password', keyId: KEY, minVersion: 3 }],
+      },
+    });
+    expect(c.secrets?.route).toEqual({ kind: 'vsock', cid: 3, port: 8003 });
+    expect(c.secrets?.items[0]).toEqual({ name: 'db-password', keyId: KEY, minVersion: 3 });
+    const items = [{ name: 'db-password', keyId: KEY }];
+    expect(() => parseEnclaveConfig({ ...base, secrets: { dir: '/run/s', items } })).toThrow(
+      configError(/secrets\.items\[0\]\.envelope: give the envelope file, or secrets\.route/),
+    );
+    expect(() => parseEnclaveConfig({ ...base, secrets: { dir: '/run/s', route: 'vsock:3:8003', notifySignal: 'SIGKILL', items } })).toThrow(
+      configError(/notifySignal/),
+    );
+    expect(() => parseEnclaveConfig({ ...base, secrets: { dir: '/run/s', route: 'vsock:3:8003', items: [{ ...items[0], minVersion: 0 }] } })).toThrow(
+      configError(/minVersion/),
+    );
+    expect(() => parseEnclaveConfig({ ...base, secrets: { dir: '/run/s', route: 'vsock:3:8003', refreshIntervalMs: 10, items } })).toThrow(
+      configError(/refreshIntervalMs/),
+    );
+  });
+
   it('reads the workload command of "run", a list with no shell', () => {
     expect(parseEnclaveConfig({ ...base, run: { command: ['/usr/local/bin/node', '/app/server.js'] } }).run).toEqual({
       command: ['/usr/local/bin/node', '/app/server.js'],

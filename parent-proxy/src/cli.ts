@@ -3,14 +3,16 @@ import type { ProxyOptions } from './proxy.js';
 
 const USAGE = `Usage: nitro-parent-proxy --config FILE
        nitro-parent-proxy --route LISTEN=HOST:PORT [--route ...] [--allow HOST:PORT ...]
-                          [--credentials LISTEN] [--metrics tcp:127.0.0.1:PORT] [--region REGION]
+                          [--credentials LISTEN] [--secrets LISTEN --secrets-dir DIR]
+                          [--metrics tcp:127.0.0.1:PORT] [--region REGION]
 
 Runs on the parent EC2 instance. Each route listens (vsock:CID:PORT, tcp:HOST:PORT or unix:PATH) and
 forwards bytes untouched to one upstream, which must be on the allowlist: the KMS endpoint of the region
 on 443, plus any --allow. TLS ends inside the enclave; the proxy never sees plaintext.
 
 Options:
-  --config FILE                 YAML or JSON configuration (routes, allow, credentials, metrics, limits)
+  --config FILE                 YAML or JSON configuration (routes, allow, credentials, secrets, metrics,
+                                limits)
   --route LISTEN=HOST:PORT      a route (repeatable)
   --allow HOST:PORT             add an upstream to the allowlist (repeatable)
   --credentials LISTEN          serve the instance's AWS credentials to the enclave on LISTEN
@@ -18,6 +20,12 @@ Options:
                                 default: any CID)
   --credentials-allowed-uid UID on a Unix socket, only processes of this user id may ask (repeatable;
                                 default: the proxy's own uid)
+  --secrets LISTEN              serve the envelopes in --secrets-dir to the enclave on LISTEN, by name
+                                (DIR/NAME.json, read-only, ciphertext only: a file that is not an
+                                envelope sealed for NAME is never sent); the enclave fetches them at
+                                start and again to take a rotation
+  --secrets-dir DIR             the directory of envelopes (nitro-datakey seal --out DIR/NAME.json)
+  --secrets-allowed-cid CID     only this enclave CID may ask for envelopes on vsock (repeatable)
   --metrics tcp:127.0.0.1:PORT  Prometheus metrics on a loopback address
   --region REGION               default us-east-1 (sets the default allowlist)
   --fips                        also allow the region's FIPS endpoint, kms-fips.REGION.amazonaws.com:443

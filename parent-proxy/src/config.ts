@@ -38,6 +38,17 @@ export interface ProxyConfig {
     /** Concurrent credential connections (default 16), apart from the routes' limits. */
     readonly maxConnections: number;
   };
+  /**
+   * The secrets route: the envelopes of a directory (NAME.json) served to the enclave by name, read-only.
+   * Reached and limited as the credentials route is.
+   */
+  readonly secrets?: {
+    readonly listen: TransportAddress;
+    readonly dir: string;
+    readonly allowedCids?: readonly number[];
+    readonly allowedUids?: readonly number[];
+    readonly maxConnections: number;
+  };
   readonly metrics?: { readonly listen: TransportAddress };
   readonly limits: {
     /** Concurrent connections over all routes. */
@@ -70,23 +81,32 @@ const address = c.then(c.text(), (text, fail): TransportAddress => {
 });
 const upstreamAddress = c.then(c.text(), (text, fail) => parseUpstream(text) ?? fail(`${JSON.stringify(text)} is not HOST:PORT`));
 
-const credentialsSchema = c.then(
-  c.object({
-    listen: address,
-    allowedCids: c.optional(c.list(c.integer(3, 0xfffffffe), { nonEmpty: true, expected: 'at least one CID' })),
-    allowedUids: c.optional(c.list(c.integer(0, 0xfffffffe), { nonEmpty: true, expected: 'at least one user id' })),
-    maxConnections: c.withDefault(c.integer(1, 1024), 16),
-  }),
-  (credentials, fail) => {
-    const { listen } = credentials;
-    // The route hands out the role's secret key: only the enclave (vsock) or this host may reach it.
-    if (listen.kind === 'tcp' && !isLoopbackHost(listen.host))
-      fail("the credentials route hands out the role's secret key: it listens on vsock, a Unix socket or loopback TCP only", ['listen']);
-    if (credentials.allowedCids !== undefined && listen.kind !== 'vsock') fail('CIDs identify callers on vsock only', ['allowedCids']);
-    if (credentials.allowedUids !== undefined && listen.kind !== 'unix') fail('user ids identify callers on a Unix socket only', ['allowedUids']);
-    return credentials;
-  },
-);
+/** A route only the enclave (vsock) or this host may reach, callers told apart by CID or uid: credentials, secrets. */
+const enclaveRouteFields = {
+  listen: address,
+  allowedCids: c.optional(c.list(c.integer(3, 0xfffffffe), { nonEmpty: true, expected: 'at least one CID' })),
+  allowedUids: c.optional(c.list(c.integer(0, 0xfffffffe), { nonEmpty: true, expected: 'at least one user id' })),
+  maxConnections: c.withDefault(c.integer(1, 1024), 16),
+};
+
+interface EnclaveRouteShape {
+  readonly listen: TransportAddress;
+  readonly allowedCids?: readonly number[] | undefined;
+  readonly allowedUids?: readonly number[] | undefined;
+}
+
+function enclaveRouteCheck(what: string) {
+  return <R extends EnclaveRouteShape>(route: R, fail: (message: string, member?: ConfigPath) => never): R => {
+    const { listen } = route;
+    if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) fail(`${what}: it listens on vsock, a Unix socket or loopback TCP only`, ['listen']);
+    if (route.allowedCids !== undefined && listen.kind !== 'vsock') fail('CIDs identify callers on vsock only', ['allowedCids']);
+    if (route.allowedUids !== undefined && listen.kind !== 'unix') fail('user ids identify callers on a Unix socket only', ['allowedUids']);
+    return route;
+  };
+}
+
+const credentialsSchema = c.then(c.object(enclaveRouteFields), enclaveRouteCheck("the credentials route hands out the role's secret key"));
+const secretsSchema = c.then(c.object({ ...enclaveRouteFields, dir: c.text() }), enclaveRouteCheck('the secrets route serves the enclave its envelopes'));
 
 const metricsSchema = c.then(c.object({ listen: address }), (metrics, fail) => {
   // Metrics reveal traffic patterns: loopback only.
@@ -110,6 +130,7 @@ const proxyConfigSchema = c.object({
   ),
   allow: c.withDefault(c.list(upstreamAddress), []),
   credentials: c.optional(credentialsSchema),
+  secrets: c.optional(secretsSchema),
   metrics: c.optional(metricsSchema),
   limits: c.withDefault(
     c.object({
@@ -211,6 +232,7 @@ function validateConfig(raw: unknown, locator: ConfigLocator): ProxyConfig {
     claim(r.listen, ['routes', i, 'listen']);
   });
   if (read.credentials) claim(read.credentials.listen, ['credentials', 'listen']);
+  if (read.secrets) claim(read.secrets.listen, ['secrets', 'listen']);
   if (read.metrics) claim(read.metrics.listen, ['metrics', 'listen']);
   return {
     region: read.region,
@@ -218,6 +240,7 @@ function validateConfig(raw: unknown, locator: ConfigLocator): ProxyConfig {
     routes,
     allow,
     ...(read.credentials ? { credentials: read.credentials } : {}),
+    ...(read.secrets ? { secrets: read.secrets } : {}),
     ...(read.metrics ? { metrics: read.metrics } : {}),
     limits: read.limits,
   };

@@ -11,7 +11,8 @@ interface Forwarding {
 export class OpenConnections {
   readonly #forwarding = new Map<number, Forwarding>();
   readonly #perRoute = new Map<string, number>();
-  readonly #credentials = new Set<Duplex>();
+  /** The enclave's service connections (credentials, secrets), by service. */
+  readonly #services = new Map<string, Set<Duplex>>();
   #nextId = 1;
 
   get size(): number {
@@ -39,23 +40,26 @@ export class OpenConnections {
     return left;
   }
 
-  /** Credential connections close themselves within seconds; a shutdown still waits for them. */
-  addCredentials(socket: Duplex): void {
-    this.#credentials.add(socket);
-    socket.once('close', () => this.#credentials.delete(socket));
+  /** Service connections (one answer each) close themselves within seconds; a shutdown still waits for them. */
+  addService(service: string, socket: Duplex): void {
+    const set = this.#services.get(service) ?? new Set<Duplex>();
+    this.#services.set(service, set);
+    set.add(socket);
+    socket.once('close', () => set.delete(socket));
   }
 
-  get credentials(): number {
-    return this.#credentials.size;
+  onService(service: string): number {
+    return this.#services.get(service)?.size ?? 0;
   }
 
   /** Waits up to `graceMs` for every connection to end by itself, then cuts what is left and waits for that. */
   async drain(graceMs: number): Promise<void> {
-    const ended = Promise.all([...[...this.#forwarding.values()].map((f) => f.done), ...[...this.#credentials].map(closed)]);
+    const services = [...this.#services.values()].flatMap((set) => [...set]);
+    const ended = Promise.all([...[...this.#forwarding.values()].map((f) => f.done), ...services.map(closed)]);
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([ended, grace]);
     for (const f of this.#forwarding.values()) f.abort();
-    for (const socket of this.#credentials) socket.destroy();
+    for (const socket of services) socket.destroy();
     await Promise.all([...this.#forwarding.values()].map((f) => f.done));
   }
 }

@@ -42,6 +42,7 @@ export class Metrics {
   }
 }
 
+/** Prometheus label text, `{k="v",...}` with values escaped; empty for no labels. */
 function key(labels: Labels): string {
   const entries = Object.entries(labels);
   if (entries.length === 0) return '';

@@ -2,12 +2,14 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native/transport';
 import { lookup } from 'node:dns/promises';
+import { stat } from 'node:fs/promises';
 import { isIP, Socket } from 'node:net';
 import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';
 import { formatUpstream, type ProxyConfig, type RouteConfig } from './config.js';
 import { CredentialsService, type CredentialProvider } from './credentials.js';
 import { dropConnection, firstRefusal } from './admission.js';
 import { OpenConnections } from './connections.js';
+import { ProxyConfigError } from './errors.js';
 import { forward } from './forward.js';
 import { Metrics, serveMetrics } from './metrics.js';
 
@@ -21,6 +23,7 @@ export interface RunningProxy {
   /** Bound addresses (port 0 resolved), in config order. */
   readonly routes: readonly { readonly listen: string; readonly upstream: string }[];
   readonly credentials?: string;
+  readonly secrets?: string;
   readonly metrics?: string;
   readonly metricsRegistry: Metrics;
   /** Stops accepting, lets open connections finish for the grace period, then closes the rest. */
@@ -71,9 +74,22 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     let credentials: string | undefined;
     if (config.credentials) {
       const service = new CredentialsService(options.credentialProvider ?? (await defaultProvider()), runtime.log);
-      const listener = await listenCredentials(runtime, config.credentials, service);
+      const listener = await listenEnclaveRoute(runtime, 'credentials', config.credentials, async (socket, peer) => {
+        await service.serve(socket, peer);
+        return undefined;
+      });
       listeners.push(listener);
       credentials = listener.address;
+    }
+    let secrets: string | undefined;
+    if (config.secrets) {
+      await requireDirectory(config.secrets.dir);
+      // Loaded only when a secrets route exists: a proxy without one never reads the envelope format.
+      const { SecretsService } = await import('./secrets-route.js');
+      const service = new SecretsService(config.secrets.dir, runtime.log);
+      const listener = await listenEnclaveRoute(runtime, 'secrets', config.secrets, (socket, peer) => service.serve(socket, peer));
+      listeners.push(listener);
+      secrets = listener.address;
     }
     let metricsAddress: string | undefined;
     if (config.metrics && config.metrics.listen.kind === 'tcp') {
@@ -85,6 +101,7 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
     return {
       routes,
       ...(credentials ? { credentials } : {}),
+      ...(secrets ? { secrets } : {}),
       ...(metricsAddress ? { metrics: metricsAddress } : {}),
       metricsRegistry: runtime.metrics,
       close,
@@ -133,17 +150,25 @@ function acceptForwarding({ config, log, metrics, open, closing }: ProxyRuntime,
   });
 }
 
-/** The credentials route: only the allowed enclave CIDs or local uids, within its own connection limit. */
-async function listenCredentials(
+/** How one of the enclave's service routes answers a connection it admitted; `outcome` labels its metric. */
+type ServeConnection = (socket: Duplex, peer: string) => Promise<string | undefined>;
+
+/**
+ * A service route of the enclave's (credentials, secrets): only the allowed enclave CIDs or local uids,
+ * within its own connection limit; one answer per connection.
+ */
+async function listenEnclaveRoute(
   runtime: ProxyRuntime,
-  route: NonNullable<ProxyConfig['credentials']>,
-  service: CredentialsService,
+  service: 'credentials' | 'secrets',
+  route: NonNullable<ProxyConfig['credentials'] | ProxyConfig['secrets']>,
+  serve: ServeConnection,
 ): Promise<TransportListener> {
   const { log, metrics, open } = runtime;
   const ownUid = process.getuid?.();
   const allowedUids = route.allowedUids ?? (ownUid === undefined ? [] : [ownUid]);
   // The file mode keeps other users out before they connect; the uid check is what decides.
   const unixMode = allowedUids.every((uid) => uid === ownUid) ? 0o600 : 0o666;
+  const refusedHelp = service === 'credentials' ? 'Credential connections closed at once.' : 'Secrets connections closed at once.';
   return listenOn(
     route.listen,
     (socket) => {
@@ -152,17 +177,19 @@ async function listenCredentials(
         ['shutting-down', () => runtime.closing],
         ['cid-not-allowed', () => route.allowedCids !== undefined && !route.allowedCids.includes(vsockPeerCid(socket) ?? -1)],
         ['uid-not-allowed', () => route.listen.kind === 'unix' && !peerUidAllowed(socket, allowedUids)],
-        ['limit', () => open.credentials >= route.maxConnections],
+        ['limit', () => open.onService(service) >= route.maxConnections],
       ]);
       if (refuse) {
         dropConnection(socket);
-        metrics.inc('nitro_proxy_credentials_refused_total', 'Credential connections closed at once.', { reason: refuse });
-        log('warn', 'credentials refused', { peer, reason: refuse });
+        metrics.inc(`nitro_proxy_${service}_refused_total`, refusedHelp, { reason: refuse });
+        log('warn', `${service} refused`, { peer, reason: refuse });
         return;
       }
-      open.addCredentials(socket);
-      metrics.inc('nitro_proxy_credentials_requests_total', 'Credential requests served.');
-      void service.serve(socket, peer);
+      open.addService(service, socket);
+      void serve(socket, peer).then((outcome) => {
+        const labels = outcome === undefined ? {} : { outcome };
+        metrics.inc(`nitro_proxy_${service}_requests_total`, service === 'credentials' ? 'Credential requests served.' : 'Secret envelope requests.', labels);
+      });
     },
     { unixMode },
   );
@@ -219,4 +246,11 @@ async function checkUpstreamNames(config: ProxyConfig, log: Logger): Promise<voi
       }
     }),
   );
+}
+
+/** The secrets directory must be there at start: a typo shows at boot, not as the enclave's failed start. */
+async function requireDirectory(dir: string): Promise<void> {
+  const st = await stat(dir).catch((e: NodeJS.ErrnoException) => e);
+  if (st instanceof Error) throw new ProxyConfigError(`secrets.dir ${dir}: cannot read it (${st.code ?? st.message})`);
+  if (!st.isDirectory()) throw new ProxyConfigError(`secrets.dir ${dir} is not a directory`);
 }

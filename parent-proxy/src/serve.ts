@@ -11,7 +11,13 @@ export async function serve(argv: readonly string[], { io, signals, log }: CliCo
     async () => {
       const proxy = await startProxy(config, { ...options, log });
       return {
-        ready: { routes: proxy.routes, credentials: proxy.credentials ?? null, metrics: proxy.metrics ?? null, pid: process.pid },
+        ready: {
+          routes: proxy.routes,
+          credentials: proxy.credentials ?? null,
+          secrets: proxy.secrets ?? null,
+          metrics: proxy.metrics ?? null,
+          pid: process.pid,
+        },
         close: () => proxy.close(),
       };
     },
@@ -31,6 +37,9 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
       credentials: { type: 'string' },
       'credentials-allowed-cid': { type: 'string', multiple: true },
       'credentials-allowed-uid': { type: 'string', multiple: true },
+      secrets: { type: 'string' },
+      'secrets-dir': { type: 'string' },
+      'secrets-allowed-cid': { type: 'string', multiple: true },
       metrics: { type: 'string' },
       region: { type: 'string' },
       fips: { type: 'boolean' },
@@ -50,6 +59,8 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
   if ((values['credentials-allowed-cid'] || values['credentials-allowed-uid']) && !values.credentials) {
     throw new UsageError('--credentials-allowed-cid and --credentials-allowed-uid need --credentials LISTEN');
   }
+  if ((values.secrets === undefined) !== (values['secrets-dir'] === undefined)) throw new UsageError('--secrets LISTEN and --secrets-dir DIR go together');
+  if (values['secrets-allowed-cid'] && !values.secrets) throw new UsageError('--secrets-allowed-cid needs --secrets LISTEN');
   const int = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
@@ -72,6 +83,15 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
               listen: values.credentials,
               ...(values['credentials-allowed-cid'] ? { allowedCids: values['credentials-allowed-cid'].map((v) => int('--credentials-allowed-cid', v)) } : {}),
               ...(values['credentials-allowed-uid'] ? { allowedUids: values['credentials-allowed-uid'].map((v) => int('--credentials-allowed-uid', v)) } : {}),
+            },
+          }
+        : {}),
+      ...(values.secrets
+        ? {
+            secrets: {
+              listen: values.secrets,
+              dir: values['secrets-dir'],
+              ...(values['secrets-allowed-cid'] ? { allowedCids: values['secrets-allowed-cid'].map((v) => int('--secrets-allowed-cid', v)) } : {}),
             },
           }
         : {}),

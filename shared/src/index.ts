@@ -30,4 +30,5 @@ export * from './entries/sealed-secret.js';
 export * from './entries/policy.js';
 export * from './entries/loopback.js';
 export * from './entries/credentials.js';
+export * from './entries/secrets-route.js';
 export * from './entries/kms-protocol.js';

@@ -4,18 +4,19 @@ import type { Nsm } from '@nitro-datakey/shared';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { parentCredentialsProvider } from '../credentials.js';
 import { AttestedKmsClient } from '../kms/attested-client.js';
-import { openSecret } from '../sealed-secret.js';
 import type { EnclaveAppConfig } from './config.js';
 import { startGateway, type Gateway } from './gateway.js';
-import { prepareSecretsDirectory, removeSecretFiles, writeSecretFile } from './secrets-dir.js';
+import { type SecretRefresh, SecretsKeeper, type SecretsKeeperOptions } from './secrets-keeper.js';
 
 export interface EnclaveApp {
   readonly client: AttestedKmsClient;
   readonly nsm: Nsm;
   readonly gateway?: string;
-  /** Names of the secrets written to the secrets directory. */
+  /** Names of the secrets written to the secrets directory at start. */
   readonly secrets: readonly string[];
   readonly moduleId: string;
+  /** Fetches the parent's secrets again now and takes what is newer (also done on a timer). */
+  refreshSecrets(): Promise<SecretRefresh[]>;
   close(): Promise<void>;
 }
 
@@ -41,11 +42,18 @@ export interface EnclaveAppOptions {
   /** The NSM to attest with. Default: the device, /dev/nsm. The dev kit passes its simulator here. */
   readonly nsm?: Nsm;
   readonly log?: Logger;
+  /** Told when a secret file was replaced by a newer version (the supervisor signals the workload). */
+  readonly onSecretRotated?: SecretsKeeperOptions['onRotated'];
+  /** Told of every look at a secret (metrics). */
+  readonly onSecretRefresh?: SecretsKeeperOptions['onRefresh'];
+  /** Where envelopes of the parent's secrets come from (default: the configured secrets route). */
+  readonly fetchEnvelope?: SecretsKeeperOptions['fetchEnvelope'];
 }
 
 /**
  * Boots the enclave app: opens every configured sealed secret into the secrets directory (0600
- * files, written atomically) and serves the KMS-compatible gateway on loopback.
+ * files, written atomically; the parent's are fetched again on a timer and rotate) and serves the
+ * KMS-compatible gateway on loopback.
  *
  * @example
  * ```ts
@@ -61,26 +69,16 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   const client = await createClient(config, nsm);
   await client.keys.warm(1);
   let gateway: Gateway | undefined;
-  const opened: string[] = [];
+  const keeper = config.secrets
+    ? new SecretsKeeper(config.secrets, client, {
+        log,
+        ...(options.onSecretRotated ? { onRotated: options.onSecretRotated } : {}),
+        ...(options.onSecretRefresh ? { onRefresh: options.onSecretRefresh } : {}),
+        ...(options.fetchEnvelope ? { fetchEnvelope: options.fetchEnvelope } : {}),
+      })
+    : undefined;
   try {
-    if (config.secrets) {
-      await prepareSecretsDirectory(config.secrets.dir);
-      for (const item of config.secrets.items) {
-        const envelope = await readFile(item.envelope);
-        const plaintext = await openSecret(client, envelope, {
-          keyId: item.keyId,
-          name: item.name,
-          ...(item.encryptionContext ? { expectedContext: item.encryptionContext } : {}),
-        });
-        try {
-          await writeSecretFile(config.secrets.dir, item.name, plaintext);
-        } finally {
-          plaintext.fill(0);
-        }
-        opened.push(item.name);
-        log('info', 'secret opened', { name: item.name });
-      }
-    }
+    await keeper?.openAll();
     if (config.gateway) {
       gateway = await startGateway(config.gateway.listen, client, {
         log,
@@ -91,20 +89,22 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   } catch (e) {
     // Nothing half-booted stays behind: the gateway closed, the secrets opened so far removed.
     await gateway?.close();
-    if (config.secrets) await removeSecretFiles(config.secrets.dir, opened);
+    await keeper?.close();
     client.close();
     throw e;
   }
+  keeper?.start();
   return {
     client,
     nsm,
     ...(gateway ? { gateway: gateway.address } : {}),
-    secrets: opened,
+    secrets: keeper?.opened ?? [],
     moduleId: description.moduleId,
+    refreshSecrets: () => keeper?.refresh() ?? Promise.resolve([]),
     // The opened secrets live as long as the app: removed when it stops, so no file outlives it.
     close: async () => {
       await gateway?.close();
-      if (config.secrets) await removeSecretFiles(config.secrets.dir, opened);
+      await keeper?.close();
       client.close();
     },
   };

@@ -4,6 +4,30 @@ import { isKeyArn, isSecretName } from '@nitro-datakey/shared';
 import { configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 import { EnclaveConfigError } from '../errors.js';
 
+/** One secret: where its envelope comes from, what it must be sealed under, and the lowest version taken. */
+export interface SecretItemConfig {
+  readonly name: string;
+  /** A file in the image (measured with it). Omitted: the envelope is fetched from the parent's secrets route, and rotates. */
+  readonly envelope?: string;
+  /** The key the envelope must be sealed under (a full ARN, or a name in kms.allowedKeys). */
+  readonly keyId: string;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  /** The lowest version (nitro-datakey seal --version) this enclave opens: the floor below which no rollback goes. */
+  readonly minVersion?: number;
+}
+
+export interface SecretsConfig {
+  /** A tmpfs directory the workload reads; files are written 0600. */
+  readonly dir: string;
+  readonly items: readonly SecretItemConfig[];
+  /** The parent's secrets route (vsock:3:8003), for items without an envelope file. */
+  readonly route?: TransportAddress;
+  /** How often the items from the route are fetched again, to take a rotation (default 60 000 ms). */
+  readonly refreshIntervalMs?: number;
+  /** A signal sent to the workload when a secret file was replaced by a newer version (default: none). */
+  readonly notifySignal?: 'SIGHUP' | 'SIGUSR1' | 'SIGUSR2';
+}
+
 export interface EnclaveAppConfig {
   readonly region: string;
   readonly kms: {
@@ -21,17 +45,7 @@ export interface EnclaveAppConfig {
   readonly credentials: { readonly transport: TransportAddress };
   readonly keys?: { readonly maxUses?: number; readonly maxAgeMs?: number; readonly poolSize?: number };
   readonly dataKeyCache?: { readonly maxAgeMs: number; readonly maxUses: number; readonly maxBytes: number };
-  readonly secrets?: {
-    /** A tmpfs directory the workload reads; files are written 0600. */
-    readonly dir: string;
-    readonly items: readonly {
-      readonly name: string;
-      readonly envelope: string;
-      /** The key the envelope must be sealed under (a full ARN, or a name in kms.allowedKeys). */
-      readonly keyId: string;
-      readonly encryptionContext?: Readonly<Record<string, string>>;
-    }[];
-  };
+  readonly secrets?: SecretsConfig;
   /** The workload `nitro-enclave run` supervises when no command follows `--`. */
   readonly run?: {
     readonly command?: readonly string[];
@@ -72,9 +86,18 @@ const kmsSchema = c.object({
 
 const secretItem = c.object({
   name: c.text((name) => (isSecretName(name) ? undefined : 'a file name of letters, digits, ".", "_" and "-"')),
-  envelope: c.text(),
+  envelope: c.optional(c.text()),
   keyId: c.text(),
   encryptionContext: c.optional(c.record(c.anyString, { expected: 'a map of strings' })),
+  minVersion: c.optional(positive),
+});
+
+const secretsSchema = c.object({
+  dir: c.text(),
+  items: c.list(secretItem),
+  route: c.optional(address),
+  refreshIntervalMs: c.optional(c.integer(1000)),
+  notifySignal: c.optional(c.oneOf(['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const)),
 });
 
 const gatewaySchema = c.then(
@@ -116,7 +139,7 @@ const enclaveConfigSchema = c.object({
   credentials: c.object({ transport: address }),
   keys: c.optional(c.object({ maxUses: c.optional(positive), maxAgeMs: c.optional(positive), poolSize: c.optional(positive) })),
   dataKeyCache: c.optional(c.object({ maxAgeMs: positive, maxUses: positive, maxBytes: positive })),
-  secrets: c.optional(c.object({ dir: c.text(), items: c.list(secretItem) })),
+  secrets: c.optional(secretsSchema),
   gateway: c.optional(gatewaySchema),
   run: c.optional(runSchema),
 });
@@ -149,6 +172,8 @@ export function parseEnclaveConfig(raw: unknown, source = 'config'): EnclaveAppC
     if (!isKeyArn(item.keyId) && !(config.kms.allowedKeys && Object.hasOwn(config.kms.allowedKeys, item.keyId)))
       fail(`${where}.keyId: the key the envelope must be sealed under: a full key ARN, or a name in kms.allowedKeys`);
     if (names.has(item.name)) fail(`${where}.name: ${item.name} is used twice`);
+    if (item.envelope === undefined && config.secrets?.route === undefined)
+      fail(`${where}.envelope: give the envelope file, or secrets.route to fetch it from the parent`);
     names.add(item.name);
   });
   return config;

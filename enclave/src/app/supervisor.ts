@@ -32,6 +32,8 @@ export interface SuperviseOptions {
    */
   readonly env?: Readonly<Record<string, string>>;
   readonly spawn?: Spawn;
+  /** Given, once the workload runs, a way to signal it (the app's secret rotations use it). */
+  readonly onStarted?: (signalWorkload: (signal: NodeJS.Signals) => void) => void;
 }
 
 /** Variables of the supervisor's own environment a workload gets unless the config says otherwise. */
@@ -128,10 +130,18 @@ export async function superviseWorkload(
     options.log('info', 'passing SIGHUP on', {});
     child.kill('SIGHUP');
   };
+  // SIGUSR2 asks the supervisor to fetch the parent's secrets now (a rotation need not wait for the timer);
+  // not SIGUSR1, which Node keeps for its inspector.
+  const onUsr2 = () => {
+    options.log('info', 'refreshing secrets on SIGUSR2', {});
+    void app.refreshSecrets();
+  };
   signals.on('SIGINT', onInt);
   signals.on('SIGTERM', onTerm);
   signals.on('SIGQUIT', onQuit);
   signals.on('SIGHUP', onHup);
+  signals.on('SIGUSR2', onUsr2);
+  if (child.pid !== undefined) options.onStarted?.((signal) => child.kill(signal));
   const status = await new Promise<number>((resolve) => {
     // 'error' without 'exit' is a spawn failure of the launcher itself; the launcher reports a
     // workload it cannot exec (no such file, not executable) with exit 127. 'exit' may follow an 'error' of kill().
@@ -151,6 +161,7 @@ export async function superviseWorkload(
   signals.off('SIGTERM', onTerm);
   signals.off('SIGQUIT', onQuit);
   signals.off('SIGHUP', onHup);
+  signals.off('SIGUSR2', onUsr2);
   if (killTimer) clearTimeout(killTimer);
   options.log('info', 'workload exited', { status });
   await app.close();

@@ -1,11 +1,14 @@
 import { UsageError } from '../cli/exit.js';
 import { type CliIo, parseContextArgs, readSecretInput } from '../cli/io.js';
 import { isSecretName, MAX_SECRET_BYTES, SECRET_NAME_CONTEXT_KEY, sealedSecretContext } from './envelope.js';
+import { parseSecretVersion, SECRET_VERSION_CONTEXT_KEY } from './secret-version.js';
 
 /** What both `seal` commands (the operator's and the enclave's) are given on their command line. */
 export interface SealArguments {
   readonly name: string | undefined;
   readonly context: readonly string[] | undefined;
+  /** `--version N`: the secret's version, bound into the encryption context (the enclave refuses a rollback). */
+  readonly version?: string | undefined;
   /** SECRET_FILE, or `-` for standard input. */
   readonly file: string;
 }
@@ -13,7 +16,7 @@ export interface SealArguments {
 /** A request to seal, every part the user gave checked. The caller zeroes `secret` when done. */
 export interface SealRequest {
   readonly name: string;
-  /** The extra encryption-context pairs the user gave (`--context`). */
+  /** The extra encryption-context pairs the user gave (`--context`), and the version (`--version`) if given. */
   readonly context: Readonly<Record<string, string>>;
   /** The encryption context to bind: those pairs and the name. */
   readonly encryptionContext: Record<string, string>;
@@ -31,6 +34,12 @@ export async function readSealRequest(args: SealArguments, io: CliIo): Promise<S
   if (!isSecretName(name)) throw new UsageError(`--name ${JSON.stringify(name)} must be a file name of letters, digits, ".", "_" and "-"`);
   const extra = parseContextArgs(args.context);
   if (Object.hasOwn(extra, SECRET_NAME_CONTEXT_KEY)) throw new UsageError(`--context ${SECRET_NAME_CONTEXT_KEY} is set from --name; leave it out`);
+  if (Object.hasOwn(extra, SECRET_VERSION_CONTEXT_KEY)) throw new UsageError(`--context ${SECRET_VERSION_CONTEXT_KEY} is set from --version; leave it out`);
+  if (args.version !== undefined) {
+    const version = parseSecretVersion(args.version);
+    if (version === undefined) throw new UsageError(`--version ${JSON.stringify(args.version)} must be a whole number from 1`);
+    extra[SECRET_VERSION_CONTEXT_KEY] = String(version);
+  }
   const secret = await readSecretInput(args.file, io);
   if (secret.byteLength > MAX_SECRET_BYTES) {
     secret.fill(0);

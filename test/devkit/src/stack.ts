@@ -38,6 +38,8 @@ export async function startStack(
     kms?: Partial<LocalKmsOptions>;
     /** What the parent's credentials route hands out. Default: access key id ASIASTACKTEST, valid an hour. */
     parentCredentials?: CredentialProvider;
+    /** Serve the envelopes of this directory on the proxy's secrets route (Stack.proxy.secrets). */
+    secretsDir?: string;
   } = {},
 ): Promise<Stack> {
   const pki = await NitroPki.create();
@@ -53,6 +55,7 @@ export async function startStack(
       routes: [{ listen: listen('kms'), upstream: `127.0.0.1:${kmsPort}` }],
       allow: [`127.0.0.1:${kmsPort}`],
       credentials: { listen: listen('credentials') },
+      ...(options.secretsDir ? { secrets: { listen: listen('secrets'), dir: options.secretsDir } } : {}),
       limits: { shutdownGraceMs: 200 },
     }),
     {

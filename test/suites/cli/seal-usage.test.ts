@@ -53,6 +53,9 @@ describe('the two seal commands answer a mistake alike', () => {
     ['a hidden name', () => ['--name', '.env', secret()], /--name "\.env" must be a file name/],
     ['a context pair without =', () => ['--name', 'db', '--context', 'stage', secret()], /--context takes K=V/],
     ['the reserved context key', () => ['--name', 'db', '--context', 'nitro-datakey:secret-name=x', secret()], /is set from --name/],
+    ['a version of 0', () => ['--name', 'db', '--version', '0', secret()], /--version "0" must be a whole number from 1/],
+    ['a version that is not a number', () => ['--name', 'db', '--version', 'v2', secret()], /--version "v2" must be a whole number from 1/],
+    ['the version context key', () => ['--name', 'db', '--context', 'nitro-datakey:secret-version=9', secret()], /is set from --version/],
     ['a missing secret file', () => ['--name', 'db', join(dir, 'nope.txt')], /cannot read .*nope\.txt: ENOENT/],
     ['an empty secret file', () => ['--name', 'db', file('empty.txt', '')], /is empty: there is no secret to seal/],
     [

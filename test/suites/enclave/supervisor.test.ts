@@ -320,4 +320,12 @@ describe('nitro-enclave seal', () => {
     expect(lstatSync(out).isSymbolicLink()).toBe(false);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ keyId: stack.keyId });
   });
+
+  it('--version N binds the version into the envelope, beside the name', async () => {
+    const secret = join(dir, 'versioned');
+    writeFileSync(secret, 'hunter3');
+    const r = await sealIn(['--version', '7', secret]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).encryptionContext).toEqual({ 'nitro-datakey:secret-name': 'db-password', 'nitro-datakey:secret-version': '7' });
+  });
 });

@@ -293,8 +293,9 @@ describe('the credentials route on a Unix socket', () => {
     }
   });
 
-  it('eif/proxy.yaml lets only the enclave (CID 16) ask for credentials', async () => {
+  it('eif/proxy.yaml lets only the enclave (CID 16) ask for credentials and for its envelopes', async () => {
     const config = await loadConfigFile(join(projectRoot(), 'eif', 'proxy.yaml'));
     expect(config.credentials?.allowedCids).toEqual([16]);
+    expect(config.secrets).toMatchObject({ allowedCids: [16], listen: { kind: 'vsock', port: 8003 } });
   });
 });

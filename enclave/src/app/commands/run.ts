@@ -18,6 +18,10 @@ environment:
   NITRO_DATAKEY_MODULE_ID     the enclave's module id
 SIGINT and SIGTERM are passed on to the workload; once it exits the gateway stops.
 The workload starts only if every secret opened: a secret that fails to open fails the boot.
+Secrets without an envelope file come from the parent's secrets route (secrets.route) and are fetched
+again every secrets.refreshIntervalMs (default 60 s) or at once on SIGUSR2 to this process: a higher
+version replaces its file atomically, and the workload gets secrets.notifySignal if configured. A
+version below the one held or the item's minVersion is refused and logged; the file keeps its value.
 
 Exit status: the workload's own (128 + N if signal N ended it), 127 if it could not be started,
 1 if the boot failed (a secret, the NSM, KMS), 2 usage or configuration error.
@@ -55,9 +59,13 @@ async function run(argv: readonly string[], command: readonly string[], { log, s
     stopRequested = true;
   });
   let app: EnclaveApp;
+  // A rotated secret is announced to the workload with the configured signal, once the workload runs.
+  let signalWorkload: ((signal: NodeJS.Signals) => void) | undefined;
+  const notifySignal = config.secrets?.notifySignal;
+  const onSecretRotated = notifySignal ? () => signalWorkload?.(notifySignal) : undefined;
   try {
     loopbackUp(log);
-    app = await startEnclaveApp(config, { nsm: await options.openNsm(), log });
+    app = await startEnclaveApp(config, { nsm: await options.openNsm(), log, ...(onSecretRotated ? { onSecretRotated } : {}) });
   } catch (e) {
     release();
     throw e;
@@ -74,5 +82,8 @@ async function run(argv: readonly string[], command: readonly string[], { log, s
     env: { ...workloadBaseEnvironment(process.env, config.run ?? {}), AWS_REGION: config.region },
     ...(options.spawn ? { spawn: options.spawn } : {}),
     ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
+    onStarted: (signal) => {
+      signalWorkload = signal;
+    },
   });
 }

@@ -24,6 +24,9 @@ Options:
                       checks it against its config), or an alias or key id
   --name NAME         the secret's name in the enclave (letters, digits, ".", "_", "-")
   --context K=V       an extra encryption-context pair (repeatable); the enclave's item must expect it
+  --version N         the secret's version (1, 2, ...), bound into the envelope: an enclave opens a
+                      rotated secret only if its version is above the one it holds and not below the
+                      item's minVersion, so the parent can hold a rotation back but never roll one back
   --out FILE          write the envelope to FILE (default: standard output); written atomically,
                       never through a symlink
   --region REGION     the KMS region (default: AWS_REGION, or your AWS profile's)
@@ -59,6 +62,7 @@ async function seal(argv: readonly string[], io: CliIo): Promise<number> {
       'key-id': { type: 'string' },
       name: { type: 'string' },
       context: { type: 'string', multiple: true },
+      version: { type: 'string' },
       out: { type: 'string' },
       region: { type: 'string' },
       endpoint: { type: 'string' },
@@ -81,7 +85,10 @@ async function seal(argv: readonly string[], io: CliIo): Promise<number> {
       throw new UsageError(`cannot read --ca-file ${values['ca-file']}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   }
-  const { name, encryptionContext, secret } = await readSealRequest({ name: values.name, context: values.context, file: positionals[0] as string }, io);
+  const { name, encryptionContext, secret } = await readSealRequest(
+    { name: values.name, context: values.context, version: values.version, file: positionals[0] as string },
+    io,
+  );
   try {
     const answer = await generateDataKey({
       keyId,
