@@ -3,7 +3,7 @@ import type { ProxyOptions } from './proxy.js';
 
 const USAGE = `Usage: nitro-parent-proxy --config FILE
        nitro-parent-proxy --route LISTEN=HOST:PORT [--route ...] [--allow HOST:PORT ...]
-                          [--credentials LISTEN] [--secrets LISTEN --secrets-dir DIR]
+                          [--credentials LISTEN] [--secrets LISTEN --secrets-dir DIR] [--telemetry LISTEN]
                           [--metrics tcp:127.0.0.1:PORT] [--region REGION]
 
 Runs on the parent EC2 instance. Each route listens (vsock:CID:PORT, tcp:HOST:PORT or unix:PATH) and
@@ -11,8 +11,8 @@ forwards bytes untouched to one upstream, which must be on the allowlist: the KM
 on 443, plus any --allow. TLS ends inside the enclave; the proxy never sees plaintext.
 
 Options:
-  --config FILE                 YAML or JSON configuration (routes, allow, credentials, secrets, metrics,
-                                limits)
+  --config FILE                 YAML or JSON configuration (routes, allow, credentials, secrets,
+                                telemetry, metrics, limits)
   --route LISTEN=HOST:PORT      a route (repeatable)
   --allow HOST:PORT             add an upstream to the allowlist (repeatable)
   --credentials LISTEN          serve the instance's AWS credentials to the enclave on LISTEN
@@ -26,7 +26,14 @@ Options:
                                 start and again to take a rotation
   --secrets-dir DIR             the directory of envelopes (nitro-datakey seal --out DIR/NAME.json)
   --secrets-allowed-cid CID     only this enclave CID may ask for envelopes on vsock (repeatable)
-  --metrics tcp:127.0.0.1:PORT  Prometheus metrics on a loopback address
+  --telemetry LISTEN            take the enclave's telemetry on LISTEN: its workload's output and its
+                                log records written as JSON lines (stamped with the enclave; at most
+                                1000 a second, the rest counted), its heartbeat behind GET /healthz and
+                                its metrics on GET /metrics (label enclave), and GET
+                                /attestation?nonce=HEX for a fresh attestation document (on --metrics)
+  --telemetry-output FILE       append those lines to FILE (0600) instead of standard output
+  --telemetry-allowed-cid CID   only this enclave CID may connect on vsock (repeatable)
+  --metrics tcp:127.0.0.1:PORT  Prometheus metrics on a loopback address (and /healthz, /attestation)
   --region REGION               default us-east-1 (sets the default allowlist)
   --fips                        also allow the region's FIPS endpoint, kms-fips.REGION.amazonaws.com:443
   --max-connections N           overall concurrent connections (default 4096)

@@ -49,6 +49,20 @@ export interface ProxyConfig {
     readonly allowedUids?: readonly number[];
     readonly maxConnections: number;
   };
+  /**
+   * The telemetry route: the enclave's output and log records written out as JSON lines, its heartbeat
+   * behind /healthz, its metrics on the Prometheus endpoint, attestation requests passed down.
+   */
+  readonly telemetry?: {
+    readonly listen: TransportAddress;
+    readonly allowedCids?: readonly number[];
+    readonly allowedUids?: readonly number[];
+    readonly maxConnections: number;
+    /** `stdout` (the default: journald takes it from there) or a file appended to (0600). */
+    readonly output: string;
+    readonly maxLinesPerSecond: number;
+    readonly heartbeatTimeoutMs: number;
+  };
   readonly metrics?: { readonly listen: TransportAddress };
   readonly limits: {
     /** Concurrent connections over all routes. */
@@ -106,6 +120,16 @@ function enclaveRouteCheck(what: string) {
 }
 
 const credentialsSchema = c.then(c.object(enclaveRouteFields), enclaveRouteCheck("the credentials route hands out the role's secret key"));
+const telemetrySchema = c.then(
+  c.object({
+    ...enclaveRouteFields,
+    maxConnections: c.withDefault(c.integer(1, 64), 4),
+    output: c.withDefault(c.text(), 'stdout'),
+    maxLinesPerSecond: c.withDefault(c.integer(1, 1_000_000), 1000),
+    heartbeatTimeoutMs: c.withDefault(c.integer(1000, 3_600_000), 30_000),
+  }),
+  enclaveRouteCheck("the telemetry route takes the enclave's logs and answers for its health"),
+);
 const secretsSchema = c.then(c.object({ ...enclaveRouteFields, dir: c.text() }), enclaveRouteCheck('the secrets route serves the enclave its envelopes'));
 
 const metricsSchema = c.then(c.object({ listen: address }), (metrics, fail) => {
@@ -131,6 +155,7 @@ const proxyConfigSchema = c.object({
   allow: c.withDefault(c.list(upstreamAddress), []),
   credentials: c.optional(credentialsSchema),
   secrets: c.optional(secretsSchema),
+  telemetry: c.optional(telemetrySchema),
   metrics: c.optional(metricsSchema),
   limits: c.withDefault(
     c.object({
@@ -233,6 +258,7 @@ function validateConfig(raw: unknown, locator: ConfigLocator): ProxyConfig {
   });
   if (read.credentials) claim(read.credentials.listen, ['credentials', 'listen']);
   if (read.secrets) claim(read.secrets.listen, ['secrets', 'listen']);
+  if (read.telemetry) claim(read.telemetry.listen, ['telemetry', 'listen']);
   if (read.metrics) claim(read.metrics.listen, ['metrics', 'listen']);
   return {
     region: read.region,
@@ -241,6 +267,7 @@ function validateConfig(raw: unknown, locator: ConfigLocator): ProxyConfig {
     allow,
     ...(read.credentials ? { credentials: read.credentials } : {}),
     ...(read.secrets ? { secrets: read.secrets } : {}),
+    ...(read.telemetry ? { telemetry: read.telemetry } : {}),
     ...(read.metrics ? { metrics: read.metrics } : {}),
     limits: read.limits,
   };

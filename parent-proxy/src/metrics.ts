@@ -43,7 +43,7 @@ export class Metrics {
 }
 
 /** Prometheus label text, `{k="v",...}` with values escaped; empty for no labels. */
-function key(labels: Labels): string {
+export function key(labels: Labels): string {
   const entries = Object.entries(labels);
   if (entries.length === 0) return '';
   return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
@@ -55,15 +55,33 @@ function key(labels: Labels): string {
  */
 const METRICS_LIMITS = { maxConnections: 8, requestTimeoutMs: 5_000 } as const;
 
-/** Serves GET /metrics on a loopback TCP address, capped and timed out (METRICS_LIMITS). */
-export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ server: Server; port: number }> {
+/** What the enclave's telemetry adds to the endpoint: its metrics, its health, its attestation on request. */
+export interface EnclaveEndpoints {
+  renderMetrics(): string;
+  health(): { readonly healthy: boolean };
+  attest(nonce: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * Serves on a loopback TCP address, capped and timed out (METRICS_LIMITS): GET /metrics (the proxy's and
+ * the enclave's, labelled `enclave`), GET /healthz (200 while the enclave's heartbeat is fresh, else 503),
+ * GET /attestation?nonce=HEX (a fresh attestation document over the nonce, CBOR, for `nitro-datakey verify`).
+ */
+export async function serveMetrics(metrics: Metrics, host: string, port: number, enclave?: EnclaveEndpoints): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+    const url = new URL(req.url ?? '/', 'http://metrics');
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+    } else if (url.pathname === '/metrics' || url.pathname === '/') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render() + (enclave?.renderMetrics() ?? ''));
+    } else if (url.pathname === '/healthz' && enclave) {
+      const health = enclave.health();
+      res.writeHead(health.healthy ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(health)}\n`);
+    } else if (url.pathname === '/attestation' && enclave) {
+      void attestation(enclave, url.searchParams.get('nonce'), res);
+    } else {
       res.writeHead(404).end();
-      return;
     }
-    const body = metrics.render();
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(body);
   });
   limitHttpServer(server, METRICS_LIMITS);
   await new Promise<void>((resolve, reject) => {
@@ -71,4 +89,18 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number)
     server.listen(port, host, () => resolve());
   });
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** GET /attestation?nonce=HEX: the nonce is the operator's (1 to 1024 bytes), the document the enclave's NSM's. */
+async function attestation(enclave: EnclaveEndpoints, nonceHex: string | null, res: import('node:http').ServerResponse): Promise<void> {
+  if (nonceHex === null || !/^(?:[0-9a-fA-F]{2}){1,1024}$/.test(nonceHex)) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('give ?nonce=HEX: 1 to 1024 bytes of hex, fresh for each request\n');
+    return;
+  }
+  try {
+    const document = await enclave.attest(new Uint8Array(Buffer.from(nonceHex.toLowerCase(), 'hex')));
+    res.writeHead(200, { 'content-type': 'application/cbor' }).end(document);
+  } catch (e) {
+    res.writeHead(503, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`);
+  }
 }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { formatAddress, listenOn, type TransportListener, unixPeerCredentials, VsockSocket } from '@nitro-datakey/native/transport';
 import { lookup } from 'node:dns/promises';
+import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isIP, Socket } from 'node:net';
 import { type Logger, silentLogger, stopHttpServer } from '@nitro-datakey/shared/cli';
@@ -12,6 +13,7 @@ import { OpenConnections } from './connections.js';
 import { ProxyConfigError } from './errors.js';
 import { forward } from './forward.js';
 import { Metrics, serveMetrics } from './metrics.js';
+import { TelemetryService } from './telemetry-route.js';
 
 export interface ProxyOptions {
   readonly log?: Logger;
@@ -24,6 +26,7 @@ export interface RunningProxy {
   readonly routes: readonly { readonly listen: string; readonly upstream: string }[];
   readonly credentials?: string;
   readonly secrets?: string;
+  readonly telemetry?: string;
   readonly metrics?: string;
   readonly metricsRegistry: Metrics;
   /** Stops accepting, lets open connections finish for the grace period, then closes the rest. */
@@ -91,9 +94,26 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
       listeners.push(listener);
       secrets = listener.address;
     }
+    let telemetryAddress: string | undefined;
+    let telemetry: TelemetryService | undefined;
+    if (config.telemetry) {
+      const sink = config.telemetry.output === 'stdout' ? process.stdout : createWriteStream(config.telemetry.output, { flags: 'a', mode: 0o600 });
+      const service = new TelemetryService(runtime.metrics, runtime.log, {
+        sink,
+        maxLinesPerSecond: config.telemetry.maxLinesPerSecond,
+        heartbeatTimeoutMs: config.telemetry.heartbeatTimeoutMs,
+      });
+      telemetry = service;
+      const listener = await listenEnclaveRoute(runtime, 'telemetry', config.telemetry, (socket, peer) => {
+        service.serve(socket, peer);
+        return new Promise<undefined>((resolve) => socket.once('close', () => resolve(undefined)));
+      });
+      listeners.push(listener);
+      telemetryAddress = listener.address;
+    }
     let metricsAddress: string | undefined;
     if (config.metrics && config.metrics.listen.kind === 'tcp') {
-      const served = await serveMetrics(runtime.metrics, config.metrics.listen.host, config.metrics.listen.port);
+      const served = await serveMetrics(runtime.metrics, config.metrics.listen.host, config.metrics.listen.port, telemetry);
       metricsServer = served.server;
       metricsAddress = formatAddress({ kind: 'tcp', host: config.metrics.listen.host, port: served.port });
     }
@@ -102,6 +122,7 @@ export async function startProxy(config: ProxyConfig, options: ProxyOptions = {}
       routes,
       ...(credentials ? { credentials } : {}),
       ...(secrets ? { secrets } : {}),
+      ...(telemetryAddress ? { telemetry: telemetryAddress } : {}),
       ...(metricsAddress ? { metrics: metricsAddress } : {}),
       metricsRegistry: runtime.metrics,
       close,
@@ -159,8 +180,8 @@ type ServeConnection = (socket: Duplex, peer: string) => Promise<string | undefi
  */
 async function listenEnclaveRoute(
   runtime: ProxyRuntime,
-  service: 'credentials' | 'secrets',
-  route: NonNullable<ProxyConfig['credentials'] | ProxyConfig['secrets']>,
+  service: 'credentials' | 'secrets' | 'telemetry',
+  route: NonNullable<ProxyConfig['credentials'] | ProxyConfig['secrets'] | ProxyConfig['telemetry']>,
   serve: ServeConnection,
 ): Promise<TransportListener> {
   const { log, metrics, open } = runtime;
@@ -168,7 +189,7 @@ async function listenEnclaveRoute(
   const allowedUids = route.allowedUids ?? (ownUid === undefined ? [] : [ownUid]);
   // The file mode keeps other users out before they connect; the uid check is what decides.
   const unixMode = allowedUids.every((uid) => uid === ownUid) ? 0o600 : 0o666;
-  const refusedHelp = service === 'credentials' ? 'Credential connections closed at once.' : 'Secrets connections closed at once.';
+  const refusedHelp = `${service} connections closed at once.`;
   return listenOn(
     route.listen,
     (socket) => {
@@ -188,7 +209,7 @@ async function listenEnclaveRoute(
       open.addService(service, socket);
       void serve(socket, peer).then((outcome) => {
         const labels = outcome === undefined ? {} : { outcome };
-        metrics.inc(`nitro_proxy_${service}_requests_total`, service === 'credentials' ? 'Credential requests served.' : 'Secret envelope requests.', labels);
+        metrics.inc(`nitro_proxy_${service}_requests_total`, `${service} connections served.`, labels);
       });
     },
     { unixMode },

@@ -15,6 +15,7 @@ export async function serve(argv: readonly string[], { io, signals, log }: CliCo
           routes: proxy.routes,
           credentials: proxy.credentials ?? null,
           secrets: proxy.secrets ?? null,
+          telemetry: proxy.telemetry ?? null,
           metrics: proxy.metrics ?? null,
           pid: process.pid,
         },
@@ -40,6 +41,9 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
       secrets: { type: 'string' },
       'secrets-dir': { type: 'string' },
       'secrets-allowed-cid': { type: 'string', multiple: true },
+      telemetry: { type: 'string' },
+      'telemetry-output': { type: 'string' },
+      'telemetry-allowed-cid': { type: 'string', multiple: true },
       metrics: { type: 'string' },
       region: { type: 'string' },
       fips: { type: 'boolean' },
@@ -56,16 +60,6 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
     return loadConfigFile(values.config);
   }
   if (!values.route?.length) throw new UsageError('give --config FILE or at least one --route LISTEN=HOST:PORT (see --help)');
-  if ((values['credentials-allowed-cid'] || values['credentials-allowed-uid']) && !values.credentials) {
-    throw new UsageError('--credentials-allowed-cid and --credentials-allowed-uid need --credentials LISTEN');
-  }
-  if ((values.secrets === undefined) !== (values['secrets-dir'] === undefined)) throw new UsageError('--secrets LISTEN and --secrets-dir DIR go together');
-  if (values['secrets-allowed-cid'] && !values.secrets) throw new UsageError('--secrets-allowed-cid needs --secrets LISTEN');
-  const int = (flag: string, v: string | undefined) => {
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
-    return Number(v);
-  };
   const routeMax = int('--route-max-connections', values['route-max-connections']);
   return configFromValues(
     {
@@ -77,24 +71,7 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
         return { listen: r.slice(0, eq), upstream: r.slice(eq + 1), ...(routeMax !== undefined ? { maxConnections: routeMax } : {}) };
       }),
       ...(values.allow ? { allow: values.allow } : {}),
-      ...(values.credentials
-        ? {
-            credentials: {
-              listen: values.credentials,
-              ...(values['credentials-allowed-cid'] ? { allowedCids: values['credentials-allowed-cid'].map((v) => int('--credentials-allowed-cid', v)) } : {}),
-              ...(values['credentials-allowed-uid'] ? { allowedUids: values['credentials-allowed-uid'].map((v) => int('--credentials-allowed-uid', v)) } : {}),
-            },
-          }
-        : {}),
-      ...(values.secrets
-        ? {
-            secrets: {
-              listen: values.secrets,
-              dir: values['secrets-dir'],
-              ...(values['secrets-allowed-cid'] ? { allowedCids: values['secrets-allowed-cid'].map((v) => int('--secrets-allowed-cid', v)) } : {}),
-            },
-          }
-        : {}),
+      ...enclaveRoutes(values),
       ...(values.metrics ? { metrics: { listen: values.metrics } } : {}),
       limits: Object.fromEntries(
         Object.entries({
@@ -106,4 +83,40 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
     },
     'flags',
   );
+}
+
+function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
+  return Number(v);
+}
+
+/** The flags of the enclave's own routes: credentials, secrets, telemetry (each --X LISTEN and its companions). */
+function enclaveRoutes(values: Readonly<Record<string, string | boolean | string[] | undefined>>): Record<string, unknown> {
+  const text = (flag: string) => values[flag] as string | undefined;
+  const list = (flag: string) => values[flag] as string[] | undefined;
+  const cids = (flag: string) => (list(flag) ? { allowedCids: list(flag)?.map((v) => int(`--${flag}`, v)) } : {});
+  for (const route of ['credentials', 'secrets', 'telemetry']) {
+    const companions = Object.keys(values).filter((k) => k.startsWith(`${route}-`) && values[k] !== undefined);
+    if (companions.length > 0 && text(route) === undefined)
+      throw new UsageError(`--${companions.join(' and --')} ${companions.length > 1 ? 'need' : 'needs'} --${route} LISTEN`);
+  }
+  if (text('secrets') !== undefined && text('secrets-dir') === undefined) throw new UsageError('--secrets LISTEN needs --secrets-dir DIR');
+  return {
+    ...(text('credentials')
+      ? {
+          credentials: {
+            listen: text('credentials'),
+            ...cids('credentials-allowed-cid'),
+            ...(list('credentials-allowed-uid') ? { allowedUids: list('credentials-allowed-uid')?.map((v) => int('--credentials-allowed-uid', v)) } : {}),
+          },
+        }
+      : {}),
+    ...(text('secrets') ? { secrets: { listen: text('secrets'), dir: text('secrets-dir'), ...cids('secrets-allowed-cid') } } : {}),
+    ...(text('telemetry')
+      ? {
+          telemetry: { listen: text('telemetry'), ...(text('telemetry-output') ? { output: text('telemetry-output') } : {}), ...cids('telemetry-allowed-cid') },
+        }
+      : {}),
+  };
 }

@@ -68,7 +68,7 @@ describe('proxy configuration', () => {
 
   it('names unknown keys and their lines', () => {
     expect(error(() => parseConfigText(`${GOOD}verbose: true\n`, 'proxy.yaml'))).toBe(
-      'proxy.yaml:13: unknown key "verbose" (known: region, fips, routes, allow, credentials, secrets, metrics, limits)',
+      'proxy.yaml:13: unknown key "verbose" (known: region, fips, routes, allow, credentials, secrets, telemetry, metrics, limits)',
     );
     expect(error(() => parseConfigText(GOOD.replace('    maxConnections: 500', '    maxConnection: 500'), 'p.yaml'))).toMatch(
       /^p\.yaml:6: unknown key "routes\[0\]\.maxConnection"/,

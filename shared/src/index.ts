@@ -31,4 +31,5 @@ export * from './entries/policy.js';
 export * from './entries/loopback.js';
 export * from './entries/credentials.js';
 export * from './entries/secrets-route.js';
+export * from './entries/telemetry.js';
 export * from './entries/kms-protocol.js';

@@ -3,10 +3,12 @@ import { openNsmDevice } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { parentCredentialsProvider } from '../credentials.js';
-import { AttestedKmsClient } from '../kms/attested-client.js';
+import { AttestedKmsClient, type CallOutcome } from '../kms/attested-client.js';
 import type { EnclaveAppConfig } from './config.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { type SecretRefresh, SecretsKeeper, type SecretsKeeperOptions } from './secrets-keeper.js';
+import type { EnclaveMetrics } from './telemetry/enclave-metrics.js';
+import { recordCall, recordGatewayRequest, recordSecret } from './telemetry/enclave-instruments.js';
 
 export interface EnclaveApp {
   readonly client: AttestedKmsClient;
@@ -21,7 +23,7 @@ export interface EnclaveApp {
 }
 
 /** Builds the attested client the config describes (credentials from the parent's route). */
-export async function createClient(config: EnclaveAppConfig, nsm: Nsm): Promise<AttestedKmsClient> {
+export async function createClient(config: EnclaveAppConfig, nsm: Nsm, onCall?: (call: CallOutcome) => void): Promise<AttestedKmsClient> {
   const ca = config.kms.caFile ? await readFile(config.kms.caFile, 'utf8') : undefined;
   return new AttestedKmsClient({
     nsm,
@@ -35,6 +37,7 @@ export async function createClient(config: EnclaveAppConfig, nsm: Nsm): Promise<
     credentials: parentCredentialsProvider({ address: config.credentials.transport }),
     ...(config.keys ? { keys: config.keys } : {}),
     ...(config.dataKeyCache ? { dataKeyCache: config.dataKeyCache } : {}),
+    ...(onCall ? { onCall } : {}),
   });
 }
 
@@ -48,6 +51,8 @@ export interface EnclaveAppOptions {
   readonly onSecretRefresh?: SecretsKeeperOptions['onRefresh'];
   /** Where envelopes of the parent's secrets come from (default: the configured secrets route). */
   readonly fetchEnvelope?: SecretsKeeperOptions['fetchEnvelope'];
+  /** The enclave's metrics (attested calls, secrets, gateway requests), sent to the parent in heartbeats. */
+  readonly metrics?: EnclaveMetrics;
 }
 
 /**
@@ -66,14 +71,18 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   const log = options.log ?? silentLogger;
   const nsm = options.nsm ?? openNsmDevice();
   const description = await nsm.describe();
-  const client = await createClient(config, nsm);
+  const metrics = options.metrics;
+  const client = await createClient(config, nsm, metrics ? (call) => recordCall(metrics, call) : undefined);
   await client.keys.warm(1);
   let gateway: Gateway | undefined;
   const keeper = config.secrets
     ? new SecretsKeeper(config.secrets, client, {
         log,
         ...(options.onSecretRotated ? { onRotated: options.onSecretRotated } : {}),
-        ...(options.onSecretRefresh ? { onRefresh: options.onSecretRefresh } : {}),
+        onRefresh: (refresh) => {
+          if (metrics) recordSecret(metrics, refresh);
+          options.onSecretRefresh?.(refresh);
+        },
         ...(options.fetchEnvelope ? { fetchEnvelope: options.fetchEnvelope } : {}),
       })
     : undefined;
@@ -84,6 +93,7 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
         log,
         ...(config.gateway.allowedUids ? { allowedUids: config.gateway.allowedUids } : {}),
         ...(config.gateway.maxConcurrentRequests ? { maxConcurrentRequests: config.gateway.maxConcurrentRequests } : {}),
+        ...(metrics ? { onRequest: (r: { operation: string | null; status: number }) => recordGatewayRequest(metrics, r) } : {}),
       });
     }
   } catch (e) {

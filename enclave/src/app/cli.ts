@@ -24,6 +24,10 @@ function commands(options: NitroEnclaveOptions, openNsm: () => Promise<Nsm> | Ns
         }),
     },
     seal: { summary: 'seal a secret with an attested GenerateDataKey', load: async () => (await import('./commands/seal.js')).sealCommand(openNsm) },
+    attestation: {
+      summary: 'write an attestation document over your nonce (for nitro-datakey verify)',
+      load: async () => (await import('./commands/attestation.js')).attestationCommand(openNsm),
+    },
     kms: {
       summary: 'one attested KMS call from a shell (decrypt, genkey, genrandom, derive)',
       load: async () => (await import('./commands/kms.js')).kmsCommand(openNsm),
@@ -35,6 +39,7 @@ const USAGE = `Usage: nitro-enclave --config FILE
        nitro-enclave run --config FILE [-- COMMAND [ARG]...]
        nitro-enclave seal --config FILE --key-id KEY --name NAME [--context K=V]... [--out FILE] SECRET_FILE|-
        nitro-enclave kms decrypt|genkey|genrandom|derive --config FILE ...   (one attested call; see "kms --help")
+       nitro-enclave attestation --nonce HEX [--out FILE]   (an attestation document for nitro-datakey verify)
 
 Runs inside the Nitro Enclave. At boot it opens the configured sealed secrets into the secrets
 directory and serves a KMS-compatible gateway on loopback: workloads point their AWS SDK at it and

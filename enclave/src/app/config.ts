@@ -46,6 +46,15 @@ export interface EnclaveAppConfig {
   readonly keys?: { readonly maxUses?: number; readonly maxAgeMs?: number; readonly poolSize?: number };
   readonly dataKeyCache?: { readonly maxAgeMs: number; readonly maxUses: number; readonly maxBytes: number };
   readonly secrets?: SecretsConfig;
+  /** The telemetry route to the parent: the workload's output, the supervisor's log, heartbeats with metrics. */
+  readonly telemetry?: {
+    /** The parent's telemetry route (vsock:3:8004). */
+    readonly route: TransportAddress;
+    /** How often a heartbeat with the metrics goes up (default 5000 ms). */
+    readonly heartbeatMs?: number;
+    /** Lines held while the parent is slow or away; past it new lines are dropped and counted (default 1 MiB). */
+    readonly maxQueueBytes?: number;
+  };
   /** The workload `nitro-enclave run` supervises when no command follows `--`. */
   readonly run?: {
     readonly command?: readonly string[];
@@ -141,6 +150,7 @@ const enclaveConfigSchema = c.object({
   dataKeyCache: c.optional(c.object({ maxAgeMs: positive, maxUses: positive, maxBytes: positive })),
   secrets: c.optional(secretsSchema),
   gateway: c.optional(gatewaySchema),
+  telemetry: c.optional(c.object({ route: address, heartbeatMs: c.optional(c.integer(100)), maxQueueBytes: c.optional(c.integer(4096)) })),
   run: c.optional(runSchema),
 });
 

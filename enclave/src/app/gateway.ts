@@ -103,6 +103,8 @@ export interface Gateway {
 
 export interface GatewayOptions {
   readonly log?: Logger;
+  /** Told of every request when it is answered (metrics): the operation and the HTTP status. */
+  readonly onRequest?: (request: { readonly operation: string | null; readonly status: number; readonly ms: number }) => void;
   /**
    * On a Unix socket: the user ids whose processes may call (the kernel reports the peer's uid).
    * Default: this process's own uid. The socket file is 0600 when only this uid may call, 0666 when
@@ -157,7 +159,7 @@ export async function startGateway(listen: TransportAddress, client: GatewayKms,
     }
     inFlight++;
     try {
-      await handle(operation, body, res, client, log);
+      await handle(operation, body, res, client, log, options.onRequest);
     } finally {
       inFlight--;
     }
@@ -192,7 +194,14 @@ export async function startGateway(listen: TransportAddress, client: GatewayKms,
   };
 }
 
-async function handle(operation: string | undefined, body: Record<string, unknown>, res: ServerResponse, client: GatewayKms, log: Logger): Promise<void> {
+async function handle(
+  operation: string | undefined,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+  client: GatewayKms,
+  log: Logger,
+  onRequest?: GatewayOptions['onRequest'],
+): Promise<void> {
   const started = performance.now();
   let status = 200;
   try {
@@ -212,6 +221,7 @@ async function handle(operation: string | undefined, body: Record<string, unknow
   }
   // Never the body: it holds plaintext keys.
   log(status === 200 ? 'info' : 'warn', 'gateway request', { operation: operation ?? null, status, ms: Math.round((performance.now() - started) * 100) / 100 });
+  onRequest?.({ operation: operation ?? null, status, ms: performance.now() - started });
 }
 
 /** KMS's answer passes through by name; our own refusals keep their code in the message. */

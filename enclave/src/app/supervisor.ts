@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '@nitro-datakey/shared/cli';
 import type { EnclaveApp } from './app.js';
+import { forwardLines } from './telemetry/output-lines.js';
 
 /** The environment a workload finds: where the gateway listens and where its secrets are. */
 export const WORKLOAD_ENV = {
@@ -32,6 +33,11 @@ export interface SuperviseOptions {
    */
   readonly env?: Readonly<Record<string, string>>;
   readonly spawn?: Spawn;
+  /**
+   * Each line the workload writes, as it writes it (the telemetry route). With it, the workload's stdout
+   * and stderr are pipes the supervisor always reads (and copies to its own), so the workload never waits.
+   */
+  readonly output?: (stream: 'stdout' | 'stderr', line: string) => void;
   /** Given, once the workload runs, a way to signal it (the app's secret rotations use it). */
   readonly onStarted?: (signalWorkload: (signal: NodeJS.Signals) => void) => void;
 }
@@ -103,7 +109,7 @@ export async function superviseWorkload(
   try {
     // Through the launcher: it arms the parent-death signal, then becomes the workload (same pid).
     child = spawn(process.execPath, [launcherPath(), String(process.pid), file, ...args], {
-      stdio: 'inherit',
+      stdio: options.output ? ['inherit', 'pipe', 'pipe'] : 'inherit',
       env: { ...(options.env ?? workloadBaseEnvironment(process.env)), ...workloadEnvironment(app, secretsDir) },
     });
   } catch (e) {
@@ -111,6 +117,14 @@ export async function superviseWorkload(
     await app.close();
     return EXIT_WORKLOAD_NOT_STARTED;
   }
+  const output = options.output;
+  const outputs =
+    output && child.stdout && child.stderr
+      ? [
+          forwardLines(child.stdout, process.stdout, (line) => output('stdout', line)),
+          forwardLines(child.stderr, process.stderr, (line) => output('stderr', line)),
+        ]
+      : [];
   let killTimer: NodeJS.Timeout | undefined;
   const forward = (signal: NodeJS.Signals) => {
     options.log('info', 'stopping workload', { signal });
@@ -163,6 +177,8 @@ export async function superviseWorkload(
   signals.off('SIGHUP', onHup);
   signals.off('SIGUSR2', onUsr2);
   if (killTimer) clearTimeout(killTimer);
+  // Its last lines (a grandchild may hold the pipes open: not waited for past a second).
+  await Promise.race([Promise.all(outputs), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
   options.log('info', 'workload exited', { status });
   await app.close();
   return status;

@@ -15,7 +15,7 @@ import { DataKeyCache, type DataKeyCacheOptions } from './data-key-cache.js';
 import type { DataKey, DataKeyPair } from './data-key.js';
 
 export type { DataKey, DataKeyPair } from './data-key.js';
-import { AttestedKmsError } from '../errors.js';
+import { AttestedKmsError, type AttestedKmsErrorCode } from '../errors.js';
 import { attestationPlugin, type CallTiming, keyArnResolver } from './attestation-plugin.js';
 import { KeyManager, type KeyManagerOptions } from './key-manager.js';
 import { transportAgent } from './transport-agent.js';
@@ -50,6 +50,16 @@ export interface AttestedKmsClientOptions {
   readonly allowedKeys?: Readonly<Record<string, string>>;
   /** Records where each call's time went (attest, key wait, KMS, CMS decrypt). */
   readonly onTiming?: (timing: CallTiming) => void;
+  /** Told of every call when it ends: the operation, `ok` or the error code (and KMS's exception), how long it took. */
+  readonly onCall?: (call: CallOutcome) => void;
+}
+
+/** How one call ended, for metrics: never its input or its answer. */
+export interface CallOutcome {
+  readonly operation: string;
+  readonly outcome: 'ok' | AttestedKmsErrorCode;
+  readonly kmsErrorName?: string;
+  readonly ms: number;
 }
 
 type EncryptionContext = Readonly<Record<string, string>>;
@@ -78,6 +88,7 @@ export class AttestedKmsClient {
    * per call on #closing: any number of concurrent calls, and no MaxListenersExceededWarning.
    */
   readonly #inFlight = new Set<AbortController>();
+  readonly #onCall: ((call: CallOutcome) => void) | undefined;
 
   constructor(options: AttestedKmsClientOptions) {
     const endpoint = options.endpoint ?? `https://kms.${options.region}.amazonaws.com`;
@@ -88,6 +99,7 @@ export class AttestedKmsClient {
     this.keys = options.keys instanceof KeyManager ? options.keys : new KeyManager(options.keys);
     this.#cache = options.dataKeyCache ? new DataKeyCache(options.dataKeyCache) : undefined;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.#onCall = options.onCall;
     const agent = transportAgent({
       transport: options.transport,
       serverName: options.serverName ?? url.hostname,
@@ -180,6 +192,19 @@ export class AttestedKmsClient {
    * everyone at once. Errors leave as AttestedKmsError.
    */
   async #call<R>(operation: string, send: (signal: AbortSignal) => Promise<R>): Promise<R> {
+    const started = performance.now();
+    try {
+      const result = await this.#deadlined(operation, send);
+      this.#onCall?.({ operation, outcome: 'ok', ms: performance.now() - started });
+      return result;
+    } catch (e) {
+      const error = e as AttestedKmsError;
+      this.#onCall?.({ operation, outcome: error.code, ...(error.kmsErrorName ? { kmsErrorName: error.kmsErrorName } : {}), ms: performance.now() - started });
+      throw e;
+    }
+  }
+
+  async #deadlined<R>(operation: string, send: (signal: AbortSignal) => Promise<R>): Promise<R> {
     if (this.#closing.signal.aborted) throw new AttestedKmsError('ERR_KMS_CLIENT_CLOSED', `the client is closed: ${operation} refused`);
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);

@@ -40,6 +40,8 @@ export async function startStack(
     parentCredentials?: CredentialProvider;
     /** Serve the envelopes of this directory on the proxy's secrets route (Stack.proxy.secrets). */
     secretsDir?: string;
+    /** Take the enclave's telemetry (Stack.proxy.telemetry), written to this file, with /metrics, /healthz and /attestation on Stack.proxy.metrics. */
+    telemetryOutput?: string;
   } = {},
 ): Promise<Stack> {
   const pki = await NitroPki.create();
@@ -56,6 +58,9 @@ export async function startStack(
       allow: [`127.0.0.1:${kmsPort}`],
       credentials: { listen: listen('credentials') },
       ...(options.secretsDir ? { secrets: { listen: listen('secrets'), dir: options.secretsDir } } : {}),
+      ...(options.telemetryOutput
+        ? { telemetry: { listen: listen('telemetry'), output: options.telemetryOutput, heartbeatTimeoutMs: 2000 }, metrics: { listen: 'tcp:127.0.0.1:0' } }
+        : {}),
       limits: { shutdownGraceMs: 200 },
     }),
     {

@@ -52,7 +52,7 @@ describe('every command', () => {
   it('every subcommand of every bin prints its own usage for --help, exit 0', () => {
     const COMMANDS: Record<string, string[][]> = {
       'shared/commands/bin/nitro-datakey.js': [['verify'], ['inspect'], ['cms-decrypt'], ['cms-encrypt'], ['policy'], ['seal']],
-      'enclave/bin/nitro-enclave.js': [['run'], ['seal'], ['kms']],
+      'enclave/bin/nitro-enclave.js': [['run'], ['seal'], ['kms'], ['attestation']],
       'test/devkit/bin/nitro-kms-local.js': [['audit'], ['export']],
       'test/devkit/bin/nitro-sim.js': [['pki', 'init'], ['pki', 'show'], ['attest'], ['enclave'], ['nsm-device']],
     };

@@ -297,5 +297,6 @@ describe('the credentials route on a Unix socket', () => {
     const config = await loadConfigFile(join(projectRoot(), 'eif', 'proxy.yaml'));
     expect(config.credentials?.allowedCids).toEqual([16]);
     expect(config.secrets).toMatchObject({ allowedCids: [16], listen: { kind: 'vsock', port: 8003 } });
+    expect(config.telemetry).toMatchObject({ allowedCids: [16], listen: { kind: 'vsock', port: 8004 }, output: 'stdout' });
   });
 });

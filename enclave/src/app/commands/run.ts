@@ -4,6 +4,7 @@ import { type CliCommand, type CliContext, EXIT, stopSignals, UsageError } from 
 import { type EnclaveApp, startEnclaveApp } from '../app.js';
 import { loadEnclaveConfig } from '../config.js';
 import { loopbackUp } from '../loopback-up.js';
+import { bootFailureFields, type EnclaveTelemetry, startTelemetry } from '../telemetry/start-telemetry.js';
 import { type Spawn, superviseWorkload, workloadBaseEnvironment } from '../supervisor.js';
 
 const RUN_USAGE = `Usage: nitro-enclave run --config FILE [-- COMMAND [ARG]...]
@@ -58,26 +59,43 @@ async function run(argv: readonly string[], command: readonly string[], { log, s
   void stopped.then(() => {
     stopRequested = true;
   });
-  let app: EnclaveApp;
+  let app: EnclaveApp | undefined;
   // A rotated secret is announced to the workload with the configured signal, once the workload runs.
   let signalWorkload: ((signal: NodeJS.Signals) => void) | undefined;
   const notifySignal = config.secrets?.notifySignal;
   const onSecretRotated = notifySignal ? () => signalWorkload?.(notifySignal) : undefined;
+  let nsm: Nsm | undefined;
+  let telemetry: EnclaveTelemetry | undefined;
+  let appLog = log;
   try {
     loopbackUp(log);
-    app = await startEnclaveApp(config, { nsm: await options.openNsm(), log, ...(onSecretRotated ? { onSecretRotated } : {}) });
+    nsm = await options.openNsm();
+    telemetry = await startTelemetry(config, nsm, log, () => app?.client.keys.stats().generated ?? 0);
+    appLog = telemetry?.log ?? log;
+    app = await startEnclaveApp(config, {
+      nsm,
+      log: appLog,
+      ...(telemetry ? { metrics: telemetry.metrics } : {}),
+      ...(onSecretRotated ? { onSecretRotated } : {}),
+    });
   } catch (e) {
     release();
+    // Seen from the parent too (with the enclave's PCRs), where a production enclave has no console.
+    appLog('error', 'enclave boot failed', await bootFailureFields(nsm, e));
+    await telemetry?.link.flush();
+    telemetry?.link.close();
     throw e;
   }
   release();
   if (stopRequested) {
     await app.close();
+    telemetry?.link.close();
     return EXIT.ok;
   }
-  log('info', 'enclave ready', { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
-  return superviseWorkload(app, workload, config.secrets?.dir, {
-    log,
+  appLog('info', 'enclave ready', { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
+  const status = await superviseWorkload(app, workload, config.secrets?.dir, {
+    log: appLog,
+    ...(telemetry ? { output: (stream: 'stdout' | 'stderr', line: string) => telemetry?.link.output(stream, line) } : {}),
     signals,
     env: { ...workloadBaseEnvironment(process.env, config.run ?? {}), AWS_REGION: config.region },
     ...(options.spawn ? { spawn: options.spawn } : {}),
@@ -86,4 +104,7 @@ async function run(argv: readonly string[], command: readonly string[], { log, s
       signalWorkload = signal;
     },
   });
+  await telemetry?.link.flush();
+  telemetry?.link.close();
+  return status;
 }
