@@ -107,6 +107,7 @@ export class TelemetryService {
       } else buffered = text;
     });
     socket.on('error', () => undefined);
+    socket.once('end', () => socket.end()); // the enclave is done: so is this side
     socket.once('close', () => {
       flushDropped();
       this.#enclaves.delete(seen);

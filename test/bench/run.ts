@@ -5,6 +5,7 @@ import { enclaveBenchmarks } from './enclave.bench.js';
 import { kmsBenchmarks } from './kms.bench.js';
 import { proxyBenchmarks } from './proxy.bench.js';
 import { startupBenchmarks } from './startup.bench.js';
+import { telemetryBenchmarks } from './telemetry.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
 
 const SUITES: Record<string, () => void | Promise<void>> = {
@@ -14,6 +15,7 @@ const SUITES: Record<string, () => void | Promise<void>> = {
   proxy: proxyBenchmarks,
   enclave: enclaveBenchmarks,
   startup: startupBenchmarks,
+  telemetry: telemetryBenchmarks,
 };
 
 // Warnings as JSON lines on stderr, as every bin writes them: the tables on stdout stay clean to copy.

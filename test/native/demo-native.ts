@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AuditEvent, builtScript, spawnReady } from '@nitro-datakey/devkit';
@@ -22,6 +22,8 @@ const ENCLAVE_CID = 16;
 const OTHER_CID = 17;
 const KMS_PORT = 8000;
 const CREDENTIALS_PORT = 8001;
+const SECRETS_PORT = 8003;
+const TELEMETRY_PORT = 8004;
 const VMADDR_CID_ANY = 0xffffffff;
 
 function options(): { shim: string; app: string } | undefined {
@@ -90,10 +92,13 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
       routes: [{ listen: `vsock:${VMADDR_CID_ANY}:${KMS_PORT}`, upstream: `127.0.0.1:${kms.port}` }],
       allow: [`127.0.0.1:${kms.port}`],
       credentials: { listen: `vsock:${VMADDR_CID_ANY}:${CREDENTIALS_PORT}`, allowedCids: [ENCLAVE_CID] },
+      secrets: { listen: `vsock:${VMADDR_CID_ANY}:${SECRETS_PORT}`, dir: join(dir, 'served'), allowedCids: [ENCLAVE_CID] },
+      telemetry: { listen: `vsock:${VMADDR_CID_ANY}:${TELEMETRY_PORT}`, output: join(dir, 'enclave-telemetry.log'), allowedCids: [ENCLAVE_CID] },
     }),
   );
+  mkdirSync(join(dir, 'served'));
   const proxy = await step(
-    `parent proxy (CID ${PARENT_CID}) accepts on vsock ports ${KMS_PORT} and ${CREDENTIALS_PORT}`,
+    `parent proxy (CID ${PARENT_CID}) accepts on vsock ports ${KMS_PORT}, ${CREDENTIALS_PORT}, ${SECRETS_PORT} and ${TELEMETRY_PORT}`,
     () =>
       spawnReady<{ routes: { listen: string }[]; credentials: string }>(
         builtScript('@nitro-datakey/parent-proxy', 'main.js'),
@@ -115,8 +120,16 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
       allowedKeys: { 'alias/app': kms.keyArn },
     },
     credentials: { transport: `vsock:${PARENT_CID}:${CREDENTIALS_PORT}` },
-    secrets: { dir: join(dir, 'run', 'secrets'), items: [{ name: 'db-password', envelope: join(dir, 'db-password.sealed.json'), keyId: 'alias/app' }] },
+    secrets: {
+      dir: join(dir, 'run', 'secrets'),
+      route: `vsock:${PARENT_CID}:${SECRETS_PORT}`,
+      items: [
+        { name: 'db-password', envelope: join(dir, 'db-password.sealed.json'), keyId: 'alias/app' },
+        { name: 'api-token', keyId: 'alias/app' },
+      ],
+    },
     gateway: { listen: 'tcp:127.0.0.1:0' },
+    telemetry: { route: `vsock:${PARENT_CID}:${TELEMETRY_PORT}`, heartbeatMs: 200 },
   };
   writeFileSync(join(dir, 'enclave.json'), JSON.stringify({ ...config, secrets: undefined }));
   writeFileSync(join(dir, 'enclave-with-secrets.json'), JSON.stringify(config));
@@ -146,6 +159,14 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
     () => 'db-password.sealed.json',
   );
 
+  writeFileSync(join(dir, 'api-token.txt'), `demo token ${randomBytes(8).toString('hex')}`, { mode: 0o600 });
+  const sealToken = ['seal', '--config', join(dir, 'enclave.json'), '--key-id', 'alias/app', '--name', 'api-token', '--version', '1'];
+  await step(
+    'the parent serves api-token, version 1, on its secrets route (vsock)',
+    () => run(process.execPath, [enclaveBin, ...sealToken, '--out', join(dir, 'served', 'api-token.json'), join(dir, 'api-token.txt')], inEnclave(ENCLAVE_CID)),
+    () => 'served/api-token.json',
+  );
+
   const workload = await step(
     'nitro-enclave run: secret opened, eif/example/app.mjs gets a data key',
     async () => {
@@ -160,6 +181,18 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
     },
     (r) => `secret ${r.secretBytes} bytes, data key ${r.dataKeyBytes} bytes`,
   );
+
+  const telemetry = await step('the enclave log reached the parent over the telemetry route (vsock)', async () => {
+    const lines = readFileSync(join(dir, 'enclave-telemetry.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const fromModule = lines.filter((l) => l['enclave'] === device.ready.moduleId);
+    const opened = fromModule.find((l) => l['message'] === 'secret opened' && (l['fields'] as { name?: string })['name'] === 'api-token');
+    const output = fromModule.find((l) => l['stream'] === 'stdout' && String(l['line']).includes('"dataKeyBytes"'));
+    if (!opened || !output) throw new Error('the enclave log on the parent lacks the secret or the workload output');
+    return { lines: fromModule.length };
+  });
 
   await step(`refused: a process on CID ${OTHER_CID} asks the proxy for credentials`, async () => {
     const attempt = await run(process.execPath, [enclaveBin, 'kms', 'genrandom', '--config', join(dir, 'enclave.json'), '--bytes', '32'], inEnclave(OTHER_CID))
@@ -200,6 +233,7 @@ What each side recorded:
   NSM device        ${evidence.ioctls.length} ioctls (${[...new Set(evidence.ioctls)].join(', ')}), module ${device.ready.moduleId}
   local KMS audit   ${evidence.attested.length} attested calls (${[...new Set(evidence.attested.map((e) => e.eventName))].join(', ')}), all from that module
   workload          read a ${workload.secretBytes}-byte secret, got a ${workload.dataKeyBytes}-byte data key for ${workload.keyId.split(':').slice(-1)[0]}
+  telemetry         ${telemetry.lines} lines from the enclave (its log and the workload's output) in the parent's log
 
 The kernel interfaces were emulated (LD_PRELOAD ${shim.split('/').slice(-1)[0]}); the addon, the proxy and the
 enclave app were the production code.`);

@@ -43,6 +43,8 @@ export class SecretsKeeper {
   readonly #client: AttestedKmsClient;
   readonly #options: SecretsKeeperOptions;
   readonly #held = new Map<string, number | undefined>();
+  /** The last refusal logged per item: the same one again (every refresh while the parent holds on) is not logged twice. */
+  readonly #lastRefusal = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #inflight: Promise<SecretRefresh[]> | undefined;
   #closed = false;
@@ -122,8 +124,12 @@ export class SecretsKeeper {
         const code = e instanceof NitroDatakeyError ? e.code : 'ERR_UNKNOWN';
         // The file keeps the version held: a failed or refused rotation changes nothing the workload reads.
         result = { name: item.name, outcome: code === 'ERR_SECRET_ROLLBACK' ? 'refused' : 'failed', version: before, code };
-        this.#options.log('warn', 'secret not rotated', { name: item.name, held: before ?? null, code, error: (e as Error).message });
+        const message = (e as Error).message;
+        if (this.#lastRefusal.get(item.name) !== message)
+          this.#options.log('warn', 'secret not rotated', { name: item.name, held: before ?? null, code, error: message });
+        this.#lastRefusal.set(item.name, message);
       }
+      if (result.outcome === 'rotated' || result.outcome === 'unchanged') this.#lastRefusal.delete(item.name);
       this.#report(result);
       results.push(result);
     }

@@ -96,7 +96,10 @@ export class TelemetryLink {
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#reconnect) clearTimeout(this.#reconnect);
-    this.#socket?.end();
+    const socket = this.#socket;
+    socket?.end();
+    // A parent that never ends its side must not keep the enclave's process alive.
+    if (socket) setTimeout(() => socket.destroy(), 1_000).unref();
   }
 
   #now(): string {

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/client-node';
 import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -24,17 +24,20 @@ async function main(demo: DemoHarness): Promise<void> {
 
   process.env['AWS_ACCESS_KEY_ID'] = DEMO_ACCESS_KEY_ID; // what the parent's default credential chain finds
   process.env['AWS_SECRET_ACCESS_KEY'] = 'demo-secret-not-checked';
+  const served = join(dir, 'served-secrets');
+  const telemetryLog = join(dir, 'enclave-telemetry.log');
+  mkdirSync(served);
   const proxy = await step(
-    'parent proxy on loopback TCP (in place of vsock), credentials route',
+    'parent proxy on loopback TCP (in place of vsock): KMS, credentials, secrets and telemetry routes',
     () =>
-      spawnReady<{ routes: { listen: string }[]; credentials: string }>(builtScript('@nitro-datakey/parent-proxy', 'main.js'), [
-        '--route',
-        `tcp:127.0.0.1:0=127.0.0.1:${kms.port}`,
-        '--allow',
-        `127.0.0.1:${kms.port}`,
-        '--credentials',
-        'tcp:127.0.0.1:0',
-      ]),
+      spawnReady<{ routes: { listen: string }[]; credentials: string; secrets: string; telemetry: string; metrics: string }>(
+        builtScript('@nitro-datakey/parent-proxy', 'main.js'),
+        [
+          ...['--route', `tcp:127.0.0.1:0=127.0.0.1:${kms.port}`, '--allow', `127.0.0.1:${kms.port}`, '--credentials', 'tcp:127.0.0.1:0'],
+          ...['--secrets', 'tcp:127.0.0.1:0', '--secrets-dir', served],
+          ...['--telemetry', 'tcp:127.0.0.1:0', '--telemetry-output', telemetryLog, '--metrics', 'tcp:127.0.0.1:0'],
+        ],
+      ),
     (p) => `${p.ready.routes[0]?.listen} -> 127.0.0.1:${kms.port}`,
   );
   demo.track(proxy.child);
@@ -46,9 +49,15 @@ async function main(demo: DemoHarness): Promise<void> {
     credentials: { transport: proxy.ready.credentials },
     secrets: {
       dir: join(dir, 'run', 'secrets'),
-      items: [{ name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), keyId: 'alias/demo', encryptionContext: { app: 'demo' } }],
+      route: proxy.ready.secrets,
+      refreshIntervalMs: 1000,
+      items: [
+        { name: 'api-token', envelope: join(dir, 'api-token.sealed.json'), keyId: 'alias/demo', encryptionContext: { app: 'demo' } },
+        { name: 'db-password', keyId: 'alias/demo' },
+      ],
     },
     gateway: { listen: 'tcp:127.0.0.1:0' },
+    telemetry: { route: proxy.ready.telemetry, heartbeatMs: 200 },
   };
   writeFileSync(join(dir, 'enclave.json'), JSON.stringify({ ...config, secrets: undefined }));
   writeFileSync(join(dir, 'enclave-with-secrets.json'), JSON.stringify(config));
@@ -80,6 +89,15 @@ async function main(demo: DemoHarness): Promise<void> {
     () => 'api-token.sealed.json',
   );
   rmSync(join(dir, 'api-token.txt'));
+  // The parent's secrets directory: db-password, version 1, sealed by the enclave (an operator would use nitro-datakey seal).
+  const sealVersion = async (version: number, out: string) => {
+    writeFileSync(join(dir, 'db-password.txt'), `db password v${version}`);
+    const args = ['seal', '--config', join(dir, 'enclave.json'), '--key-id', 'alias/demo', '--name', 'db-password', '--version', String(version)];
+    await run(process.execPath, [simBin, ...onSimulator, ...args, '--out', out, join(dir, 'db-password.txt')]);
+    rmSync(join(dir, 'db-password.txt'));
+  };
+  await step('the parent serves db-password version 1 (sealed with --version 1)', () => sealVersion(1, join(dir, 'db-password.v1.json')));
+  copyFileSync(join(dir, 'db-password.v1.json'), join(served, 'db-password.json'));
 
   const enclave = await step(
     'enclave restarts: opens the sealed secret, serves the gateway',
@@ -87,10 +105,29 @@ async function main(demo: DemoHarness): Promise<void> {
     (e) => `secrets ${e.ready.secrets.join(', ')}`,
   );
   demo.track(enclave.child);
-  await step('the secret the workload reads equals the one sealed', async () => {
+  await step('the secrets the workload reads equal the ones sealed (from the image and from the parent)', async () => {
     const opened = readFileSync(join(dir, 'run', 'secrets', 'api-token'), 'utf8');
     if (opened !== secret) throw new Error('the opened secret differs');
+    if (readFileSync(join(dir, 'run', 'secrets', 'db-password'), 'utf8') !== 'db password v1') throw new Error('db-password is not version 1');
   });
+  await step(
+    'rotation: version 2 sealed into the parent directory, the running enclave takes it (no restart)',
+    async () => {
+      await sealVersion(2, join(served, 'db-password.json'));
+      await waitFor(() => readFileSync(join(dir, 'run', 'secrets', 'db-password'), 'utf8') === 'db password v2', 'the enclave to take version 2');
+    },
+    () => 'the workload reads "db password v2"',
+  );
+  await step(
+    'refused: the parent serves version 1 again (ERR_SECRET_ROLLBACK); the file keeps version 2',
+    async () => {
+      copyFileSync(join(dir, 'db-password.v1.json'), join(served, '.db-password.tmp'));
+      renameSync(join(served, '.db-password.tmp'), join(served, 'db-password.json'));
+      await waitFor(() => readFileSync(telemetryLog, 'utf8').includes('ERR_SECRET_ROLLBACK'), 'the refusal in the enclave log');
+      if (readFileSync(join(dir, 'run', 'secrets', 'db-password'), 'utf8') !== 'db password v2') throw new Error('the rollback was taken');
+    },
+    () => 'seen in the enclave log on the parent',
+  );
   const [, gwHost, gwPort] = /^tcp:(.+):(\d+)$/.exec(enclave.ready.gateway) ?? [];
   const workload = new KMSClient({
     region: 'us-east-1',
@@ -210,6 +247,7 @@ async function main(demo: DemoHarness): Promise<void> {
   for (const e of refusals.denied) line(e, `${e.errorCode} (${(e.additionalEventData?.['policyDecision'] as { effect?: string } | undefined)?.effect ?? ''})`);
   console.log(`  nitro-kms-local audit --injected   (the enclave refused: KMS sent Plaintext)`);
   for (const e of refusals.injected) line(e, 'injectedFault plaintext, refused by the client (ERR_KMS_PLAINTEXT_IN_RESPONSE)');
+  printTelemetry(telemetryLog, await (await fetch(`http://${proxy.ready.metrics.slice('tcp:'.length)}/metrics`)).text());
   console.log(`
 Attestation (simulated NSM; the production verifier, trusting the simulated root):
   module id   ${doc.moduleId}
@@ -220,6 +258,36 @@ Attestation (simulated NSM; the production verifier, trusting the simulated root
 
 The data key and the secret never crossed the proxy in the clear: KMS answered with
 CiphertextForRecipient, opened inside the enclave with a one-time RSA key.`);
+}
+
+/** Polls `done` every 100 ms for up to 10 s. */
+async function waitFor(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (done()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The enclave's log and metrics as the parent has them: its telemetry output file and its /metrics. */
+function printTelemetry(logFile: string, metrics: string): void {
+  console.log("\nThe enclave's log, as the parent proxy wrote it (--telemetry-output; no console in a production enclave):");
+  const lines = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const shown = lines.filter((l) => /secret|enclave ready/.test(String(l['message'])));
+  for (const l of shown.slice(-6)) {
+    const fields = l['fields'] as Record<string, unknown> | undefined;
+    const detail = ['name', 'version', 'code'].filter((k) => fields?.[k] !== undefined).map((k) => `${k}=${String(fields?.[k])}`);
+    console.log(`  ${String(l['time'])}  ${String(l['enclave']).slice(0, 24)}  ${String(l['level'])}  ${String(l['message'])}  ${detail.join(' ')}`);
+  }
+  console.log("\nThe enclave's metrics, on the parent proxy's /metrics (label enclave):");
+  for (const line of metrics
+    .split('\n')
+    .filter((l) => /^nitro_enclave_(secrets|kms_calls|gateway)/.test(l))
+    .slice(0, 8))
+    console.log(`  ${line}`);
 }
 
 await runDemo('nitro-datakey-demo-', main);
