@@ -54,7 +54,7 @@ export async function telemetryBenchmarks(): Promise<void> {
       `| piped, read line by line by the supervisor, not sent | ${read.toFixed(0)} | ${((LINES / read) * 1000).toFixed(0)} | ${(read / base).toFixed(2)} | |`,
     );
     for (const [label, cap] of [
-      ['piped and sent over the telemetry route, parent cap lifted', 10_000_000],
+      ['piped and sent over the telemetry route, parent cap lifted', 1_000_000],
       ['piped and sent, parent at its default cap (1000 lines/s)', 1000],
     ] as const) {
       const times: number[] = [];
