@@ -69,6 +69,12 @@ for tool in docker nitro-cli; do
   fi
 done
 [ "$missing" -eq 0 ] || exit 1
+# Without the buildx plugin, "docker buildx build --file" fails with docker's own "unknown flag: --file".
+if ! docker buildx version >/dev/null 2>&1; then
+  echo "build.sh: docker buildx is not installed (the image is built with docker buildx build). Install it first:" >&2
+  echo "  sudo dnf install -y docker-buildx   (Amazon Linux 2023; elsewhere the docker-buildx-plugin package)" >&2
+  exit 1
+fi
 
 for pair in "base image:$base_image" "build image:$build_image"; do
   what="${pair%%:*}"; image="${pair#*:}"

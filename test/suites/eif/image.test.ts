@@ -156,6 +156,26 @@ describe('eif shell scripts', () => {
     expect(r.stderr).toMatch(/nitro-cli is not installed/);
   });
 
+  it('build.sh says how to install docker buildx when docker has no buildx plugin, before it builds anything', () => {
+    const bin = pathWith([]);
+    writeFileSync(join(bin, 'docker'), '#!/bin/sh\nif [ "$1" = buildx ]; then echo "unknown flag: --file" >&2; exit 125; fi\n');
+    writeFileSync(join(bin, 'nitro-cli'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(bin, 'docker'), 0o755);
+    chmodSync(join(bin, 'nitro-cli'), 0o755);
+    const r = spawnSync(join(root, 'eif', 'build.sh'), [], { encoding: 'utf8', env: { PATH: bin } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/docker buildx is not installed/);
+    expect(r.stderr).toMatch(/dnf install -y docker-buildx/);
+  });
+
+  it('.dockerignore keeps local build state out of the context, and lets in what the Dockerfile copies', () => {
+    const rules = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    for (const rule of ['.git', '**/node_modules', '**/dist', 'eif/out*', '**/*.eif', 'test/**']) expect(rules).toContain(rule);
+    for (const copied of ['test/package.json', 'test/devkit/package.json']) expect(rules).toContain(`!${copied}`);
+  });
+
   /** Fake docker and nitro-cli that log their arguments; nitro-cli prints measurements (PCR2 from $FAKE_PCR2_FILE if set). */
   function fakeHost(): { path: string; log: string } {
     const bin = pathWith([]);
