@@ -262,6 +262,27 @@ describe('the enclave gateway on a Unix socket', () => {
   afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
+  it('GET /attestation?nonce=HEX answers with the NSM document over that nonce; a bad nonce is 400; without attest there is no such endpoint', async () => {
+    const seen: Uint8Array[] = [];
+    const g = await startGateway(parseAddress('tcp:127.0.0.1:0'), fake, {
+      attest: async (nonce) => {
+        seen.push(nonce);
+        return new Uint8Array([0xd2, 0x84, ...nonce]);
+      },
+    });
+    try {
+      const base = `http://${g.address.slice('tcp:'.length)}`;
+      const ok = await fetch(`${base}/attestation?nonce=00FF10`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('content-type')).toBe('application/cbor');
+      expect(new Uint8Array(await ok.arrayBuffer())).toEqual(new Uint8Array([0xd2, 0x84, 0x00, 0xff, 0x10]));
+      for (const bad of ['', '?nonce=', '?nonce=abc', `?nonce=${'00'.repeat(1025)}`]) expect((await fetch(`${base}/attestation${bad}`)).status, bad).toBe(400);
+      expect(seen).toHaveLength(1);
+    } finally {
+      await g.close();
+    }
+    expect((await fetch(`${url}attestation?nonce=00`)).status).not.toBe(200);
+  });
 });
 
 /** Runs a command and resolves with its stdout (the gateway runs in this process: no spawnSync). */

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { limitHttpServer } from '@nitro-datakey/shared/cli';
+import { nonceParameter } from '@nitro-datakey/shared/telemetry';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -93,12 +94,13 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number,
 
 /** GET /attestation?nonce=HEX: the nonce is the operator's (1 to 1024 bytes), the document the enclave's NSM's. */
 async function attestation(enclave: EnclaveEndpoints, nonceHex: string | null, res: import('node:http').ServerResponse): Promise<void> {
-  if (nonceHex === null || !/^(?:[0-9a-fA-F]{2}){1,1024}$/.test(nonceHex)) {
+  const nonce = nonceParameter(nonceHex);
+  if (nonce === undefined) {
     res.writeHead(400, { 'content-type': 'text/plain' }).end('give ?nonce=HEX: 1 to 1024 bytes of hex, fresh for each request\n');
     return;
   }
   try {
-    const document = await enclave.attest(new Uint8Array(Buffer.from(nonceHex.toLowerCase(), 'hex')));
+    const document = await enclave.attest(nonce);
     res.writeHead(200, { 'content-type': 'application/cbor' }).end(document);
   } catch (e) {
     res.writeHead(503, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`);

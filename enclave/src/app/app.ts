@@ -94,6 +94,7 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
         ...(config.gateway.allowedUids ? { allowedUids: config.gateway.allowedUids } : {}),
         ...(config.gateway.maxConcurrentRequests ? { maxConcurrentRequests: config.gateway.maxConcurrentRequests } : {}),
         ...(metrics ? { onRequest: (r: { operation: string | null; status: number }) => recordGatewayRequest(metrics, r) } : {}),
+        attest: (nonce: Uint8Array) => nsm.attest({ nonce }),
       });
     }
   } catch (e) {

@@ -1,3 +1,4 @@
+import { nonceParameter } from '@nitro-datakey/shared/telemetry';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatAddress, listenUnix, type TransportAddress, unixPeerCredentials } from '@nitro-datakey/native';
@@ -115,6 +116,11 @@ export interface GatewayOptions {
   readonly maxConcurrentRequests?: number;
   /** A request whose body is not complete this long after its head is dropped. Default 10 s. */
   readonly bodyDeadlineMs?: number;
+  /**
+   * With it, GET /attestation?nonce=HEX answers with an attestation document over the nonce (CBOR), for a
+   * client of the workload that wants to verify the enclave it talks to.
+   */
+  readonly attest?: (nonce: Uint8Array) => Promise<Uint8Array>;
 }
 
 /**
@@ -130,8 +136,10 @@ export async function startGateway(listen: TransportAddress, client: GatewayKms,
   const allowedUids = new Set(options.allowedUids ?? (ownUid === undefined ? [] : [ownUid]));
   const bodyDeadlineMs = options.bodyDeadlineMs ?? 10_000;
   let inFlight = 0;
+  const attest = options.attest;
   const server: Server = createServer((req, res) => {
-    void serve(req, res);
+    if (req.method === 'GET' && attest && new URL(req.url ?? '/', 'http://gateway').pathname === '/attestation') void attestation(req, res, attest, log);
+    else void serve(req, res);
   });
   // A slot is taken only once the whole body is in: a client that trickles bytes holds a socket for
   // at most the body deadline, never a slot that real requests wait for.
@@ -231,4 +239,21 @@ function toKmsException(e: unknown): KmsServiceException {
   if (e instanceof AttestedKmsError) return new KmsServiceException(e.kmsErrorName ?? 'KMSInternalException', `${e.code}: ${e.message}`);
   if (e instanceof NitroDatakeyError) return new KmsServiceException('KMSInternalException', `${e.code}: ${e.message}`);
   return new KmsServiceException('KMSInternalException', 'internal error in the enclave gateway', 500);
+}
+
+/** GET /attestation?nonce=HEX: the NSM's document over the caller's nonce, nothing else in it. */
+async function attestation(req: IncomingMessage, res: ServerResponse, attest: (nonce: Uint8Array) => Promise<Uint8Array>, log: Logger): Promise<void> {
+  const nonce = nonceParameter(new URL(req.url ?? '/', 'http://gateway').searchParams.get('nonce'));
+  if (nonce === undefined) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('give ?nonce=HEX: 1 to 1024 bytes of hex, fresh for each request\n');
+    return;
+  }
+  try {
+    const document = await attest(nonce);
+    res.writeHead(200, { 'content-type': 'application/cbor' }).end(document);
+    log('info', 'gateway attestation', { nonceBytes: nonce.byteLength });
+  } catch (e) {
+    log('warn', 'gateway attestation failed', { error: (e as Error).message });
+    res.writeHead(503, { 'content-type': 'text/plain' }).end('the NSM could not attest\n');
+  }
 }

@@ -152,3 +152,9 @@ export function parseTelemetryDown(line: string): TelemetryDown {
   if (!isString(r['nonce'], 2048) || !/^(?:[0-9a-f]{2}){1,1024}$/.test(r['nonce'])) fail('attest: a nonce of 1 to 1024 bytes, lower-case hex');
   return r as TelemetryDown;
 }
+
+/** A nonce given as `?nonce=HEX` (the operator's, 1 to 1024 bytes, either case), or undefined if it is not one. */
+export function nonceParameter(hex: string | null): Uint8Array | undefined {
+  if (hex === null || !/^(?:[0-9a-fA-F]{2}){1,1024}$/.test(hex)) return undefined;
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
