@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AuditEvent, builtScript, spawnReady } from '@nitro-datakey/devkit';
@@ -182,6 +182,36 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
     (r) => `secret ${r.secretBytes} bytes, data key ${r.dataKeyBytes} bytes`,
   );
 
+  // The enclave as a service (nitro-enclave --config) on the same vsock network: rotate api-token while it runs.
+  const service = await step(
+    'the enclave as a service: api-token version 1 from the parent',
+    () => spawnReady<{ moduleId: string; secrets: string[] }>(enclaveBin, ['--config', join(dir, 'enclave-with-secrets.json')], 20_000, inEnclave(ENCLAVE_CID)),
+    (e) => `secrets ${e.ready.secrets.join(', ')}`,
+  );
+  demo.track(service.child);
+  const tokenFile = join(dir, 'run', 'secrets', 'api-token');
+  const served = (version: number) => join(dir, 'served', `api-token.v${version}.json`);
+  await step(
+    'rotation over vsock: version 2 served, SIGUSR2, the running enclave takes it',
+    async () => {
+      copyFileSync(join(dir, 'served', 'api-token.json'), served(1));
+      writeFileSync(join(dir, 'api-token.txt'), 'demo token, version 2', { mode: 0o600 });
+      const seal2 = [...sealToken.slice(0, -1), '2', '--out', join(dir, 'served', 'api-token.json'), join(dir, 'api-token.txt')];
+      await run(process.execPath, [enclaveBin, ...seal2], inEnclave(ENCLAVE_CID));
+      service.child.kill('SIGUSR2');
+      await until(() => existsSync(tokenFile) && readFileSync(tokenFile, 'utf8') === 'demo token, version 2', 'version 2 in the enclave');
+    },
+    () => 'the workload reads version 2',
+  );
+  await step('refused over vsock: version 1 served again (ERR_SECRET_ROLLBACK), the file keeps version 2', async () => {
+    copyFileSync(served(1), join(dir, 'served', '.api-token.tmp'));
+    renameSync(join(dir, 'served', '.api-token.tmp'), join(dir, 'served', 'api-token.json'));
+    service.child.kill('SIGUSR2');
+    await until(() => readFileSync(join(dir, 'enclave-telemetry.log'), 'utf8').includes('ERR_SECRET_ROLLBACK'), 'the refusal in the parent log');
+    if (readFileSync(tokenFile, 'utf8') !== 'demo token, version 2') throw new Error('the rollback was taken');
+  });
+  service.child.kill('SIGTERM');
+
   const telemetry = await step('the enclave log reached the parent over the telemetry route (vsock)', async () => {
     const lines = readFileSync(join(dir, 'enclave-telemetry.log'), 'utf8')
       .split('\n')
@@ -237,6 +267,15 @@ What each side recorded:
 
 The kernel interfaces were emulated (LD_PRELOAD ${shim.split('/').slice(-1)[0]}); the addon, the proxy and the
 enclave app were the production code.`);
+}
+
+/** Polls `done` every 100 ms for up to 10 s. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (done()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }
 
 const parsed = options();
