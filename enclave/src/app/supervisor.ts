@@ -38,6 +38,8 @@ export interface SuperviseOptions {
    * and stderr are pipes the supervisor always reads (and copies to its own), so the workload never waits.
    */
   readonly output?: (stream: 'stdout' | 'stderr', line: string) => void;
+  /** Where the piped output is also copied as it comes (default: this process's stdout and stderr, the enclave's console). */
+  readonly echo?: { readonly stdout: (text: string) => void; readonly stderr: (text: string) => void };
   /** Given, once the workload runs, a way to signal it (the app's secret rotations use it). */
   readonly onStarted?: (signalWorkload: (signal: NodeJS.Signals) => void) => void;
 }
@@ -121,8 +123,8 @@ export async function superviseWorkload(
   const outputs =
     output && child.stdout && child.stderr
       ? [
-          forwardLines(child.stdout, process.stdout, (line) => output('stdout', line)),
-          forwardLines(child.stderr, process.stderr, (line) => output('stderr', line)),
+          forwardLines(child.stdout, options.echo?.stdout ?? ((t) => process.stdout.write(t)), (line) => output('stdout', line)),
+          forwardLines(child.stderr, options.echo?.stderr ?? ((t) => process.stderr.write(t)), (line) => output('stderr', line)),
         ]
       : [];
   let killTimer: NodeJS.Timeout | undefined;

@@ -47,7 +47,7 @@ export function runCommand(options: RunOptions): CliCommand {
   };
 }
 
-async function run(argv: readonly string[], command: readonly string[], { log, signals }: CliContext, options: RunOptions): Promise<number> {
+async function run(argv: readonly string[], command: readonly string[], { io, log, signals }: CliContext, options: RunOptions): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { config: { type: 'string' } } });
   if (values.config === undefined || positionals.length > 0) throw new UsageError('run needs --config FILE, then -- COMMAND [ARG]... (see run --help)');
   const config = await loadEnclaveConfig(values.config);
@@ -95,7 +95,9 @@ async function run(argv: readonly string[], command: readonly string[], { log, s
   appLog('info', 'enclave ready', { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
   const status = await superviseWorkload(app, workload, config.secrets?.dir, {
     log: appLog,
-    ...(telemetry ? { output: (stream: 'stdout' | 'stderr', line: string) => telemetry?.link.output(stream, line) } : {}),
+    ...(telemetry
+      ? { output: (stream: 'stdout' | 'stderr', line: string) => telemetry?.link.output(stream, line), echo: { stdout: io.stdout, stderr: io.stderr } }
+      : {}),
     signals,
     env: { ...workloadBaseEnvironment(process.env, config.run ?? {}), AWS_REGION: config.region },
     ...(options.spawn ? { spawn: options.spawn } : {}),

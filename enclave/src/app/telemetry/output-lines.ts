@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /** The longest line kept whole; a longer one is passed on in pieces of this size. */
 const MAX_LINE_CHARACTERS = 32 * 1024;
@@ -8,11 +8,11 @@ const MAX_LINE_CHARACTERS = 32 * 1024;
  * newline), and the raw bytes to `tee` as they come (the enclave's console in debug mode). The stream is
  * always read: a workload never waits on its own output, whatever the parent does with it.
  */
-export function forwardLines(stream: Readable, tee: Writable | undefined, onLine: (line: string) => void): Promise<void> {
+export function forwardLines(stream: Readable, tee: ((chunk: string) => void) | undefined, onLine: (line: string) => void): Promise<void> {
   let pending = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
-    tee?.write(chunk);
+    tee?.(chunk);
     pending += chunk;
     let newline = pending.indexOf('\n');
     while (newline >= 0) {
