@@ -158,7 +158,11 @@ describe('telemetry out of the enclave', () => {
     const lines = parentLines();
     expect(lines).toContainEqual(expect.objectContaining({ enclave: moduleId, stream: 'stdout', line: `workload up, secret of ${secretValue.length} bytes` }));
     expect(lines).toContainEqual(expect.objectContaining({ enclave: moduleId, stream: 'stderr', line: 'a line on stderr' }));
-    expect(lines).toContainEqual(expect.objectContaining({ stream: 'supervisor', level: 'info', message: 'enclave ready' }));
+    // The enclave names its measurements once it is up: what an operator holds against the key policy.
+    const pcr0 = Buffer.from((await stack.nsm.describePcr(0)).value).toString('hex');
+    expect(lines).toContainEqual(
+      expect.objectContaining({ stream: 'supervisor', level: 'info', message: 'enclave ready', fields: expect.objectContaining({ moduleId, pcr0 }) }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ stream: 'supervisor', message: 'workload exited', fields: { status: 0 } }));
 
     // Nothing secret in what the parent received: the secret, the data key the workload got, in any encoding.

@@ -4,7 +4,7 @@ import { type CliCommand, type CliContext, EXIT, stopSignals, UsageError } from 
 import { type EnclaveApp, startEnclaveApp } from '../app.js';
 import { loadEnclaveConfig } from '../config.js';
 import { loopbackUp } from '../loopback-up.js';
-import { bootFailureFields, type EnclaveTelemetry, startTelemetry } from '../telemetry/start-telemetry.js';
+import { bootFailureFields, type EnclaveTelemetry, enclaveIdentity, startTelemetry } from '../telemetry/start-telemetry.js';
 import { type Spawn, superviseWorkload, workloadBaseEnvironment } from '../supervisor.js';
 
 const RUN_USAGE = `Usage: nitro-enclave run --config FILE [-- COMMAND [ARG]...]
@@ -92,7 +92,7 @@ async function run(argv: readonly string[], command: readonly string[], { io, lo
     telemetry?.link.close();
     return EXIT.ok;
   }
-  appLog('info', 'enclave ready', { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
+  appLog('info', 'enclave ready', { ...(await enclaveIdentity(nsm)), moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
   const status = await superviseWorkload(app, workload, config.secrets?.dir, {
     log: appLog,
     ...(telemetry

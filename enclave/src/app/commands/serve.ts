@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Nsm } from '@nitro-datakey/shared';
 import { type CliContext, runService, UsageError } from '@nitro-datakey/shared/cli';
 import { type EnclaveApp, startEnclaveApp } from '../app.js';
-import { bootFailureFields, startTelemetry } from '../telemetry/start-telemetry.js';
+import { bootFailureFields, enclaveIdentity, startTelemetry } from '../telemetry/start-telemetry.js';
 import { loadEnclaveConfig } from '../config.js';
 import { loopbackUp } from '../loopback-up.js';
 
@@ -32,7 +32,7 @@ export async function serve(argv: readonly string[], { io, signals, log }: CliCo
       // SIGUSR2 fetches the parent's secrets now, as under `run` (not SIGUSR1: Node keeps it for its inspector).
       const onUsr2 = () => void running.refreshSecrets();
       signals.on('SIGUSR2', onUsr2);
-      appLog('info', 'enclave ready', { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
+      appLog('info', 'enclave ready', { ...(await enclaveIdentity(nsm)), moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
       return {
         ready: { moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets },
         close: async () => {

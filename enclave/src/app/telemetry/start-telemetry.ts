@@ -44,12 +44,13 @@ export async function bootFailureFields(nsm: Nsm | undefined, e: unknown): Promi
     ...(e instanceof AttestedKmsError && e.kmsErrorName ? { kmsError: e.kmsErrorName } : {}),
     error: error.message,
   };
-  if (!nsm) return fields;
-  try {
-    fields['moduleId'] = (await nsm.describe()).moduleId;
-    for (const index of [0, 1, 2]) fields[`pcr${index}`] = Buffer.from((await nsm.describePcr(index)).value).toString('hex');
-  } catch {
-    // The NSM itself may be why the boot failed: the error above says so.
-  }
-  return fields;
+  // The NSM itself may be why the boot failed: the error above says so.
+  return { ...fields, ...(nsm ? await enclaveIdentity(nsm).catch(() => ({})) : {}) };
+}
+
+/** The enclave's module id and PCR0-2 (hex), for the lines an operator holds against the key policy. */
+export async function enclaveIdentity(nsm: Nsm): Promise<Record<string, string>> {
+  const identity: Record<string, string> = { moduleId: (await nsm.describe()).moduleId };
+  for (const index of [0, 1, 2]) identity[`pcr${index}`] = Buffer.from((await nsm.describePcr(index)).value).toString('hex');
+  return identity;
 }
