@@ -5,6 +5,7 @@ import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
 import { parentCredentialsProvider } from '../credentials.js';
 import { AttestedKmsClient, type CallOutcome } from '../kms/attested-client.js';
 import type { EnclaveAppConfig } from './config.js';
+import { type AttestedFront, startAttestedFront } from './attested-front.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { type SecretRefresh, SecretsKeeper, type SecretsKeeperOptions } from './secrets-keeper.js';
 import type { EnclaveMetrics } from './telemetry/enclave-metrics.js';
@@ -14,6 +15,8 @@ export interface EnclaveApp {
   readonly client: AttestedKmsClient;
   readonly nsm: Nsm;
   readonly gateway?: string;
+  /** Where the attested front listens, when configured. */
+  readonly attestedHttp?: string;
   /** Names of the secrets written to the secrets directory at start. */
   readonly secrets: readonly string[];
   readonly moduleId: string;
@@ -75,6 +78,7 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   const client = await createClient(config, nsm, metrics ? (call) => recordCall(metrics, call) : undefined);
   await client.keys.warm(1);
   let gateway: Gateway | undefined;
+  let front: AttestedFront | undefined;
   const keeper = config.secrets
     ? new SecretsKeeper(config.secrets, client, {
         log,
@@ -88,6 +92,10 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
     : undefined;
   try {
     await keeper?.openAll();
+    if (config.attestedHttp) {
+      const { listen, upstream, maxBodyBytes } = config.attestedHttp;
+      front = await startAttestedFront(listen, new URL(upstream), nsm, { log, ...(maxBodyBytes ? { maxBodyBytes } : {}) });
+    }
     if (config.gateway) {
       gateway = await startGateway(config.gateway.listen, client, {
         log,
@@ -100,6 +108,7 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   } catch (e) {
     // Nothing half-booted stays behind: the gateway closed, the secrets opened so far removed.
     await gateway?.close();
+    await front?.close();
     await keeper?.close();
     client.close();
     throw e;
@@ -109,12 +118,14 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
     client,
     nsm,
     ...(gateway ? { gateway: gateway.address } : {}),
+    ...(front ? { attestedHttp: front.address } : {}),
     secrets: keeper?.opened ?? [],
     moduleId: description.moduleId,
     refreshSecrets: () => keeper?.refresh() ?? Promise.resolve([]),
     // The opened secrets live as long as the app: removed when it stops, so no file outlives it.
     close: async () => {
       await gateway?.close();
+      await front?.close();
       await keeper?.close();
       client.close();
     },

@@ -55,6 +55,11 @@ export interface EnclaveAppConfig {
     /** Lines held while the parent is slow or away; past it new lines are dropped and counted (default 1 MiB). */
     readonly maxQueueBytes?: number;
   };
+  /**
+   * The app's front for clients that verify the enclave (attestedFetch): requests to `listen` go to the app
+   * at `upstream`; answers to a request with a nonce carry an attestation document binding them.
+   */
+  readonly attestedHttp?: { readonly listen: TransportAddress; readonly upstream: string; readonly maxBodyBytes?: number };
   /** The workload `nitro-enclave run` supervises when no command follows `--`. */
   readonly run?: {
     readonly command?: readonly string[];
@@ -150,6 +155,13 @@ const enclaveConfigSchema = c.object({
   dataKeyCache: c.optional(c.object({ maxAgeMs: positive, maxUses: positive, maxBytes: positive })),
   secrets: c.optional(secretsSchema),
   gateway: c.optional(gatewaySchema),
+  attestedHttp: c.optional(
+    c.object({
+      listen: address,
+      upstream: c.text((u) => (/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(u) ? undefined : 'the app on loopback: http://127.0.0.1:PORT')),
+      maxBodyBytes: c.optional(positive),
+    }),
+  ),
   telemetry: c.optional(c.object({ route: address, heartbeatMs: c.optional(c.integer(100)), maxQueueBytes: c.optional(c.integer(4096)) })),
   run: c.optional(runSchema),
 });

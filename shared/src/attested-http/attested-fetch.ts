@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import type { AttestationExpectations, VerifiedAttestation } from '../attestation/verifier.js';
+import { NitroDatakeyError } from '../errors.js';
+import { ATTESTATION_DOCUMENT_HEADER, ATTESTATION_NONCE_HEADER, answerBinding } from './binding.js';
+
+export type AttestedFetchErrorCode =
+  /** The answer carries no attestation document: refused, never passed on unverified. */
+  | 'ERR_ATTESTED_FETCH_MISSING'
+  /** The document's PCRs are none of the allowed sets. */
+  | 'ERR_ATTESTED_FETCH_PCRS'
+  /** The document is not bound to this answer (its status or body was changed on the way). */
+  | 'ERR_ATTESTED_FETCH_BINDING';
+
+export class AttestedFetchError extends NitroDatakeyError {
+  declare readonly code: AttestedFetchErrorCode;
+
+  constructor(code: AttestedFetchErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** What checks a document: an AttestationVerifier pinned to the root you trust (its typed errors pass through). */
+export interface DocumentVerifier {
+  verify(bytes: Uint8Array, expectations: AttestationExpectations): VerifiedAttestation;
+}
+
+export interface AttestedFetchOptions {
+  readonly verifier: DocumentVerifier;
+  /** The PCR sets the enclave may have (several during a roll-over): each index -> hex; one set must match whole. */
+  readonly pcrSets: readonly Readonly<Record<number, string>>[];
+  /** The oldest document accepted, in ms (default 60 000). */
+  readonly maxAgeMs?: number;
+  /** Refuse debug-mode enclaves (default true). */
+  readonly denyDebug?: boolean;
+  readonly fetch?: typeof fetch;
+}
+
+export interface AttestedResponse {
+  readonly response: Response;
+  /** The body, read whole (it had to be, to check the binding). */
+  readonly body: Uint8Array;
+  readonly attestation: VerifiedAttestation;
+}
+
+/**
+ * fetch() for a service in a Nitro Enclave, failing closed: a fresh nonce goes out in
+ * `x-nitro-attestation-nonce`; the answer must carry the enclave's document in `x-nitro-attestation`,
+ * verified against the verifier's pinned root, over that nonce, younger than `maxAgeMs`, with PCRs matching
+ * one of `pcrSets` and user_data binding this status and body. Anything else throws.
+ */
+export async function attestedFetch(input: string | URL, init: RequestInit, options: AttestedFetchOptions): Promise<AttestedResponse> {
+  if (options.pcrSets.length === 0) throw new TypeError('attestedFetch needs at least one PCR set');
+  const nonce = new Uint8Array(randomBytes(32));
+  const headers = new Headers(init.headers);
+  headers.set(ATTESTATION_NONCE_HEADER, Buffer.from(nonce).toString('hex'));
+  const response = await (options.fetch ?? fetch)(input, { ...init, headers });
+  const body = new Uint8Array(await response.arrayBuffer());
+  const header = response.headers.get(ATTESTATION_DOCUMENT_HEADER);
+  if (header === null || header === '')
+    throw new AttestedFetchError(
+      'ERR_ATTESTED_FETCH_MISSING',
+      `the answer from ${String(input)} carries no attestation document (${ATTESTATION_DOCUMENT_HEADER})`,
+    );
+  // Nonce, age, debug mode and the chain are the verifier's: its AttestationError says which failed.
+  const attestation = options.verifier.verify(new Uint8Array(Buffer.from(header, 'base64')), {
+    nonce,
+    maxAgeMs: options.maxAgeMs ?? 60_000,
+    denyDebug: options.denyDebug ?? true,
+  });
+  const binding = answerBinding(response.status, body);
+  if (attestation.userData === null || Buffer.compare(Buffer.from(attestation.userData), Buffer.from(binding)) !== 0)
+    throw new AttestedFetchError(
+      'ERR_ATTESTED_FETCH_BINDING',
+      'the attestation document is not bound to this answer: its status or body was changed on the way',
+    );
+  const matches = (set: Readonly<Record<number, string>>) =>
+    Object.entries(set).every(([index, hex]) => {
+      const value = attestation.pcrs.get(Number(index));
+      return value !== undefined && Buffer.from(value).toString('hex') === hex.toLowerCase();
+    });
+  if (!options.pcrSets.some(matches)) {
+    const pcr0 = Buffer.from(attestation.pcrs.get(0) ?? new Uint8Array()).toString('hex');
+    throw new AttestedFetchError(
+      'ERR_ATTESTED_FETCH_PCRS',
+      `the enclave's PCRs (PCR0 ${pcr0.slice(0, 16)}...) are none of the ${options.pcrSets.length} allowed sets`,
+    );
+  }
+  return { response, body, attestation };
+}

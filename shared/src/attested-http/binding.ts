@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+
+/*
+ * Attested HTTP answers: the client sends a fresh nonce in a request header; the enclave's front answers
+ * with an attestation document over that nonce whose user_data binds the answer: SHA-256 over a domain
+ * label, the status code and the body. A proxy in between can neither swap the body nor replay an old
+ * answer (the nonce) without the client refusing it.
+ */
+
+/** The request header carrying the client's nonce (hex, 16 to 64 bytes). */
+export const ATTESTATION_NONCE_HEADER = 'x-nitro-attestation-nonce';
+/** The response header carrying the enclave's attestation document (base64). */
+export const ATTESTATION_DOCUMENT_HEADER = 'x-nitro-attestation';
+
+const DOMAIN = new TextEncoder().encode('nitro-datakey attested-http v1\u0000');
+
+/** The user_data an answer is bound by: SHA-256(domain ‖ status as 3 ASCII digits ‖ NUL ‖ body). */
+export function answerBinding(status: number, body: Uint8Array): Uint8Array {
+  return new Uint8Array(
+    createHash('sha256')
+      .update(DOMAIN)
+      .update(`${String(status).padStart(3, '0')}\u0000`)
+      .update(body)
+      .digest(),
+  );
+}
