@@ -102,8 +102,8 @@ export class TelemetryService {
         });
       }
       if (text.length > TELEMETRY_MAX_LINE_BYTES) {
+        if (!skipping) dropped++; // one over-long line is one line dropped, however many chunks it spans
         skipping = true;
-        dropped++;
       } else buffered = text;
     });
     socket.on('error', () => undefined);
