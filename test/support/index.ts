@@ -17,3 +17,5 @@ export const outcome = (call: Promise<unknown>): Promise<string> =>
     () => 'OK',
     (e: Error) => e.name,
   );
+export { kmsCallers } from './kms-callers.js';
+export { stackEnclaveConfig } from './enclave-config.js';

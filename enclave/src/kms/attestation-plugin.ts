@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
-import { CmsError, decryptCiphertextForRecipient, type Nsm } from '@nitro-datakey/shared';
+import { ASYMMETRIC_KEY_SHAPES, type AsymmetricKeySpec, CmsError, decryptCiphertextForRecipient, type Nsm } from '@nitro-datakey/shared';
 import type { ServiceInputTypes, ServiceOutputTypes } from '@aws-sdk/client-kms';
 import type { HandlerExecutionContext, InitializeHandler, InitializeHandlerArguments, Pluggable } from '@smithy/types';
 import { AttestedKmsError } from '../errors.js';
@@ -224,20 +224,11 @@ function sharedSecretLength(publicKey: unknown): number {
   return size;
 }
 
-/** What each KeyPairSpec's private key must be: its type, and its modulus length or curve. */
-const KEY_PAIR_SPECS: Readonly<Record<string, { readonly type: string; readonly modulusLength?: number; readonly namedCurve?: string }>> = {
-  RSA_2048: { type: 'rsa', modulusLength: 2048 },
-  RSA_3072: { type: 'rsa', modulusLength: 3072 },
-  RSA_4096: { type: 'rsa', modulusLength: 4096 },
-  ECC_NIST_P256: { type: 'ec', namedCurve: 'prime256v1' },
-  ECC_NIST_P384: { type: 'ec', namedCurve: 'secp384r1' },
-  ECC_NIST_P521: { type: 'ec', namedCurve: 'secp521r1' },
-  ECC_SECG_P256K1: { type: 'ec', namedCurve: 'secp256k1' },
-};
-
 /** The private key must be of the spec asked for, and the one whose public half KMS returned. */
 function checkKeyPair(spec: string, privateKeyDer: Uint8Array, publicKeyDer: Uint8Array): void {
-  const want = KEY_PAIR_SPECS[spec];
+  const want: { readonly type: string; readonly modulusLength?: number; readonly namedCurve?: string } | undefined = Object.hasOwn(ASYMMETRIC_KEY_SHAPES, spec)
+    ? ASYMMETRIC_KEY_SHAPES[spec as AsymmetricKeySpec]
+    : undefined;
   // SM2 (China regions only) has no key type in Node: refused rather than accepted unchecked.
   if (want === undefined) badResponse(`GenerateDataKeyPair with KeyPairSpec ${spec} cannot be checked in the enclave`);
   let privateKey: KeyObject;

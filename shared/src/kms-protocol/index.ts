@@ -10,6 +10,8 @@ export {
   writeKmsResponse,
 } from './http.js';
 export {
+  ASYMMETRIC_KEY_SHAPES,
+  type AsymmetricKeySpec,
   DATA_KEY_SPECS,
   ENCRYPTION_ALGORITHMS,
   KEY_PAIR_SPECS,

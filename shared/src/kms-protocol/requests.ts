@@ -41,6 +41,21 @@ export const KEY_PAIR_SPECS = [
   'SM2',
   'ECC_NIST_EDWARDS25519',
 ] as const;
+/**
+ * The RSA and ECC key specs AWS offers outside China (data key pairs, signing and key-agreement keys) and
+ * what each key is: its type, and its modulus length or curve (OpenSSL's name). The local KMS makes keys
+ * by it; the enclave holds KMS's key pairs to it.
+ */
+export const ASYMMETRIC_KEY_SHAPES = {
+  RSA_2048: { type: 'rsa', modulusLength: 2048 },
+  RSA_3072: { type: 'rsa', modulusLength: 3072 },
+  RSA_4096: { type: 'rsa', modulusLength: 4096 },
+  ECC_NIST_P256: { type: 'ec', namedCurve: 'prime256v1' },
+  ECC_NIST_P384: { type: 'ec', namedCurve: 'secp384r1' },
+  ECC_NIST_P521: { type: 'ec', namedCurve: 'secp521r1' },
+  ECC_SECG_P256K1: { type: 'ec', namedCurve: 'secp256k1' },
+} as const;
+export type AsymmetricKeySpec = keyof typeof ASYMMETRIC_KEY_SHAPES;
 export type DataKeySpec = (typeof DATA_KEY_SPECS)[number];
 export type KeyPairSpec = (typeof KEY_PAIR_SPECS)[number];
 

@@ -8,6 +8,7 @@ import { nitroEnclave } from '@nitro-datakey/enclave';
 import { AttestationVerifier } from '@nitro-datakey/shared';
 import { ATTESTATION_DOCUMENT_HEADER, attestedFetch } from '@nitro-datakey/shared/attested-http';
 import { startStack, type Stack } from '@nitro-datakey/devkit';
+import { stackEnclaveConfig } from '../../support/index.js';
 
 /*
  * attestedFetch against an app under `nitro-enclave run` on the simulated NSM, its attested front
@@ -33,7 +34,6 @@ const freePort = () =>
 beforeAll(async () => {
   stack = await startStack();
   dir = mkdtempSync(join(tmpdir(), 'ndk-attested-fetch-'));
-  writeFileSync(join(dir, 'ca.pem'), stack.kms.caCertPem as string);
   const [appPort, frontPort] = [await freePort(), await freePort()];
   appUrl = `http://127.0.0.1:${appPort}/`;
   frontUrl = `http://127.0.0.1:${frontPort}/`;
@@ -41,9 +41,7 @@ beforeAll(async () => {
   writeFileSync(
     join(dir, 'enclave.json'),
     JSON.stringify({
-      region: stack.kms.region,
-      kms: { transport: stack.proxy.routes[0]?.listen, endpoint: `https://localhost:${new URL(stack.kms.endpoint).port}`, caFile: join(dir, 'ca.pem') },
-      credentials: { transport: stack.proxy.credentials },
+      ...stackEnclaveConfig(stack, dir),
       attestedHttp: { listen: `tcp:127.0.0.1:${frontPort}`, upstream: `http://127.0.0.1:${appPort}` },
       run: { command: [process.execPath, '-e', app] },
     }),

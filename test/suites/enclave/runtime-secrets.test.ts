@@ -5,6 +5,7 @@ import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EnclaveApp, parseEnclaveConfig, type SealedSecret, SECRET_VERSION_CONTEXT_KEY, sealSecret, startEnclaveApp } from '@nitro-datakey/enclave';
 import { localKmsClient, startStack, type Stack } from '@nitro-datakey/devkit';
+import { stackEnclaveConfig } from '../../support/index.js';
 
 /*
  * Secrets delivered and rotated at run time: the parent proxy serves envelopes from a directory over its
@@ -28,14 +29,7 @@ function serve(envelope: unknown, name = 'db-password'): void {
 
 async function boot(items: object[], secretsName: string): Promise<EnclaveApp> {
   const config = parseEnclaveConfig({
-    region: stack.kms.region,
-    kms: {
-      transport: stack.proxy.routes[0]?.listen,
-      endpoint: `https://localhost:${new URL(stack.kms.endpoint).port}`,
-      caFile: join(dir, 'ca.pem'),
-      allowedKeys: { app: stack.keyId },
-    },
-    credentials: { transport: stack.proxy.credentials },
+    ...stackEnclaveConfig(stack, dir, { app: stack.keyId }),
     secrets: { dir: join(dir, secretsName), route: stack.proxy.secrets, items },
   });
   const app = await startEnclaveApp(config, { nsm: stack.nsm });
@@ -48,7 +42,6 @@ beforeAll(async () => {
   served = join(dir, 'served');
   mkdirSync(served);
   stack = await startStack({ secretsDir: served, transport: 'unix' });
-  writeFileSync(join(dir, 'ca.pem'), stack.kms.caCertPem as string);
 }, 60_000);
 
 afterAll(async () => {

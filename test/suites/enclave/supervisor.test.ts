@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nitroEnclave, sealSecret } from '@nitro-datakey/enclave';
 import { startStack, type Stack } from '@nitro-datakey/devkit';
-import { projectRoot } from '../../support/index.js';
+import { projectRoot, stackEnclaveConfig } from '../../support/index.js';
 
 /*
  * `nitro-enclave run`: the supervisor a user's image runs. Secrets first, then the gateway, then the
@@ -25,16 +25,9 @@ beforeAll(async () => {
   const envelope = join(dir, 'db.sealed.json');
   const sealed = await sealSecret(stack.client, new TextEncoder().encode('hunter2-but-longer'), { keyId: stack.keyId, name: 'db-password' });
   writeFileSync(envelope, JSON.stringify(sealed));
-  writeFileSync(join(dir, 'ca.pem'), stack.kms.caCertPem as string);
+  const base = stackEnclaveConfig(stack, dir, { app: stack.keyId });
   const config = (items: unknown[], extra: Record<string, unknown> = {}) => ({
-    region: stack.kms.region,
-    kms: {
-      transport: stack.proxy.routes[0]?.listen,
-      endpoint: `https://localhost:${new URL(stack.kms.endpoint).port}`,
-      caFile: join(dir, 'ca.pem'),
-      allowedKeys: { app: stack.keyId },
-    },
-    credentials: { transport: stack.proxy.credentials },
+    ...base,
     secrets: { dir: join(dir, 'secrets'), items },
     gateway: { listen: 'tcp:127.0.0.1:0' },
     ...extra,

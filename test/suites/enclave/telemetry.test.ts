@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nitroEnclave, sealSecret } from '@nitro-datakey/enclave';
 import { AttestationVerifier, sealWithDataKey, sealedSecretContext } from '@nitro-datakey/shared';
 import { localKmsClient, startStack, type Stack } from '@nitro-datakey/devkit';
+import { stackEnclaveConfig } from '../../support/index.js';
 
 /*
  * Logs, metrics, health and attestation out of an enclave that has no console: `nitro-enclave run` over
@@ -34,7 +35,6 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ndk-telemetry-'));
   output = join(dir, 'enclave.log');
   stack = await startStack({ transport: 'unix', keyPolicy: policy, telemetryOutput: output, kms: { account: A, principals: { ASIASTACKTEST: ROLE_SESSION } } });
-  writeFileSync(join(dir, 'ca.pem'), stack.kms.caCertPem as string);
   secretValue = `pw-${randomBytes(12).toString('hex')}`;
   writeFileSync(
     join(dir, 'db.sealed.json'),
@@ -64,14 +64,7 @@ function config(items: object[], name: string, command: string[]): string {
   writeFileSync(
     file,
     JSON.stringify({
-      region: stack.kms.region,
-      kms: {
-        transport: stack.proxy.routes[0]?.listen,
-        endpoint: `https://localhost:${new URL(stack.kms.endpoint).port}`,
-        caFile: join(dir, 'ca.pem'),
-        allowedKeys: { app: stack.keyId, denied: deniedKey },
-      },
-      credentials: { transport: stack.proxy.credentials },
+      ...stackEnclaveConfig(stack, dir, { app: stack.keyId, denied: deniedKey }),
       secrets: { dir: join(dir, `secrets-${name}`), items },
       gateway: { listen: 'tcp:127.0.0.1:0' },
       telemetry: { route: stack.proxy.telemetry, heartbeatMs: 100 },

@@ -1,7 +1,7 @@
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateRandomCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { IAM_ALLOW_ALL_KMS, outcome } from '../../support/index.js';
+import { IAM_ALLOW_ALL_KMS, kmsCallers, outcome } from '../../support/index.js';
 
 /*
  * The local KMS decides as AWS does, through the SDK: the account root statement delegates to identity
@@ -15,12 +15,8 @@ const PATHED_ROLE = `arn:aws:iam::${A}:role/apps/prod/worker`;
 const policy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 
 let kms: LocalKms;
-const clients: KMSClient[] = [];
-const as = (accessKeyId: string) => {
-  const client = localKmsClient(kms, { accessKeyId });
-  clients.push(client);
-  return client;
-};
+const callers = kmsCallers(() => kms);
+const as = callers.as;
 
 beforeAll(async () => {
   kms = await startLocalKms({
@@ -41,7 +37,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
+  callers.destroy();
   await kms?.close();
 });
 

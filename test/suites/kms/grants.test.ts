@@ -3,15 +3,14 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   EncryptCommand,
-  type KMSClient,
   ListGrantsCommand,
   ListRetirableGrantsCommand,
   RetireGrantCommand,
   RevokeGrantCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { IAM_ALLOW_ALL_KMS, outcome } from '../../support/index.js';
+import { type LocalKms, startLocalKms } from '@nitro-datakey/devkit';
+import { IAM_ALLOW_ALL_KMS, kmsCallers, outcome } from '../../support/index.js';
 
 /*
  * Grants as AWS documents them (KMS Developer Guide "Grants in AWS KMS", "Grant constraints", "Retiring and
@@ -26,12 +25,8 @@ const RETIRER = `arn:aws:iam::${A}:user/retirer`;
 const policy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 
 let kms: LocalKms;
-const clients: KMSClient[] = [];
-const as = (accessKeyId: string) => {
-  const client = localKmsClient(kms, { accessKeyId });
-  clients.push(client);
-  return client;
-};
+const callers = kmsCallers(() => kms);
+const as = callers.as;
 
 beforeAll(async () => {
   kms = await startLocalKms({
@@ -41,7 +36,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const c of clients) c.destroy();
+  callers.destroy();
   await kms?.close();
 });
 

@@ -1,14 +1,7 @@
-import {
-  CreateKeyCommand,
-  GenerateDataKeyPairWithoutPlaintextCommand,
-  type KMSClient,
-  PutKeyPolicyCommand,
-  SignCommand,
-  TagResourceCommand,
-} from '@aws-sdk/client-kms';
+import { CreateKeyCommand, GenerateDataKeyPairWithoutPlaintextCommand, PutKeyPolicyCommand, SignCommand, TagResourceCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalKms, localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { IAM_ALLOW_ALL_KMS, outcome } from '../../support/index.js';
+import { IAM_ALLOW_ALL_KMS, kmsCallers, outcome } from '../../support/index.js';
 
 /*
  * What the local KMS knows of a principal beyond its ARN (tags and organization, declared with it), which
@@ -25,12 +18,8 @@ const policy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-1
 const adminStatement = { Sid: 'admin', Effect: 'Allow', Principal: { AWS: ADMIN }, Action: 'kms:*', Resource: '*' };
 
 let kms: LocalKms;
-const clients: KMSClient[] = [];
-const as = (accessKeyId: string) => {
-  const client = localKmsClient(kms, { accessKeyId });
-  clients.push(client);
-  return client;
-};
+const callers = kmsCallers(() => kms);
+const as = callers.as;
 
 beforeAll(async () => {
   kms = await startLocalKms({
@@ -45,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of clients) c.destroy();
+  callers.destroy();
   await kms?.close();
 });
 

@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Nsm } from '@nitro-datakey/shared';
 import { type CliCommand, type CliContext, EXIT, stopSignals, UsageError } from '@nitro-datakey/shared/cli';
-import { type EnclaveApp, startEnclaveApp } from '../app.js';
+import { type BootedEnclave, bootEnclave } from '../boot.js';
 import { loadEnclaveConfig } from '../config.js';
-import { loopbackUp } from '../loopback-up.js';
-import { bootFailureFields, type EnclaveTelemetry, enclaveIdentity, startTelemetry } from '../telemetry/start-telemetry.js';
 import { type Spawn, superviseWorkload, workloadBaseEnvironment } from '../supervisor.js';
 
 const RUN_USAGE = `Usage: nitro-enclave run --config FILE [-- COMMAND [ARG]...]
@@ -59,45 +57,26 @@ async function run(argv: readonly string[], command: readonly string[], { io, lo
   void stopped.then(() => {
     stopRequested = true;
   });
-  let app: EnclaveApp | undefined;
   // A rotated secret is announced to the workload with the configured signal, once the workload runs.
   let signalWorkload: ((signal: NodeJS.Signals) => void) | undefined;
   const notifySignal = config.secrets?.notifySignal;
   const onSecretRotated = notifySignal ? () => signalWorkload?.(notifySignal) : undefined;
-  let nsm: Nsm | undefined;
-  let telemetry: EnclaveTelemetry | undefined;
-  let appLog = log;
+  let booted: BootedEnclave;
   try {
-    loopbackUp(log);
-    nsm = await options.openNsm();
-    telemetry = await startTelemetry(config, nsm, log, () => app?.client.keys.stats().generated ?? 0);
-    appLog = telemetry?.log ?? log;
-    app = await startEnclaveApp(config, {
-      nsm,
-      log: appLog,
-      ...(telemetry ? { metrics: telemetry.metrics } : {}),
-      ...(onSecretRotated ? { onSecretRotated } : {}),
-    });
-  } catch (e) {
+    booted = await bootEnclave(config, options.openNsm, log, onSecretRotated ? { onSecretRotated } : {});
+  } finally {
     release();
-    // Seen from the parent too (with the enclave's PCRs), where a production enclave has no console.
-    appLog('error', 'enclave boot failed', await bootFailureFields(nsm, e));
-    await telemetry?.link.flush();
-    telemetry?.link.close();
-    throw e;
   }
-  release();
+  const { app, output } = booted;
   if (stopRequested) {
     await app.close();
-    telemetry?.link.close();
+    await booted.finish();
     return EXIT.ok;
   }
-  appLog('info', 'enclave ready', { ...(await enclaveIdentity(nsm)), moduleId: app.moduleId, gateway: app.gateway ?? null, secrets: app.secrets });
+  await booted.announceReady();
   const status = await superviseWorkload(app, workload, config.secrets?.dir, {
-    log: appLog,
-    ...(telemetry
-      ? { output: (stream: 'stdout' | 'stderr', line: string) => telemetry?.link.output(stream, line), echo: { stdout: io.stdout, stderr: io.stderr } }
-      : {}),
+    log: booted.log,
+    ...(output ? { output, echo: { stdout: io.stdout, stderr: io.stderr } } : {}),
     signals,
     env: { ...workloadBaseEnvironment(process.env, config.run ?? {}), AWS_REGION: config.region },
     ...(options.spawn ? { spawn: options.spawn } : {}),
@@ -106,7 +85,6 @@ async function run(argv: readonly string[], command: readonly string[], { io, lo
       signalWorkload = signal;
     },
   });
-  await telemetry?.link.flush();
-  telemetry?.link.close();
+  await booted.finish();
   return status;
 }

@@ -1,21 +1,14 @@
 import { generateKeyPair as generateKeyPairCb } from 'node:crypto';
 import { promisify } from 'node:util';
+import { ASYMMETRIC_KEY_SHAPES, type AsymmetricKeySpec } from '@nitro-datakey/shared';
 
 // The key specs of the asymmetric keys and of the HMAC keys, how each is made, and the algorithms each takes.
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
-/** The RSA and ECC key specs AWS offers outside China (signing keys, data key pairs), and how each is made. */
-export const ASYMMETRIC_SPECS = {
-  RSA_2048: { type: 'rsa', modulusLength: 2048 },
-  RSA_3072: { type: 'rsa', modulusLength: 3072 },
-  RSA_4096: { type: 'rsa', modulusLength: 4096 },
-  ECC_NIST_P256: { type: 'ec', namedCurve: 'prime256v1' },
-  ECC_NIST_P384: { type: 'ec', namedCurve: 'secp384r1' },
-  ECC_NIST_P521: { type: 'ec', namedCurve: 'secp521r1' },
-  ECC_SECG_P256K1: { type: 'ec', namedCurve: 'secp256k1' },
-} as const;
-export type AsymmetricSpec = keyof typeof ASYMMETRIC_SPECS;
+/** The RSA and ECC key specs, and how each is made: the one table, in @nitro-datakey/shared. */
+export const ASYMMETRIC_SPECS = ASYMMETRIC_KEY_SHAPES;
+export type AsymmetricSpec = AsymmetricKeySpec;
 
 /** SIGN_VERIFY takes every one of them; KEY_AGREEMENT the ECC ones. */
 export const SIGNING_SPECS = Object.keys(ASYMMETRIC_SPECS) as AsymmetricSpec[];
