@@ -42,7 +42,10 @@ describe('the attested front', () => {
     expect(await res.text()).toBe('created');
     expect(res.headers.get('x-app')).toBe('kept');
     expect(res.headers.get(ATTESTATION_DOCUMENT_HEADER)).toBe('AQID');
-    expect(attested.at(-1)).toEqual({ nonce: new Uint8Array(Buffer.from(nonce, 'hex')), userData: answerBinding(201, new TextEncoder().encode('created')) });
+    expect(attested.at(-1)).toEqual({
+      nonce: new Uint8Array(Buffer.from(nonce, 'hex')),
+      userData: await answerBinding(201, new TextEncoder().encode('created')),
+    });
   });
 
   it('answers without a document when no nonce is asked for, 400 for a malformed nonce, 502 for an answer over the cap', async () => {

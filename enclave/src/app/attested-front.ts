@@ -46,7 +46,7 @@ export async function startAttestedFront(listen: TransportAddress, upstream: URL
       const answer = await pass(req, upstream, maxBody);
       const headers = forwardable(answer.headers);
       if (nonce) {
-        const document = await nsm.attest({ nonce, userData: answerBinding(answer.status, answer.body) });
+        const document = await nsm.attest({ nonce, userData: await answerBinding(answer.status, answer.body) });
         headers[ATTESTATION_DOCUMENT_HEADER] = Buffer.from(document).toString('base64');
       }
       res.writeHead(answer.status, { ...headers, 'content-length': String(answer.body.byteLength) }).end(answer.body);

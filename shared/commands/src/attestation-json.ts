@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { toHex } from '@nitro-datakey/shared/bytes';
 import { isDebugMode, type AttestationDocument } from '@nitro-datakey/shared/attestation';
 import { parseCertificate } from '@nitro-datakey/shared/x509';
@@ -25,7 +26,7 @@ export function attestationToJson(doc: AttestationDocument): AttestationDocument
       issuer: leaf.issuerName,
       notBefore: new Date(leaf.notBefore).toISOString(),
       notAfter: new Date(leaf.notAfter).toISOString(),
-      fingerprint: leaf.fingerprint,
+      fingerprint: createHash('sha256').update(doc.certificate).digest('hex'),
     };
   } catch {
     // inspect shows undecodable leaves as null; verify never gets here with one

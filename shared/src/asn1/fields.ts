@@ -1,3 +1,4 @@
+import { latin1String } from '../bytes.js';
 import { Asn1Error, TagClass, type Asn1Node } from './parser.js';
 
 /** Universal tag numbers used here. */
@@ -142,7 +143,7 @@ export function readOctetString(node: Asn1Node | undefined, label: string): Uint
 /** UTCTime or GeneralizedTime in the forms RFC 5280 allows (seconds, `Z`), as ms since the epoch. */
 export function readTime(node: Asn1Node | undefined, label: string): number {
   if (node === undefined) throw new Asn1Error(`${label}: missing`);
-  const text = Buffer.from(node.content).toString('latin1');
+  const text = latin1String(node.content);
   let m: RegExpExecArray | null;
   if (node.tagClass === TagClass.Universal && node.tagNumber === UniversalTag.UtcTime && !node.constructed) {
     m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(text);

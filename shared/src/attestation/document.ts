@@ -1,6 +1,6 @@
 import { asUint8Array } from '../bytes.js';
 import { decodeCbor, encodeCbor } from '../cbor/index.js';
-import { decodeCoseSign1, type CoseSign1 } from '../cose/index.js';
+import { decodeCoseSign1, type CoseSign1 } from '../cose/sign1.js';
 import { AttestationError } from './errors.js';
 
 /** An attestation document's payload, typed. Absent optional fields are `null`. */

@@ -9,15 +9,13 @@ export {
   type AttestationDocument,
   type DecodedAttestation,
 } from './document.js';
+export { normalizeFingerprint, type AttestationExpectations, type PcrExpectations } from './expectations.js';
 export {
-  AttestationVerifier,
-  verifyAttestation,
-  normalizeFingerprint,
   summarizeCertificate,
-  type AttestationExpectations,
   type AttestationVerifierOptions,
   type CertificateSummary,
-  type PcrExpectations,
   type VerifiedAttestation,
-} from './verifier.js';
+} from './verification.js';
+export { AttestationVerifier, verifyAttestation } from './verifier.js';
+export { WebAttestationVerifier, verifyAttestationAsync, type SubtleCryptoLike, type WebAttestationVerifierOptions } from './web-verifier.js';
 export { AWS_NITRO_ROOT_G1_SHA256 } from './roots.js';

@@ -1,5 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import type { AttestationExpectations, VerifiedAttestation } from '../attestation/verifier.js';
+import type { AttestationExpectations } from '../attestation/expectations.js';
+import type { VerifiedAttestation } from '../attestation/verification.js';
+import { bytesEqual, fromBase64, toHex } from '../bytes.js';
 import { NitroDatakeyError } from '../errors.js';
 import { ATTESTATION_DOCUMENT_HEADER, ATTESTATION_NONCE_HEADER, answerBinding } from './binding.js';
 
@@ -19,9 +20,12 @@ export class AttestedFetchError extends NitroDatakeyError {
   }
 }
 
-/** What checks a document: an AttestationVerifier pinned to the root you trust (its typed errors pass through). */
+/**
+ * What checks a document: an AttestationVerifier (Node) or WebAttestationVerifier (browsers, workers)
+ * pinned to the root you trust; its typed errors pass through.
+ */
 export interface DocumentVerifier {
-  verify(bytes: Uint8Array, expectations: AttestationExpectations): VerifiedAttestation;
+  verify(bytes: Uint8Array, expectations: AttestationExpectations): VerifiedAttestation | Promise<VerifiedAttestation>;
 }
 
 export interface AttestedFetchOptions {
@@ -50,9 +54,9 @@ export interface AttestedResponse {
  */
 export async function attestedFetch(input: string | URL, init: RequestInit, options: AttestedFetchOptions): Promise<AttestedResponse> {
   if (options.pcrSets.length === 0) throw new TypeError('attestedFetch needs at least one PCR set');
-  const nonce = new Uint8Array(randomBytes(32));
+  const nonce = crypto.getRandomValues(new Uint8Array(32));
   const headers = new Headers(init.headers);
-  headers.set(ATTESTATION_NONCE_HEADER, Buffer.from(nonce).toString('hex'));
+  headers.set(ATTESTATION_NONCE_HEADER, toHex(nonce));
   const response = await (options.fetch ?? fetch)(input, { ...init, headers });
   const body = new Uint8Array(await response.arrayBuffer());
   const header = response.headers.get(ATTESTATION_DOCUMENT_HEADER);
@@ -62,13 +66,13 @@ export async function attestedFetch(input: string | URL, init: RequestInit, opti
       `the answer from ${String(input)} carries no attestation document (${ATTESTATION_DOCUMENT_HEADER})`,
     );
   // Nonce, age, debug mode and the chain are the verifier's: its AttestationError says which failed.
-  const attestation = options.verifier.verify(new Uint8Array(Buffer.from(header, 'base64')), {
+  const attestation = await options.verifier.verify(readDocumentHeader(header), {
     nonce,
     maxAgeMs: options.maxAgeMs ?? 60_000,
     denyDebug: options.denyDebug ?? true,
   });
-  const binding = answerBinding(response.status, body);
-  if (attestation.userData === null || Buffer.compare(Buffer.from(attestation.userData), Buffer.from(binding)) !== 0)
+  const binding = await answerBinding(response.status, body);
+  if (attestation.userData === null || !bytesEqual(attestation.userData, binding))
     throw new AttestedFetchError(
       'ERR_ATTESTED_FETCH_BINDING',
       'the attestation document is not bound to this answer: its status or body was changed on the way',
@@ -76,14 +80,23 @@ export async function attestedFetch(input: string | URL, init: RequestInit, opti
   const matches = (set: Readonly<Record<number, string>>) =>
     Object.entries(set).every(([index, hex]) => {
       const value = attestation.pcrs.get(Number(index));
-      return value !== undefined && Buffer.from(value).toString('hex') === hex.toLowerCase();
+      return value !== undefined && toHex(value) === hex.toLowerCase();
     });
   if (!options.pcrSets.some(matches)) {
-    const pcr0 = Buffer.from(attestation.pcrs.get(0) ?? new Uint8Array()).toString('hex');
+    const pcr0 = toHex(attestation.pcrs.get(0) ?? new Uint8Array());
     throw new AttestedFetchError(
       'ERR_ATTESTED_FETCH_PCRS',
       `the enclave's PCRs (PCR0 ${pcr0.slice(0, 16)}...) are none of the ${options.pcrSets.length} allowed sets`,
     );
   }
   return { response, body, attestation };
+}
+
+function readDocumentHeader(header: string): Uint8Array {
+  try {
+    return fromBase64(header.trim(), ATTESTATION_DOCUMENT_HEADER);
+  } catch {
+    // Not base64 is not a document: the verifier's parser gives it its malformed-document error.
+    return new Uint8Array(0);
+  }
 }

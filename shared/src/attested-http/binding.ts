@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-
+import { concatBytes } from '../bytes.js';
 /*
  * Attested HTTP answers: the client sends a fresh nonce in a request header; the enclave's front answers
  * with an attestation document over that nonce whose user_data binds the answer: SHA-256 over a domain
@@ -15,12 +14,8 @@ export const ATTESTATION_DOCUMENT_HEADER = 'x-nitro-attestation';
 const DOMAIN = new TextEncoder().encode('nitro-datakey attested-http v1\u0000');
 
 /** The user_data an answer is bound by: SHA-256(domain ‖ status as 3 ASCII digits ‖ NUL ‖ body). */
-export function answerBinding(status: number, body: Uint8Array): Uint8Array {
-  return new Uint8Array(
-    createHash('sha256')
-      .update(DOMAIN)
-      .update(`${String(status).padStart(3, '0')}\u0000`)
-      .update(body)
-      .digest(),
-  );
+export async function answerBinding(status: number, body: Uint8Array): Promise<Uint8Array> {
+  // WebCrypto, not node:crypto: the client side of this runs in browsers and workers too.
+  const input = concatBytes(DOMAIN, new TextEncoder().encode(`${String(status).padStart(3, '0')}\u0000`), body);
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', input));
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { latin1String } from '../bytes.js';
 import { CborError } from './errors.js';
 
 /** What the strict pre-scan allows beyond plain CBOR data items (ints, byte/text strings, arrays, maps, false/true/null). */
@@ -116,7 +117,7 @@ class Scanner {
     const keyEnd = this.item(pos, depth + 1);
     // Two keys are duplicates when their encodings are equal; comparing bytes is exact for the
     // ints and texts these formats use as keys.
-    const key = Buffer.from(this.#bytes.buffer, this.#bytes.byteOffset + keyStart, keyEnd - keyStart).toString('latin1');
+    const key = latin1String(this.#bytes.subarray(keyStart, keyEnd));
     if (keys.has(key)) throw new CborError('ERR_CBOR_DUPLICATE_KEY', `duplicate map key at offset ${keyStart}`);
     keys.add(key);
     return this.item(keyEnd, depth + 1);

@@ -2,8 +2,6 @@ export {
   CoseError,
   decodeCoseSign1,
   encodeCoseSign1,
-  verifyCoseSign1Es384,
-  signCoseSign1Es384,
   assertEs384,
   sigStructure1,
   ES384_PROTECTED_HEADER,
@@ -14,3 +12,4 @@ export {
   type CoseSign1,
   type CoseDecodeOptions,
 } from './sign1.js';
+export { signCoseSign1Es384, verifyCoseSign1Es384 } from './es384.js';

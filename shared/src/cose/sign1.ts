@@ -1,4 +1,3 @@
-import { sign as signDigest, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { NitroDatakeyError } from '../errors.js';
 import { CborTag, decodeCbor, encodeCbor } from '../cbor/index.js';
 
@@ -16,7 +15,8 @@ export class CoseError extends NitroDatakeyError {
 export const HEADER_ALG = 1;
 export const ALG_ES384 = -35;
 export const COSE_SIGN1_TAG = 18;
-const ES384_SIGNATURE_LENGTH = 96;
+/** r ‖ s, 48 bytes each (RFC 9053 2.1). */
+export const ES384_SIGNATURE_LENGTH = 96;
 
 export interface CoseSign1 {
   /** The protected header exactly as received: the signature covers these bytes, not a re-encoding. */
@@ -31,7 +31,7 @@ export interface CoseDecodeOptions {
   readonly maxBytes?: number;
 }
 
-/** Decodes a COSE_Sign1, tagged (18) or not. Checks structure only; see `verifyCoseSign1Es384`. */
+/** Decodes a COSE_Sign1, tagged (18) or not. Checks structure only: the attestation verifier checks the signature. */
 export function decodeCoseSign1(bytes: Uint8Array, options: CoseDecodeOptions = {}): CoseSign1 {
   let value: unknown;
   try {
@@ -67,13 +67,6 @@ export function sigStructure1(protectedBytes: Uint8Array, payload: Uint8Array, e
 /** The protected header bytes for ES384, as the NSM writes them: `{1: -35}`. */
 export const ES384_PROTECTED_HEADER: Uint8Array = encodeCbor(new Map([[HEADER_ALG, ALG_ES384]]));
 
-/** Signs `payload` with ES384 (raw r||s signature) into an untagged COSE_Sign1. */
-export function signCoseSign1Es384(payload: Uint8Array, privateKey: KeyObject, options: { tagged?: boolean } = {}): Uint8Array {
-  const toBeSigned = sigStructure1(ES384_PROTECTED_HEADER, payload);
-  const signature = signDigest('sha384', toBeSigned, { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return encodeCoseSign1({ protectedBytes: ES384_PROTECTED_HEADER, unprotectedHeader: new Map(), payload, signature: new Uint8Array(signature) }, options);
-}
-
 /** Refuses any algorithm but ES384. */
 export function assertEs384(sign1: CoseSign1): void {
   const alg = sign1.protectedHeader.get(HEADER_ALG);
@@ -84,13 +77,6 @@ export function assertEs384(sign1: CoseSign1): void {
     // A second protected parameter (crit, for one) could change the meaning of the signature.
     throw new CoseError('ERR_COSE_UNSUPPORTED_ALGORITHM', 'unexpected parameters in the protected header besides the algorithm');
   }
-}
-
-/** Verifies an ES384 COSE_Sign1 against `publicKey`. False on a bad signature; throws on a non-ES384 message. */
-export function verifyCoseSign1Es384(sign1: CoseSign1, publicKey: KeyObject): boolean {
-  assertEs384(sign1);
-  if (sign1.signature.byteLength !== ES384_SIGNATURE_LENGTH) return false;
-  return verifySignature('sha384', sigStructure1(sign1.protectedBytes, sign1.payload), { key: publicKey, dsaEncoding: 'ieee-p1363' }, sign1.signature);
 }
 
 function decodeProtectedHeader(bytes: Uint8Array): ReadonlyMap<number, unknown> {

@@ -6,6 +6,8 @@ export {
   AttestationError,
   AttestationVerifier,
   verifyAttestation,
+  WebAttestationVerifier,
+  verifyAttestationAsync,
   decodeAttestation,
   parseAttestationPayload,
   isDebugMode,
@@ -22,4 +24,6 @@ export {
   type CertificateSummary,
   type PcrExpectations,
   type VerifiedAttestation,
+  type SubtleCryptoLike,
+  type WebAttestationVerifierOptions,
 } from '../attestation/index.js';

@@ -1,4 +1,3 @@
-import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { NitroDatakeyError } from '../errors.js';
 import {
   Asn1Error,
@@ -19,6 +18,9 @@ import {
   type Asn1Node,
 } from '../asn1/index.js';
 import { toHex } from '../bytes.js';
+
+// Pure parsing, no crypto: this module runs unchanged in browsers and workers. Signatures and
+// fingerprints are the attestation verifier's crypto driver's work (node:crypto or WebCrypto).
 
 export type CertificateErrorCode = 'ERR_CERTIFICATE_MALFORMED' | 'ERR_CERTIFICATE_UNSUPPORTED';
 
@@ -52,6 +54,8 @@ export const KeyUsage = {
 // Extensions we understand or may safely ignore when non-critical; an unknown critical one is refused.
 const UNDERSTOOD_EXTENSIONS: ReadonlySet<string> = new Set([OID.basicConstraints, OID.keyUsage]);
 
+const UTF8 = new TextDecoder();
+
 const NAME_ATTRIBUTES: Readonly<Record<string, string>> = {
   '2.5.4.3': 'CN',
   '2.5.4.6': 'C',
@@ -70,8 +74,6 @@ export interface BasicConstraints {
 /** The parts of an X.509 v3 certificate that chain validation reads. */
 export interface Certificate {
   readonly der: Uint8Array;
-  /** SHA-256 of the DER, lower-case hex. */
-  readonly fingerprint: string;
   readonly serialNumber: string;
   readonly issuer: Uint8Array;
   readonly subject: Uint8Array;
@@ -79,13 +81,15 @@ export interface Certificate {
   readonly subjectName: string;
   readonly notBefore: number;
   readonly notAfter: number;
-  readonly publicKey: KeyObject;
+  /** The subjectPublicKeyInfo DER: an EC P-384 key, uncompressed, checked to be on the curve. */
+  readonly spki: Uint8Array;
   readonly basicConstraints?: BasicConstraints;
   /** KeyUsage bits (see `KeyUsage`), undefined when the extension is absent. */
   readonly keyUsage?: number;
-  /** The tbsCertificate bytes and signature, for `isSignedBy`. */
+  /** The tbsCertificate bytes: what the issuer signed. */
   readonly tbs: Uint8Array;
-  readonly signature: Uint8Array;
+  /** The issuer's signature as r ‖ s (48 bytes each), or null when it is not a well-formed DER ECDSA signature. */
+  readonly signature: Uint8Array | null;
 }
 
 /**
@@ -130,10 +134,8 @@ function parse(der: Uint8Array): Certificate {
   const extensions = extensionsNode ? readExtensions(extensionsNode) : new Map<string, Uint8Array>();
   const bc = extensions.get(OID.basicConstraints);
   const ku = extensions.get(OID.keyUsage);
-  const publicKey = createPublicKey({ key: Buffer.from(spki.raw), format: 'der', type: 'spki' });
   const cert: Certificate = {
     der,
-    fingerprint: createHash('sha256').update(der).digest('hex'),
     // Without the DER sign octet, as tools print serials.
     serialNumber: toHex(serial.byteLength > 1 && serial[0] === 0 ? serial.subarray(1) : serial),
     issuer: issuer.raw,
@@ -142,22 +144,38 @@ function parse(der: Uint8Array): Certificate {
     subjectName: formatName(subject),
     notBefore: readTime(notBeforeNode, 'notBefore'),
     notAfter: readTime(notAfterNode, 'notAfter'),
-    publicKey,
+    spki: spki.raw,
     ...(bc ? { basicConstraints: readBasicConstraints(bc) } : {}),
     ...(ku ? { keyUsage: readNamedBits(parseAsn1(ku, { encoding: 'der' }), 'keyUsage') } : {}),
     tbs: (tbsNode as Asn1Node).raw,
-    signature: readBitStringBytes(sigNode, 'signatureValue'),
+    signature: ecdsaSignatureToP1363(readBitStringBytes(sigNode, 'signatureValue'), P384_SCALAR_BYTES),
   };
   return cert;
 }
 
-/** True when `issuer`'s key made `cert`'s signature and the names link. */
-export function isSignedBy(cert: Certificate, issuer: Certificate): boolean {
-  if (!Buffer.from(cert.issuer).equals(Buffer.from(issuer.subject))) return false;
+/** True when `cert` names `issuer`'s subject as its issuer (byte-exact, as RFC 5280 name chaining allows us to require). */
+export function issuerNameMatches(cert: Certificate, issuer: Certificate): boolean {
+  if (cert.issuer.byteLength !== issuer.subject.byteLength) return false;
+  return cert.issuer.every((byte, i) => byte === issuer.subject[i]);
+}
+
+/**
+ * A DER `ECDSA-Sig-Value` as fixed-width r ‖ s, the form WebCrypto verifies. Null for anything that is
+ * not two positive DER INTEGERs of at most `width` bytes: such a signature verifies under no key.
+ */
+export function ecdsaSignatureToP1363(der: Uint8Array, width: number): Uint8Array | null {
   try {
-    return verifySignature('sha384', cert.tbs, issuer.publicKey, cert.signature);
+    const [r, s] = readSequence(parseAsn1(der, { encoding: 'der' }), 'ECDSA-Sig-Value', 2, 2);
+    const out = new Uint8Array(2 * width);
+    for (const [i, node] of [r, s].entries()) {
+      const value = readIntegerBytes(node, 'ECDSA-Sig-Value');
+      const magnitude = value.byteLength > 1 && value[0] === 0 ? value.subarray(1) : value;
+      if ((value[0] as number) & 0x80 || magnitude.byteLength > width) return null;
+      out.set(magnitude, (i + 1) * width - magnitude.byteLength);
+    }
+    return out;
   } catch {
-    return false; // a signature that is not even well-formed DER
+    return null;
   }
 }
 
@@ -177,7 +195,26 @@ function checkEcP384(spki: Asn1Node): void {
   if (keyType !== OID.ecPublicKey || curve !== OID.secp384r1) {
     throw new CertificateError('ERR_CERTIFICATE_UNSUPPORTED', `unsupported certificate key ${keyType} / ${curve} (only EC P-384)`);
   }
-  readBitStringBytes(key, 'subjectPublicKey');
+  checkP384Point(readBitStringBytes(key, 'subjectPublicKey'));
+}
+
+const P384_SCALAR_BYTES = 48;
+const P384_P = 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n;
+const P384_B = 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn;
+
+/**
+ * An uncompressed point on P-384, checked here rather than left to the crypto library: Node refused a
+ * bad key while parsing and WebCrypto would refuse it while verifying, and the verdict must not depend
+ * on which one runs.
+ */
+function checkP384Point(point: Uint8Array): void {
+  if (point[0] !== 0x04 || point.byteLength !== 1 + 2 * P384_SCALAR_BYTES) {
+    throw new CertificateError('ERR_CERTIFICATE_UNSUPPORTED', 'the certificate key is not an uncompressed P-384 point');
+  }
+  const x = BigInt(`0x${toHex(point.subarray(1, 1 + P384_SCALAR_BYTES))}`);
+  const y = BigInt(`0x${toHex(point.subarray(1 + P384_SCALAR_BYTES))}`);
+  const onCurve = x < P384_P && y < P384_P && (y * y - (x * x * x - 3n * x + P384_B)) % P384_P === 0n;
+  if (!onCurve) throw new Asn1Error('subjectPublicKey is not a point on P-384');
 }
 
 function readExtensions(wrapper: Asn1Node): Map<string, Uint8Array> {
@@ -225,7 +262,7 @@ function formatName(name: Asn1Node): string {
     for (const atv of rdn.children) {
       const [typeNode, valueNode] = readSequence(atv, 'AttributeTypeAndValue', 2, 2);
       const type = readOid(typeNode, 'AttributeType');
-      const value = Buffer.from((valueNode as Asn1Node).content).toString('utf8');
+      const value = UTF8.decode((valueNode as Asn1Node).content);
       parts.push(`${NAME_ATTRIBUTES[type] ?? type}=${value}`);
     }
   }

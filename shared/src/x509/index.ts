@@ -1,6 +1,7 @@
 export {
   parseCertificate,
-  isSignedBy,
+  issuerNameMatches,
+  ecdsaSignatureToP1363,
   CertificateError,
   KeyUsage,
   OID,
