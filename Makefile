@@ -17,6 +17,7 @@ BIN := node_modules/.bin
 
 build: install
 	$(BIN)/tsc -b
+	node scripts/bundle-web.mjs
 
 # Test-only C: the LD_PRELOAD stand-in for /dev/nsm and AF_VSOCK, and the check of the addon's kernel
 # ABI against the kernel headers (a mismatch fails this build). Never shipped in a package.
@@ -50,6 +51,7 @@ lint: build
 	node scripts/check-file-size.mjs
 	$(BIN)/knip
 	$(BIN)/tsc -p tsconfig.unit-tests.json
+	$(BIN)/tsc -p shared/commands/page
 
 format: install
 	$(BIN)/biome check --write .

@@ -19,3 +19,6 @@ export const outcome = (call: Promise<unknown>): Promise<string> =>
   );
 export { kmsCallers } from './kms-callers.js';
 export { stackEnclaveConfig } from './enclave-config.js';
+export { attestationCases, type AttestationCase } from './attestation-cases.js';
+export { chromiumSkipReason, launchChromium } from './chromium.js';
+export { startVerifyPage } from './verify-page-process.js';

@@ -1,10 +1,22 @@
 import { parseArgs } from 'node:util';
 import { AttestationError, AttestationVerifier, normalizeFingerprint, type AttestationExpectations } from '@nitro-datakey/shared/attestation';
 import { attestationToJson, attestationToText } from '../attestation-json.js';
-import { type CliCommand, type CliIo, EXIT, UsageError, onePositional, parseHexArg, parseTimeArg, readBinaryInput } from '@nitro-datakey/shared/cli';
+import {
+  type CliCommand,
+  type CliIo,
+  EXIT,
+  UsageError,
+  onePositional,
+  parseHexArg,
+  parseTimeArg,
+  readBinaryInput,
+  runService,
+} from '@nitro-datakey/shared/cli';
 import { looksLikeCose } from '../input-kinds.js';
+import { startVerifyPageServer } from '../verify-page-server.js';
 
 const VERIFY_HELP = `Usage: nitro-datakey verify FILE [options]
+       nitro-datakey verify --serve [--port N]
 
 Verifies an AWS Nitro attestation document: COSE signature, certificate chain to a trusted
 root, validity periods, and any expectations given. FILE is binary CBOR, hex or base64;
@@ -23,6 +35,11 @@ Options:
                              little ahead of --at); default 0
   --deny-debug               refuse debug-mode documents (PCR0-2 all zero)
   --json                     print one JSON object
+  --serve                    serve the verifier page on http://127.0.0.1 (loopback only) until
+                             Ctrl-C: drop or paste a document and see the chain, the PCRs and the
+                             verdict; it verifies in the browser and nothing leaves it. Prints one
+                             JSON line {"ready":true,"url":...}
+  --port N                   the page's port with --serve (default 0: any free port)
   -h, --help                 show this help
 
 Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.
@@ -30,7 +47,7 @@ Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.
 
 export const verifyCommand: CliCommand = {
   help: VERIFY_HELP,
-  run: (argv, { io }) => verify(argv, io),
+  run: (argv, { io, signals }) => verify(argv, io, signals),
 };
 
 const OPTIONS = {
@@ -44,12 +61,16 @@ const OPTIONS = {
   'clock-tolerance': { type: 'string' },
   'deny-debug': { type: 'boolean' },
   json: { type: 'boolean' },
+  serve: { type: 'boolean' },
+  port: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>>['values'];
 
-async function verify(argv: readonly string[], io: CliIo): Promise<number> {
+async function verify(argv: readonly string[], io: CliIo, signals: NodeJS.Process): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
+  if (values.serve) return servePage(values, positionals, io, signals);
+  if (values.port !== undefined) throw new UsageError('--port goes with --serve');
   const file = onePositional(positionals);
   const at = values.at === undefined ? undefined : parseTimeArg(values.at, '--at');
   let trustedRootFingerprints: string[] | undefined;
@@ -87,6 +108,13 @@ async function verify(argv: readonly string[], io: CliIo): Promise<number> {
     }
     return EXIT.rejected;
   }
+}
+
+function servePage(values: Values, positionals: readonly string[], io: CliIo, signals: NodeJS.Process): Promise<number> {
+  if (positionals.length > 0) throw new UsageError('--serve takes no FILE: the page reads documents in the browser');
+  const port = values.port ?? '0';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new UsageError('--port must be a port number from 0 to 65535');
+  return runService('nitro-datakey verify', () => startVerifyPageServer(Number(port)), io, signals);
 }
 
 /** What the document must show, from the flags that ask for it. */
