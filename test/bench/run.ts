@@ -7,6 +7,7 @@ import { proxyBenchmarks } from './proxy.bench.js';
 import { startupBenchmarks } from './startup.bench.js';
 import { telemetryBenchmarks } from './telemetry.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
+import { webBenchmarks } from './web.bench.js';
 
 const SUITES: Record<string, () => void | Promise<void>> = {
   verify: verifyBenchmarks,
@@ -16,6 +17,7 @@ const SUITES: Record<string, () => void | Promise<void>> = {
   enclave: enclaveBenchmarks,
   startup: startupBenchmarks,
   telemetry: telemetryBenchmarks,
+  web: webBenchmarks,
 };
 
 // Warnings as JSON lines on stderr, as every bin writes them: the tables on stdout stay clean to copy.

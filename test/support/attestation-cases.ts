@@ -96,7 +96,7 @@ function mutantCases(file: string, at: number): AttestationCase[] {
   const leaf = parseCertificate((decodeCbor(sign1.payload) as Map<string, unknown>).get('certificate') as Uint8Array);
   const es256 = encodeCbor(new Map([[1, -7]]));
   const extraParam = encodeCbor(
-    new Map([
+    new Map<number, unknown>([
       [1, -35],
       [4, new Uint8Array([1])],
     ]),

@@ -69,8 +69,9 @@ export function renderPcrs(body: HTMLElement, pcrs: ReadonlyMap<number, Uint8Arr
   const rows = [...pcrs.entries()]
     .sort(([a], [b]) => a - b)
     .map(([index, value]) => {
+      // Zero PCR0-2 mean debug mode (flagged); other zero PCRs are just unused.
       const zero = value.every((byte) => byte === 0);
-      const row = element('tr', zero ? 'zero' : undefined);
+      const row = element('tr', zero ? (debug && index <= 2 ? 'zero' : 'unused') : undefined);
       row.dataset.pcr = String(index);
       const name = element('td', 'pcr-name', PCR_NAMES[index] ?? '');
       if (debug && index <= 2) name.append(element('span', 'flag', 'debug mode: zero'));
