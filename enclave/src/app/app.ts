@@ -93,8 +93,8 @@ export async function startEnclaveApp(config: EnclaveAppConfig, options: Enclave
   try {
     await keeper?.openAll();
     if (config.attestedHttp) {
-      const { listen, upstream, maxBodyBytes } = config.attestedHttp;
-      front = await startAttestedFront(listen, new URL(upstream), nsm, { log, ...(maxBodyBytes ? { maxBodyBytes } : {}) });
+      const { listen, upstream, maxBodyBytes, tls } = config.attestedHttp;
+      front = await startAttestedFront(listen, new URL(upstream), nsm, { log, ...(maxBodyBytes ? { maxBodyBytes } : {}), ...(tls ? { tls } : {}) });
     }
     if (config.gateway) {
       gateway = await startGateway(config.gateway.listen, client, {

@@ -1,13 +1,26 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { listenOn, type TransportAddress, type TransportListener } from '@nitro-datakey/native';
 import type { Nsm } from '@nitro-datakey/shared';
-import { ATTESTATION_DOCUMENT_HEADER, ATTESTATION_NONCE_HEADER, answerBinding } from '@nitro-datakey/shared/attested-http';
+import {
+  ATTESTATION_DOCUMENT_HEADER,
+  ATTESTATION_NONCE_HEADER,
+  answerBinding,
+  TLS_ATTESTATION_PATH,
+  TLS_ATTESTATION_USER_DATA,
+} from '@nitro-datakey/shared/attested-http';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { type FrontTlsIdentity, makeFrontTlsIdentity } from './front-tls-certificate.js';
 
 export interface AttestedFrontOptions {
   readonly log?: Logger;
   /** The largest answer body the front reads whole to bind it (default 8 MiB); a larger one is 502. */
   readonly maxBodyBytes?: number;
+  /**
+   * Serve TLS with a key made here, never leaving this process, and answer GET TLS_ATTESTATION_PATH?nonce=HEX
+   * with a document naming that key (public_key) for AttestedAgent clients.
+   */
+  readonly tls?: boolean;
 }
 
 export interface AttestedFront {
@@ -33,11 +46,17 @@ function forwardable(headers: IncomingHttpHeaders): Record<string, string | stri
 export async function startAttestedFront(listen: TransportAddress, upstream: URL, nsm: Nsm, options: AttestedFrontOptions = {}): Promise<AttestedFront> {
   const log = options.log ?? silentLogger;
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
-  const server: Server = createServer((req, res) => void serve(req, res));
+  const identity = options.tls ? makeFrontTlsIdentity() : undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    if (identity && req.method === 'GET' && new URL(req.url ?? '/', 'http://front').pathname === TLS_ATTESTATION_PATH) {
+      void attestTlsKey(req, res, nsm, identity);
+    } else void serve(req, res);
+  };
+  const server: Server = identity ? createTlsServer({ key: identity.keyPem, cert: identity.certificatePem }, handler) : createServer(handler);
   server.requestTimeout = 30_000;
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const nonceHex = req.headers[ATTESTATION_NONCE_HEADER];
-    const nonce = typeof nonceHex === 'string' && /^(?:[0-9a-fA-F]{2}){16,64}$/.test(nonceHex) ? new Uint8Array(Buffer.from(nonceHex, 'hex')) : undefined;
+    const nonce = parseNonce(nonceHex);
     if (nonceHex !== undefined && nonce === undefined) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end(`${ATTESTATION_NONCE_HEADER} must be 16 to 64 bytes of hex\n`);
       return;
@@ -56,7 +75,7 @@ export async function startAttestedFront(listen: TransportAddress, upstream: URL
     }
   };
   const listener: TransportListener = await listenOn(listen, (socket) => server.emit('connection', socket));
-  log('info', 'attested front listening', { listen: listener.address, upstream: upstream.origin });
+  log('info', 'attested front listening', { listen: listener.address, upstream: upstream.origin, tls: identity !== undefined });
   return {
     address: listener.address,
     close: async () => {
@@ -64,6 +83,25 @@ export async function startAttestedFront(listen: TransportAddress, upstream: URL
       server.closeAllConnections();
     },
   };
+}
+
+function parseNonce(hex: string | string[] | null | undefined): Uint8Array | undefined {
+  return typeof hex === 'string' && /^(?:[0-9a-fA-F]{2}){16,64}$/.test(hex) ? new Uint8Array(Buffer.from(hex, 'hex')) : undefined;
+}
+
+/** GET TLS_ATTESTATION_PATH?nonce=HEX: a document over the nonce that names this front's TLS key. */
+async function attestTlsKey(req: IncomingMessage, res: ServerResponse, nsm: Nsm, identity: FrontTlsIdentity): Promise<void> {
+  const nonce = parseNonce(new URL(req.url ?? '/', 'http://front').searchParams.get('nonce'));
+  if (nonce === undefined) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('nonce must be 16 to 64 bytes of hex\n');
+    return;
+  }
+  try {
+    const document = await nsm.attest({ nonce, publicKey: identity.spki, userData: TLS_ATTESTATION_USER_DATA });
+    res.writeHead(200, { 'content-type': 'application/cbor', 'cache-control': 'no-store', 'content-length': String(document.byteLength) }).end(document);
+  } catch {
+    res.writeHead(503, { 'content-type': 'text/plain' }).end('the NSM gave no document\n');
+  }
 }
 
 /** The request passed to the app as it came; its answer read whole, within `maxBody`. */

@@ -59,7 +59,13 @@ export interface EnclaveAppConfig {
    * The app's front for clients that verify the enclave (attestedFetch): requests to `listen` go to the app
    * at `upstream`; answers to a request with a nonce carry an attestation document binding them.
    */
-  readonly attestedHttp?: { readonly listen: TransportAddress; readonly upstream: string; readonly maxBodyBytes?: number };
+  readonly attestedHttp?: {
+    readonly listen: TransportAddress;
+    readonly upstream: string;
+    readonly maxBodyBytes?: number;
+    /** Serve TLS with a key made in the enclave, and attest that key for AttestedAgent clients. */
+    readonly tls?: boolean;
+  };
   /** The workload `nitro-enclave run` supervises when no command follows `--`. */
   readonly run?: {
     readonly command?: readonly string[];
@@ -160,6 +166,7 @@ const enclaveConfigSchema = c.object({
       listen: address,
       upstream: c.text((u) => (/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(u) ? undefined : 'the app on loopback: http://127.0.0.1:PORT')),
       maxBodyBytes: c.optional(positive),
+      tls: c.optional(c.boolean),
     }),
   ),
   telemetry: c.optional(c.object({ route: address, heartbeatMs: c.optional(c.integer(100)), maxQueueBytes: c.optional(c.integer(4096)) })),

@@ -1,7 +1,7 @@
 import type { AttestationExpectations } from '../attestation/expectations.js';
 import type { VerifiedAttestation } from '../attestation/verification.js';
 import { bytesEqual, fromBase64, toHex } from '../bytes.js';
-import { NitroDatakeyError } from '../errors.js';
+import { InvalidArgumentError, NitroDatakeyError } from '../errors.js';
 import { ATTESTATION_DOCUMENT_HEADER, ATTESTATION_NONCE_HEADER, answerBinding } from './binding.js';
 
 export type AttestedFetchErrorCode =
@@ -53,7 +53,7 @@ export interface AttestedResponse {
  * one of `pcrSets` and user_data binding this status and body. Anything else throws.
  */
 export async function attestedFetch(input: string | URL, init: RequestInit, options: AttestedFetchOptions): Promise<AttestedResponse> {
-  if (options.pcrSets.length === 0) throw new TypeError('attestedFetch needs at least one PCR set');
+  if (options.pcrSets.length === 0) throw new InvalidArgumentError('attestedFetch needs at least one PCR set');
   const nonce = crypto.getRandomValues(new Uint8Array(32));
   const headers = new Headers(init.headers);
   headers.set(ATTESTATION_NONCE_HEADER, toHex(nonce));
@@ -77,18 +77,7 @@ export async function attestedFetch(input: string | URL, init: RequestInit, opti
       'ERR_ATTESTED_FETCH_BINDING',
       'the attestation document is not bound to this answer: its status or body was changed on the way',
     );
-  const matches = (set: Readonly<Record<number, string>>) =>
-    Object.entries(set).every(([index, hex]) => {
-      const value = attestation.pcrs.get(Number(index));
-      return value !== undefined && toHex(value) === hex.toLowerCase();
-    });
-  if (!options.pcrSets.some(matches)) {
-    const pcr0 = toHex(attestation.pcrs.get(0) ?? new Uint8Array());
-    throw new AttestedFetchError(
-      'ERR_ATTESTED_FETCH_PCRS',
-      `the enclave's PCRs (PCR0 ${pcr0.slice(0, 16)}...) are none of the ${options.pcrSets.length} allowed sets`,
-    );
-  }
+  checkPcrSets(attestation, options.pcrSets);
   return { response, body, attestation };
 }
 
@@ -98,5 +87,18 @@ function readDocumentHeader(header: string): Uint8Array {
   } catch {
     // Not base64 is not a document: the verifier's parser gives it its malformed-document error.
     return new Uint8Array(0);
+  }
+}
+
+/** The document's PCRs must match one of `pcrSets` whole (several during a roll-over). */
+export function checkPcrSets(attestation: VerifiedAttestation, pcrSets: readonly Readonly<Record<number, string>>[]): void {
+  const matches = (set: Readonly<Record<number, string>>) =>
+    Object.entries(set).every(([index, hex]) => {
+      const value = attestation.pcrs.get(Number(index));
+      return value !== undefined && toHex(value) === hex.toLowerCase();
+    });
+  if (!pcrSets.some(matches)) {
+    const pcr0 = toHex(attestation.pcrs.get(0) ?? new Uint8Array());
+    throw new AttestedFetchError('ERR_ATTESTED_FETCH_PCRS', `the enclave's PCRs (PCR0 ${pcr0.slice(0, 16)}...) are none of the ${pcrSets.length} allowed sets`);
   }
 }

@@ -19,3 +19,13 @@ export async function answerBinding(status: number, body: Uint8Array): Promise<U
   const input = concatBytes(DOMAIN, new TextEncoder().encode(`${String(status).padStart(3, '0')}\u0000`), body);
   return new Uint8Array(await crypto.subtle.digest('SHA-256', input));
 }
+
+/**
+ * Attested TLS: the enclave's front holds a TLS key made inside the enclave and answers GET on this path
+ * (`?nonce=HEX`) with a document whose public_key is that key's SubjectPublicKeyInfo (DER) and whose
+ * user_data is `TLS_ATTESTATION_USER_DATA`. A client that finds the same key on its TLS connection
+ * knows the connection ends inside the enclave (`attestedAgent`).
+ */
+export const TLS_ATTESTATION_PATH = '/.well-known/nitro-attestation';
+/** user_data of a TLS key's document: says what the public_key is for, so no other document can stand in. */
+export const TLS_ATTESTATION_USER_DATA: Uint8Array = new TextEncoder().encode('nitro-datakey attested-tls v1');

@@ -41,8 +41,8 @@ function indexEntry(file: string): IndexEntry {
 }
 
 /** Sets a form field's value as pasting would; runs in the page (passed whole, it may use nothing outside itself). */
-const setValue = (node: Element, value: string): void => {
-  (node as unknown as { value: string }).value = value;
+const setValue = (node: unknown, value: string): void => {
+  (node as { value: string }).value = value;
 };
 
 async function waitForVerdict(tab: Page): Promise<string> {
