@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   type AttestationCase,
@@ -44,12 +45,15 @@ describe.skipIf(skipReason !== undefined)(title, () => {
   let cases: AttestationCase[];
   let node: CaseResult[];
   let web: CaseResult[];
+  let bundle: CaseResult[];
   let chromium: CaseResult[];
 
   beforeAll(async () => {
     cases = attestationCases();
     node = inNode(cases, '@nitro-datakey/shared/attestation', 'AttestationVerifier', false);
     web = inNode(cases, '@nitro-datakey/shared/web', 'WebAttestationVerifier', true);
+    // The browser/worker file itself, as a worker-style runtime (no Node built-ins) loads it.
+    bundle = inNode(cases, pathToFileURL(join(projectRoot(), 'shared/dist/web/nitro-verify.js')).href, 'WebAttestationVerifier', true);
     const page = await startVerifyPage();
     const chrome = await launchChromium();
     try {
@@ -80,6 +84,10 @@ describe.skipIf(skipReason !== undefined)(title, () => {
 
   it('gives identical verdicts, codes and fields on WebCrypto with Node built-ins blocked', () => {
     expect(verdicts(web)).toEqual(verdicts(node));
+  });
+
+  it('gives identical verdicts from the bundled browser/worker file, run with Node built-ins blocked', () => {
+    expect(verdicts(bundle)).toEqual(verdicts(node));
   });
 
   it('gives identical verdicts, codes and fields in headless Chromium, from the browser bundle', () => {
