@@ -1,4 +1,21 @@
 /** Tiny benchmark harness. Measurements that are compared run interleaved in rounds, and each reports its median round. */
+
+let suite = 'bench';
+let suiteStarted = performance.now();
+
+/**
+ * Progress goes to stderr, one line per suite and round as it runs, so a long `make bench` shows where
+ * it is; stdout keeps only the tables.
+ */
+export function startSuite(name: string): void {
+  suite = name;
+  suiteStarted = performance.now();
+  progress('started');
+}
+
+export function progress(message: string): void {
+  process.stderr.write(`bench ${suite}: ${message} (${((performance.now() - suiteStarted) / 1000).toFixed(1)} s)\n`);
+}
 export interface BenchResult {
   readonly name: string;
   readonly msPerOp: number;
@@ -20,6 +37,7 @@ export function benchInterleaved(cases: readonly BenchCase[], rounds = 15): Benc
   for (const c of cases) for (let i = 0; i < Math.max(5, c.perRound / 5); i++) c.fn();
   const samples = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
+    progress(`round ${r + 1}/${rounds} of ${cases.length} interleaved measurements`);
     cases.forEach((c, i) => {
       const start = process.hrtime.bigint();
       for (let k = 0; k < c.perRound; k++) c.fn();
@@ -59,6 +77,7 @@ export async function closedLoop(
   seconds: number,
   call: () => Promise<unknown>,
 ): Promise<{ rps: number; p50: number; p99: number; calls: number }> {
+  progress(`closed loop: ${concurrency} caller(s) for ${seconds} s`);
   const latencies: number[] = [];
   const deadline = performance.now() + seconds * 1000;
   await Promise.all(

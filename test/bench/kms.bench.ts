@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localKmsClient, NitroPki, SimulatedNsm } from '@nitro-datakey/devkit';
-import { closedLoop as throughput } from './harness.js';
+import { progress, closedLoop as throughput } from './harness.js';
 import { enclaveRecipient, spawnLocalKms } from '../support/index.js';
 
 interface Row {
@@ -80,6 +80,7 @@ export async function kmsBenchmarks(): Promise<void> {
   const withoutRuns: Row[][] = [];
   const withRuns: Row[][] = [];
   for (let round = 0; round < 3; round++) {
+    progress(`round ${round + 1}/3: without and with --audit`);
     withoutRuns.push(await measure(pki, []));
     withRuns.push(await measure(pki, ['--audit', auditFile]));
   }

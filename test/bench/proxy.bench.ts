@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { spawnProxy } from '../support/index.js';
+import { progress } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -113,7 +114,10 @@ export async function proxyBenchmarks(): Promise<void> {
     const measure = async (name: string, port: number) => {
       await throughput(port, 64 * MiB); // warm up
       const runs = [];
-      for (let i = 0; i < 3; i++) runs.push(await throughput(port, size));
+      for (let i = 0; i < 3; i++) {
+        progress(`${name}: run ${i + 1}/3, 1 GiB`);
+        runs.push(await throughput(port, size));
+      }
       runs.sort((a, b) => a - b);
       await connectionRate(port, 200, 8);
       const rate = await connectionRate(port, 2000, 8);

@@ -8,6 +8,7 @@ import { startupBenchmarks } from './startup.bench.js';
 import { telemetryBenchmarks } from './telemetry.bench.js';
 import { verifyBenchmarks } from './verify.bench.js';
 import { webBenchmarks } from './web.bench.js';
+import { progress, startSuite } from './harness.js';
 
 const SUITES: Record<string, () => void | Promise<void>> = {
   verify: verifyBenchmarks,
@@ -27,5 +28,9 @@ routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel
 const only = process.argv.slice(2);
 console.log(`# nitro-datakey benchmarks\n\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, ${new Date().toISOString()}`);
 for (const [name, run] of Object.entries(SUITES)) {
-  if (only.length === 0 || only.includes(name)) await run();
+  if (only.length === 0 || only.includes(name)) {
+    startSuite(name);
+    await run();
+    progress('done');
+  }
 }

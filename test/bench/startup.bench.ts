@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { median, target } from './harness.js';
+import { median, progress, target } from './harness.js';
 import { projectRoot } from '../support/index.js';
 import { probeNode } from '../support/module-probe.js';
 
@@ -39,6 +39,7 @@ function binIn(root: string, path: string): string {
 const ROOT = process.env['NDK_BENCH_ROOT'] ?? projectRoot();
 
 async function measure(name: string, args: readonly string[]): Promise<Row> {
+  progress(name);
   const cwd = ROOT;
   await probeNode(args, { cwd, probe: false }); // warm the file cache
   const times: number[] = [];

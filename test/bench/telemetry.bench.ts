@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EnclaveMetrics, forwardLines, TelemetryLink } from '@nitro-datakey/enclave';
 import { configFromValues, startProxy } from '@nitro-datakey/parent-proxy';
 import type { Nsm } from '@nitro-datakey/shared';
-import { median } from './harness.js';
+import { median, progress } from './harness.js';
 
 /*
  * Log forwarding: what it costs the workload and how many lines reach the parent. A workload writes
@@ -44,6 +44,7 @@ export async function telemetryBenchmarks(): Promise<void> {
     const devnull: number[] = [];
     const readOnly: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
+      progress(`round ${r + 1}/${ROUNDS}: /dev/null and read by the supervisor`);
       devnull.push(await workload('devnull'));
       readOnly.push(await workload((s) => forwardLines(s, undefined, () => undefined)));
     }
@@ -61,6 +62,7 @@ export async function telemetryBenchmarks(): Promise<void> {
       let delivered = 0;
       let parentMs = 0;
       for (let r = 0; r < ROUNDS; r++) {
+        progress(`round ${r + 1}/${ROUNDS}: ${label}`);
         const output = join(dir, `out-${cap}-${r}.log`);
         const proxy = await startProxy(
           configFromValues({

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { AttestationVerifier, WebAttestationVerifier } from '@nitro-datakey/shared';
 import { chromiumSkipReason, launchChromium, projectRoot, readVector, startVerifyPage, vectorsAvailable } from '../support/index.js';
-import { median, printTable, target, type BenchResult } from './harness.js';
+import { median, printTable, progress, target, type BenchResult } from './harness.js';
 
 const FILE = 'evervault_ga.cbor';
 const AT = 1695049410860;
@@ -46,6 +46,7 @@ async function measure(runtimes: readonly [string, Measure][]): Promise<BenchRes
   ]);
   const samples = rows.map(() => [] as number[]);
   for (let round = 0; round < ROUNDS; round++) {
+    progress(`round ${round + 1}/${ROUNDS} of ${rows.length} measurements`);
     for (const [i, [, n, warm]] of rows.entries()) samples[i]?.push(await (runtimes[i >> 1] as [string, Measure])[1](n, warm));
   }
   return rows.map(([name, n], i) => ({ name, msPerOp: median(samples[i] ?? []), iterations: n * ROUNDS }));

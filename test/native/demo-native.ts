@@ -255,7 +255,7 @@ async function main(demo: DemoHarness, shim: string, app: string): Promise<void>
     return { handedOut, ioctls, attested };
   });
 
-  console.log(demo.report());
+  console.log(`\n${demo.report()}`);
   const peers = [...new Set(evidence.handedOut.map((p) => p.split(':').slice(0, 2).join(':')))].join(', ');
   console.log(`
 What each side recorded:

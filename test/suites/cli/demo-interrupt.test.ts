@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,16 +45,39 @@ describe('make demo, interrupted', () => {
   );
 });
 
+/** Runs the demo to its end; its stdout lines with the time each arrived, its stderr and exit status. */
+async function runDemoLive(): Promise<{ lines: { text: string; at: number }[]; stderr: string; status: number | null; exitedAt: number }> {
+  const demo = spawn(process.execPath, [join(projectRoot(), 'test/devkit/dist/demo/main.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: { text: string; at: number }[] = [];
+  let stderr = '';
+  createInterface({ input: demo.stdout }).on('line', (text) => lines.push({ text, at: Date.now() }));
+  demo.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const status = await new Promise<number | null>((resolve) => demo.once('close', (code) => resolve(code)));
+  return { lines, stderr, status, exitedAt: Date.now() };
+}
+
 describe('make demo, run to the end', () => {
-  it('exits 0, prints its report on stdout and nothing on stderr', async () => {
-    const r = spawnSync(process.execPath, [join(projectRoot(), 'test/devkit/dist/demo/main.js')], { encoding: 'utf8', timeout: 60_000 });
+  it('exits 0, prints each step as it starts and ends, its report on stdout and nothing on stderr', async () => {
+    const r = await runDemoLive();
+    const stdout = r.lines.map((l) => l.text).join('\n');
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/refused: a KMS that answers with Plaintext/);
+    // Live: the first step's start and end lines come before the second step starts, and long before the end.
+    const starts = r.lines.filter((l) => l.text.startsWith('  ..    '));
+    const ends = r.lines.filter((l) => l.text.startsWith('  ok    '));
+    expect(starts.length).toBeGreaterThanOrEqual(10);
+    expect(ends).toHaveLength(starts.length);
+    const kinds = r.lines.map((l) => (l.text.startsWith('  ..    ') ? 'start' : l.text.startsWith('  ok    ') ? 'end' : 'other')).filter((k) => k !== 'other');
+    expect(kinds.slice(0, 4)).toEqual(['start', 'end', 'start', 'end']);
+    expect((ends[0] as { at: number }).at).toBeLessThan(r.exitedAt - 1000);
+    expect(stdout).toMatch(new RegExp(`\\n${ends.length} steps ok in \\d+\\.\\d s`));
+    expect(stdout).toMatch(/refused: a KMS that answers with Plaintext/);
     // Both refusals, as the local KMS's audit trail and its query command show them.
-    expect(r.stdout).toMatch(/both refusals are in the local KMS audit trail .* 1 denied, 1 answered with Plaintext/);
-    expect(r.stdout).toMatch(/GenerateDataKey .* AccessDeniedException \(ImplicitDeny\)/);
-    expect(r.stdout).toMatch(/GenerateDataKey .* injectedFault plaintext, refused by the client \(ERR_KMS_PLAINTEXT_IN_RESPONSE\)/);
-    expect(r.stdout).not.toMatch(/FAIL/);
+    expect(stdout).toMatch(/both refusals are in the local KMS audit trail .* 1 denied, 1 answered with Plaintext/);
+    expect(stdout).toMatch(/GenerateDataKey .* AccessDeniedException \(ImplicitDeny\)/);
+    expect(stdout).toMatch(/GenerateDataKey .* injectedFault plaintext, refused by the client \(ERR_KMS_PLAINTEXT_IN_RESPONSE\)/);
+    expect(stdout).not.toMatch(/FAIL/);
   }, 90_000);
 });

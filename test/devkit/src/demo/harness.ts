@@ -14,8 +14,20 @@ export interface DemoHarness {
   run(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }>;
   /** A long-running child to stop at the end. */
   track(child: ChildProcess): void;
-  /** The step lines so far, for printing. */
+  /** One line on how the steps went (each step's own lines are printed as it starts and ends). */
   report(): string;
+}
+
+/**
+ * Each step prints a line as it starts and one as it ends, so a hang or a failure shows where it is
+ * while it happens. On a terminal the end line replaces the start line; in a log both stay.
+ */
+function stepPrinter(out: NodeJS.WriteStream = process.stdout): { start(title: string): void; end(line: string): void } {
+  const live = out.isTTY === true;
+  return {
+    start: (title) => void out.write(live ? `  ..    ${title}` : `  ..    ${title}\n`),
+    end: (line) => void out.write(live ? `\r\x1b[K${line}\n` : `${line}\n`),
+  };
 }
 
 /**
@@ -28,19 +40,23 @@ export async function runDemo(prefix: string, body: (demo: DemoHarness) => Promi
   routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel: 'warn' }));
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const children: ChildProcess[] = [];
-  const steps: string[] = [];
+  const printer = stepPrinter();
+  const begun = performance.now();
+  let passed = 0;
   let failed = false;
 
   const demo: DemoHarness = {
     dir,
     async step(title, action, detail) {
       const started = performance.now();
+      printer.start(title);
       try {
         const result = await action();
-        steps.push(`  ok    ${title.padEnd(70)} ${(performance.now() - started).toFixed(0).padStart(6)} ms${detail ? `  ${detail(result)}` : ''}`);
+        passed++;
+        printer.end(`  ok    ${title.padEnd(70)} ${(performance.now() - started).toFixed(0).padStart(6)} ms${detail ? `  ${detail(result)}` : ''}`);
         return result;
       } catch (e) {
-        steps.push(`  FAIL  ${title}: ${(e as Error).message}`);
+        printer.end(`  FAIL  ${title}: ${(e as Error).message}`);
         failed = true;
         throw e;
       }
@@ -54,7 +70,7 @@ export async function runDemo(prefix: string, body: (demo: DemoHarness) => Promi
       });
     },
     track: (child) => void children.push(child),
-    report: () => steps.join('\n'),
+    report: () => `${passed} steps ok${failed ? ', one failed' : ''} in ${((performance.now() - begun) / 1000).toFixed(1)} s`,
   };
 
   let cleaning: Promise<void> | undefined;
@@ -75,8 +91,9 @@ export async function runDemo(prefix: string, body: (demo: DemoHarness) => Promi
   try {
     await body(demo);
   } catch (e) {
-    if (!failed) steps.push(`  FAIL  ${(e as Error).message}`);
-    console.log(demo.report());
+    if (!failed) console.log(`  FAIL  ${(e as Error).message}`);
+    failed = true;
+    console.log(`\n${demo.report()}`);
     console.error(`\ndemo failed: ${(e as Error).stack ?? String(e)}`);
     process.exitCode = 1;
   } finally {

@@ -236,7 +236,7 @@ async function main(demo: DemoHarness): Promise<void> {
     (r) => `${r.denied.length} denied, ${r.injected.length} answered with Plaintext`,
   );
 
-  console.log(demo.report());
+  console.log(`\n${demo.report()}`);
   const line = (e: AuditEvent, outcome: string) => {
     const recipient = e.additionalEventData?.['recipient'] as { attestationDocumentEnclavePCRs?: Record<string, string> } | undefined;
     const pcr0 = recipient?.attestationDocumentEnclavePCRs?.['PCR0']?.slice(0, 16) ?? '(none)';
