@@ -58,7 +58,8 @@ format: install
 
 # Also prints the plain "tests: N passed, N failed, N skipped" line that CI reads, after one line per
 # skipped suite with its reason. Output that is not a terminal (a CI log) gets no colour codes: vitest
-# colours whenever CI is set, so NO_COLOR is set for it unless FORCE_COLOR asks otherwise. Coverage of product code is gated (thresholds in vitest.config.ts).
+# colours whenever CI is set, so NO_COLOR is set for it unless FORCE_COLOR asks otherwise. Coverage of product
+# code is gated (thresholds in vitest.config.ts).
 test: build native-emulation lint
 	@status=0; if [ ! -t 1 ] && [ -z "$${FORCE_COLOR:-}" ]; then export NO_COLOR=1; fi; \
 	  $(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \

@@ -10,3 +10,4 @@ export * from '../policy/policy-evaluation.js';
 export * from '../policy/kms-authorization.js';
 export * from '../policy/request-conditions.js';
 export * from '../policy/policy-lint.js';
+export * from '../policy/policy-summary.js';

@@ -77,7 +77,14 @@ describe('make demo, run to the end', () => {
     // Both refusals, as the local KMS's audit trail and its query command show them.
     expect(stdout).toMatch(/both refusals are in the local KMS audit trail .* 1 denied, 1 answered with Plaintext/);
     expect(stdout).toMatch(/GenerateDataKey .* AccessDeniedException \(ImplicitDeny\)/);
-    expect(stdout).toMatch(/GenerateDataKey .* injectedFault plaintext, refused by the client \(ERR_KMS_PLAINTEXT_IN_RESPONSE\)/);
+    expect(stdout).toMatch(/GenerateDataKey .* ok, injected fault: plaintext/);
+    expect(stdout).toMatch(/audit --injected --format table .*ERR_KMS_PLAINTEXT_IN_RESPONSE/);
+    // The audit trail as a table (issue 25), not raw CloudTrail JSON.
+    expect(stdout).toMatch(/TIME +OPERATION +PRINCIPAL +PCR0 +OUTCOME/);
+    expect(stdout).not.toMatch(/"eventVersion"/);
+    // The key policy as its summary, not 4 raw statements.
+    expect(stdout).toMatch(/as `nitro-datakey policy --summary` prints it:\n {4}4 statement\(s\)/);
+    expect(stdout).toMatch(/ImageSha384 \(PCR0\) +[0-9a-f]{96}/);
     expect(stdout).not.toMatch(/FAIL/);
   }, 90_000);
 });

@@ -152,6 +152,26 @@ describe('the audit trail', () => {
         errorCode: 'ThrottlingException',
         additionalEventData: { injectedFault: 'throttle' },
       });
+      // The same trail as a table a person reads: a header, one line an event, no raw JSON.
+      const table = (await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--format', 'table'])).stdout.trimEnd().split('\n');
+      expect(table[0]).toMatch(/^TIME +OPERATION +PRINCIPAL +PCR0 +OUTCOME$/);
+      expect(table.length - 1).toBe(readFileSync(file, 'utf8').trim().split('\n').length);
+      expect(table.find((l) => l.includes('GenerateDataKey'))).toMatch(
+        /^\d{4}-\d\d-\d\dT\S+Z +GenerateDataKey +arn:aws:\S+ +- +AccessDeniedException \(\w+\)$/,
+      );
+      expect(table.find((l) => l.includes('CreateKey ') && l.includes('Throttling'))).toMatch(/ThrottlingException$/);
+      expect(table.join('\n')).not.toContain('{');
+      const denied2 = (await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, '--denied', '--format', 'table'])).stdout.trimEnd().split('\n');
+      expect(denied2).toHaveLength(2);
+      // A filter or format that means nothing is a usage error, not an empty answer.
+      for (const args of [
+        ['--operation', 'GenerateDatakey'],
+        ['--format', 'yaml'],
+      ]) {
+        const wrong = await run(process.execPath, [kmsBinPath(), 'audit', '--file', file, ...args]).catch((e: { code: number; stderr: string }) => e);
+        expect(wrong).toMatchObject({ code: 2 });
+        expect((wrong as { stderr: string }).stderr).toMatch(/--operation: "GenerateDatakey" is not a KMS operation|--format is json or table/);
+      }
     } finally {
       client.destroy();
       kms.child.kill('SIGTERM');

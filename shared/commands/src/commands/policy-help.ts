@@ -27,6 +27,8 @@ Options:
   --operations LIST       comma-separated subset of ${ATTESTED_OPERATIONS.join(',')}
   --iam-policy            print the IAM policy for the role instead (GenerateRandom, attested)
   --json                  print {"keyPolicy": ..., "iamPolicy": ...}
+  --summary               instead of the JSON, say who may do what, under which measurements, and what
+                          is denied, for a reviewer (with --iam-policy: of the IAM policy)
   -h, --help              show this help
 
 Subcommands:

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@nitro-datakey/shared/errors';
-import { enclaveIamPolicy, enclaveKeyPolicy, measurementsFromJson, type AttestedOperation } from '@nitro-datakey/shared/policy';
+import {
+  enclaveIamPolicy,
+  enclaveKeyPolicy,
+  measurementsFromJson,
+  parsePolicyDocument,
+  summarizePolicy,
+  type AttestedOperation,
+} from '@nitro-datakey/shared/policy';
 import { type CliCommand, type CliIo, EXIT, UsageError } from '@nitro-datakey/shared/cli';
 import { POLICY_HELP } from './policy-help.js';
 
@@ -24,6 +31,7 @@ async function policy(argv: readonly string[], io: CliIo): Promise<number> {
       operations: { type: 'string' },
       'iam-policy': { type: 'boolean' },
       json: { type: 'boolean' },
+      summary: { type: 'boolean' },
     },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
@@ -54,6 +62,12 @@ async function policy(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const keyPolicy = enclaveKeyPolicy(input);
     const iamPolicy = enclaveIamPolicy(input);
+    if (values.summary) {
+      if (values.json) throw new UsageError('--summary is text for a reviewer; --json is for scripts: give one');
+      const chosen = values['iam-policy'] ? iamPolicy : keyPolicy;
+      io.stdout(summarizePolicy(parsePolicyDocument(JSON.stringify(chosen), values['iam-policy'] ? 'iam' : 'key')));
+      return EXIT.ok;
+    }
     const out = values.json ? { keyPolicy, iamPolicy } : values['iam-policy'] ? iamPolicy : keyPolicy;
     io.stdout(`${JSON.stringify(out, null, 2)}\n`);
     return EXIT.ok;

@@ -224,7 +224,7 @@ async function main(demo: DemoHarness): Promise<void> {
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as AuditEvent);
   };
-  const refusals = await step(
+  await step(
     'both refusals are in the local KMS audit trail (nitro-kms-local audit)',
     async () => {
       const denied = await audit('--denied');
@@ -237,16 +237,15 @@ async function main(demo: DemoHarness): Promise<void> {
   );
 
   console.log(`\n${demo.report()}`);
-  const line = (e: AuditEvent, outcome: string) => {
-    const recipient = e.additionalEventData?.['recipient'] as { attestationDocumentEnclavePCRs?: Record<string, string> } | undefined;
-    const pcr0 = recipient?.attestationDocumentEnclavePCRs?.['PCR0']?.slice(0, 16) ?? '(none)';
-    console.log(`  ${e.eventTime}  ${e.eventName}  ${e.userIdentity.arn}  PCR0 ${pcr0}...  ${outcome}`);
-  };
+  console.log('\nThe key policy the local KMS holds, as `nitro-datakey policy --summary` prints it:');
+  console.log(indent(kms.policySummary));
+  const table = async (filter: string) =>
+    (await run(process.execPath, [kmsBin, 'audit', '--file', kms.auditPath, '--key', kms.keyArn, filter, '--format', 'table'])).stdout;
   console.log('\nThe two refusals in the local KMS audit trail:');
-  console.log(`  nitro-kms-local audit --denied     (KMS refused: the document's PCR0 is not the policy's)`);
-  for (const e of refusals.denied) line(e, `${e.errorCode} (${(e.additionalEventData?.['policyDecision'] as { effect?: string } | undefined)?.effect ?? ''})`);
-  console.log(`  nitro-kms-local audit --injected   (the enclave refused: KMS sent Plaintext)`);
-  for (const e of refusals.injected) line(e, 'injectedFault plaintext, refused by the client (ERR_KMS_PLAINTEXT_IN_RESPONSE)');
+  console.log(`  nitro-kms-local audit --denied --format table     (KMS refused: the document's PCR0 is not the policy's)`);
+  console.log(indent(await table('--denied')));
+  console.log(`  nitro-kms-local audit --injected --format table   (KMS sent Plaintext; the enclave refused it: ERR_KMS_PLAINTEXT_IN_RESPONSE)`);
+  console.log(indent(await table('--injected')));
   printTelemetry(telemetryLog, await (await fetch(`http://${proxy.ready.metrics.slice('tcp:'.length)}/metrics`)).text());
   console.log(`
 Attestation (simulated NSM; the production verifier, trusting the simulated root):
@@ -259,6 +258,13 @@ Attestation (simulated NSM; the production verifier, trusting the simulated root
 The data key and the secret never crossed the proxy in the clear: KMS answered with
 CiphertextForRecipient, opened inside the enclave with a one-time RSA key.`);
 }
+
+const indent = (text: string): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => (l === '' ? '' : `    ${l}`))
+    .join('\n');
 
 /** Polls `done` every 100 ms for up to 10 s. */
 async function waitFor(done: () => boolean, what: string): Promise<void> {

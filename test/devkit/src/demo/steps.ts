@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
+import { parsePolicyDocument, summarizePolicy } from '@nitro-datakey/shared/policy';
 import { localKmsClient } from '../kms/sdk-client.js';
 import { NitroPki } from '../nsm/pki.js';
 import { type PcrValues, syntheticMeasurements } from '../nsm/measurements.js';
@@ -44,6 +45,8 @@ export interface DemoKms {
   readonly adminEndpoint: string;
   /** Its bearer token, from the ready line. */
   readonly adminToken: string;
+  /** The key policy as `nitro-datakey policy --summary` prints it (the same function). */
+  readonly policySummary: string;
 }
 
 /** Sets the local KMS's injected faults through its admin endpoint ({} clears them). */
@@ -104,6 +107,7 @@ export async function localKmsStep(demo: DemoHarness, pki: NitroPki, measurement
       auditPath,
       adminEndpoint: kms.ready.adminEndpoint,
       adminToken: kms.ready.adminToken,
+      policySummary: summarizePolicy(parsePolicyDocument(JSON.stringify(policy))),
     };
   } finally {
     operator.destroy();

@@ -3,12 +3,18 @@ import { parseArgs } from 'node:util';
 import { type CliCommand, type CliIo, EXIT, UsageError } from '@nitro-datakey/shared/cli';
 import { DevkitError } from '../../errors.js';
 import type { AuditEvent } from '../../kms/audit.js';
+import { auditTable } from '../../kms/audit-table.js';
+import { OPERATIONS } from '../../kms/operations/index.js';
 
-const AUDIT_HELP = `Usage: nitro-kms-local audit --file FILE [--key KEY] [--operation NAME] [--denied] [--injected]
+const AUDIT_HELP = `Usage: nitro-kms-local audit --file FILE [--key KEY] [--operation NAME] [--denied] [--injected] [--format json|table]
 
-Prints the events of an audit file (--audit FILE of the server) that match, as JSON lines: --key (a key
-id or ARN), --operation (an eventName), --denied (AccessDeniedException only), --injected (requests a
---fault or the admin endpoint changed: additionalEventData.injectedFault names the fault).
+Prints the events of an audit file (--audit FILE of the server) that match: --key (a key id or ARN),
+--operation (a KMS operation, e.g. GenerateDataKey), --denied (AccessDeniedException only), --injected
+(requests a --fault or the admin endpoint changed: additionalEventData.injectedFault names the fault).
+
+  --format json    one CloudTrail-shaped JSON event per line, for scripts (the default)
+  --format table   time, operation, principal, attested PCR0 and outcome, one line each
+  -h, --help       show this help
 
 Exit status: 0 ok, 1 failed, 2 usage error.
 `;
@@ -23,10 +29,21 @@ async function audit(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { file: { type: 'string' }, key: { type: 'string' }, operation: { type: 'string' }, denied: { type: 'boolean' }, injected: { type: 'boolean' } },
+    options: {
+      file: { type: 'string' },
+      key: { type: 'string' },
+      operation: { type: 'string' },
+      denied: { type: 'boolean' },
+      injected: { type: 'boolean' },
+      format: { type: 'string', default: 'json' },
+    },
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (values.file === undefined) throw new UsageError('--file FILE is required');
+  if (values.format !== 'json' && values.format !== 'table') throw new UsageError(`--format is json or table, got ${JSON.stringify(values.format)}`);
+  if (values.operation !== undefined && !Object.hasOwn(OPERATIONS, values.operation)) {
+    throw new UsageError(`--operation: ${JSON.stringify(values.operation)} is not a KMS operation the local KMS serves (e.g. GenerateDataKey, Decrypt)`);
+  }
   let text: string;
   try {
     text = await readFile(values.file, 'utf8');
@@ -34,6 +51,7 @@ async function audit(argv: readonly string[], io: CliIo): Promise<number> {
     throw new UsageError(`cannot read ${values.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
   const key = values.key;
+  const matched: AuditEvent[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     let event: AuditEvent;
@@ -46,7 +64,9 @@ async function audit(argv: readonly string[], io: CliIo): Promise<number> {
     if (values.denied && event.errorCode !== 'AccessDeniedException') continue;
     if (values.injected && event.additionalEventData?.['injectedFault'] === undefined) continue;
     if (key !== undefined && !event.resources.some((r) => r.ARN === key || r.ARN.endsWith(`:key/${key}`))) continue;
-    io.stdout(`${line}\n`);
+    if (values.format === 'json') io.stdout(`${line}\n`);
+    else matched.push(event);
   }
+  if (values.format === 'table') io.stdout(auditTable(matched));
   return EXIT.ok;
 }
