@@ -1,7 +1,7 @@
 # nitro-datakey: `make test` on a new machine installs, builds, lints and runs every suite.
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
-.PHONY: install build native-emulation lint format test bench demo demo-native eif clean distclean
+.PHONY: install build native-emulation lint format test bench demo demo-native diagrams eif clean distclean
 
 # npm ci writes node_modules/.package-lock.json: reinstall only when the lockfile or a manifest changes.
 INSTALL_STAMP := node_modules/.package-lock.json
@@ -64,6 +64,11 @@ test: build native-emulation lint
 	@status=0; if [ ! -t 1 ] && [ -z "$${FORCE_COLOR:-}" ]; then export NO_COLOR=1; fi; \
 	  $(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
 	  node scripts/test-summary.mjs test-results.json; exit $$status
+
+# The pictures of docs/diagrams/*.mmd as SVG, rendered by Mermaid in the installed Chromium (a test
+# fails when a picture is older than its source).
+diagrams: build
+	node test/dist/tools/render-diagrams.js
 
 # BENCH=verify (or another suite name) runs one suite. Nothing is installed: a missing tool skips its part.
 bench: build
