@@ -38,7 +38,10 @@ export async function renderMermaid(browser: Browser, diagram: DiagramSource): P
     await page.addScriptTag({ path: createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js') });
     const svg = (await page.evaluate(
       `(async (source) => {
-        mermaid.initialize({ startOnLoad: false, deterministicIds: true, securityLevel: 'strict', theme: 'neutral', htmlLabels: false, flowchart: { htmlLabels: false, wrappingWidth: 260 } });
+        mermaid.initialize({
+          startOnLoad: false, deterministicIds: true, securityLevel: 'strict', theme: 'neutral',
+          htmlLabels: false, flowchart: { htmlLabels: false, wrappingWidth: 260 },
+        });
         return (await mermaid.render('diagram', source)).svg;
       })(${JSON.stringify(diagram.source)})`,
     )) as string;
