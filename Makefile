@@ -63,7 +63,7 @@ format: install
 test: build native-emulation lint
 	@status=0; if [ ! -t 1 ] && [ -z "$${FORCE_COLOR:-}" ]; then export NO_COLOR=1; fi; \
 	  $(BIN)/vitest run --coverage --reporter=default --reporter=json --outputFile.json=test-results.json || status=$$?; \
-	  node scripts/test-summary.mjs test-results.json; exit $$status
+	  node scripts/test-summary.mjs test-results.json || status=1; exit $$status
 
 # The pictures of docs/diagrams/*.mmd as SVG, rendered by Mermaid in the installed Chromium (a test
 # fails when a picture is older than its source).

@@ -37,6 +37,8 @@ export default defineConfig({
     ],
     // Process warnings (the AWS SDK's Node-version notice among them) go through the same router as in every bin.
     setupFiles: [src('./test/support/setup.ts')],
+    // One temporary root for the run, a directory in it per test file: what a file leaves is reported.
+    globalSetup: [src('./test/support/temp-root.ts')],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

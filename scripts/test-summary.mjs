@@ -1,5 +1,6 @@
 // Prints the plain closing line CI reads ("tests: N passed, N failed, N skipped") from vitest's JSON
-// report, after one line per skipped suite: suites that skip name the reason in their title.
+// report, after one line per skipped suite (with the title that gives the reason) and one per test
+// file that left something in its temporary directory, which counts as a failure (exit 1).
 import { readFileSync } from 'node:fs';
 
 const path = process.argv[2] ?? 'test-results.json';
@@ -15,7 +16,9 @@ const skippedSuites = new Map();
 for (const file of report.testResults ?? []) {
   for (const test of file.assertionResults ?? []) {
     if (test.status !== 'pending' && test.status !== 'skipped' && test.status !== 'todo') continue;
-    const suite = test.ancestorTitles?.[0] ?? test.title;
+    // The reason is in whichever title says it: a describe's, or the test's own (it.skipIf).
+    const titles = [...(test.ancestorTitles ?? []), test.title];
+    const suite = titles.find((t) => /skip/i.test(t)) ?? titles.join(' > ');
     skippedSuites.set(suite, (skippedSuites.get(suite) ?? 0) + 1);
   }
 }
@@ -26,5 +29,15 @@ const unloaded = (report.testResults ?? []).filter(
   (file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'),
 );
 for (const file of unloaded) console.log(`failed outside any test: ${file.name}: ${(file.message ?? '').split('\n')[0]}`);
+// What a test file left in its temporary directory (test/support/temp-root.ts): a failure of that file.
+let leftovers = [];
+try {
+  leftovers = JSON.parse(readFileSync('test-temp-report.json', 'utf8')).leftovers ?? [];
+} catch {
+  // no report: the run was not a full `vitest run` with the global setup
+}
+for (const { file, left } of leftovers) console.log(`failed: ${file} left ${left.length} item(s) in its temporary directory: ${left.slice(0, 5).join(', ')}`);
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-console.log(`tests: ${report.numPassedTests} passed, ${report.numFailedTests + unloaded.length} failed, ${skipped} skipped`);
+const failed = report.numFailedTests + unloaded.length + leftovers.length;
+console.log(`tests: ${report.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
+if (leftovers.length > 0) process.exitCode = 1;

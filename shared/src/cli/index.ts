@@ -44,3 +44,4 @@ export { writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';
 export { processIo, onePositional, readBinaryInput, readSecretInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
 export { packageVersion } from './version.js';
+export { makeDirectory } from './directory.js';

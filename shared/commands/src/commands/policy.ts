@@ -37,19 +37,7 @@ async function policy(argv: readonly string[], io: CliIo): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   if (!values.measurements || !values.account || !values['role-arn'])
     throw new UsageError('--measurements, --account and --role-arn are required (see --help)');
-  const images: Map<number, string>[] = [];
-  for (const file of values.measurements) {
-    try {
-      images.push(measurementsFromJson(JSON.parse(await readFile(file, 'utf8'))));
-    } catch (e) {
-      throw new UsageError(`--measurements ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  for (const item of values.pcr ?? []) {
-    const m = /^(\d{1,2})=([0-9a-fA-F]+)$/.exec(item);
-    if (!m) throw new UsageError(`--pcr takes N=HEX, got ${JSON.stringify(item)}`);
-    for (const pcrs of images) pcrs.set(Number(m[1]), (m[2] as string).toLowerCase());
-  }
+  const images = await readImages(values.measurements, values.pcr ?? []);
   const operations = values.operations?.split(',').map((s) => s.trim()) as AttestedOperation[] | undefined;
   const input = {
     account: values.account,
@@ -75,4 +63,22 @@ async function policy(argv: readonly string[], io: CliIo): Promise<number> {
     if (e instanceof InvalidArgumentError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/** Each --measurements file's PCRs, with every --pcr N=HEX applied to each image. */
+async function readImages(files: readonly string[], pcrItems: readonly string[]): Promise<Map<number, string>[]> {
+  const images: Map<number, string>[] = [];
+  for (const file of files) {
+    try {
+      images.push(measurementsFromJson(JSON.parse(await readFile(file, 'utf8'))));
+    } catch (e) {
+      throw new UsageError(`--measurements ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  for (const item of pcrItems) {
+    const m = /^(\d{1,2})=([0-9a-fA-F]+)$/.exec(item);
+    if (!m) throw new UsageError(`--pcr takes N=HEX, got ${JSON.stringify(item)}`);
+    for (const pcrs of images) pcrs.set(Number(m[1]), (m[2] as string).toLowerCase());
+  }
+  return images;
 }

@@ -22,5 +22,5 @@ export function auditTable(events: readonly AuditEvent[]): string {
     ...events.map((e) => [e.eventTime, e.eventName, e.userIdentity.arn, pcr0(e), outcome(e)]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] as string).length)));
-  return rows.map((r) => r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i] as number) : cell)).join('  ')).join('\n') + '\n';
+  return `${rows.map((r) => r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i] as number) : cell)).join('  ')).join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { makeDirectory } from '@nitro-datakey/shared/cli';
 import { join } from 'node:path';
 import { DevkitError } from '../errors.js';
 
@@ -100,7 +101,7 @@ export class KeyStore {
   static async open(dataDir?: string, options: { writeState?: (json: string) => Promise<void> } = {}): Promise<KeyStore> {
     const store = new KeyStore(dataDir, options.writeState);
     if (dataDir === undefined) return store;
-    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    makeDirectory(dataDir, '--data-dir');
     await store.#lock(dataDir);
     let text: string | undefined;
     try {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { makeDirectory } from '@nitro-datakey/shared/cli';
 import { join } from 'node:path';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { x509 } from '../x509.js';
@@ -24,7 +25,7 @@ export async function loadOrCreateTls(dir: string, now: Date): Promise<TlsMateri
     const [caCertPem, cert, key] = await Promise.all([readFile(paths.ca, 'utf8'), readFile(paths.cert, 'utf8'), readFile(paths.key, 'utf8')]);
     if (new x509.X509Certificate(cert).notAfter.getTime() > now.getTime() + 86_400_000) return { caCertPath: paths.ca, caCertPem, cert, key };
   }
-  await mkdir(tlsDir, { recursive: true, mode: 0o700 });
+  makeDirectory(tlsDir, 'the TLS directory');
   const importPair = async (pair: ReturnType<typeof generateKeyPairSync>) => ({
     privateKey: await webcrypto.subtle.importKey('pkcs8', pair.privateKey.export({ format: 'der', type: 'pkcs8' }), P256, false, ['sign']),
     publicKey: await webcrypto.subtle.importKey('spki', pair.publicKey.export({ format: 'der', type: 'spki' }), P256, true, ['verify']),

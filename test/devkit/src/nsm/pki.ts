@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { makeDirectory } from '@nitro-datakey/shared/cli';
 import { join } from 'node:path';
 import { certificateToPem, issueCertificate, KeyUsageFlags, pemToDer, type CertificateSpec, type IssuedCertificate } from './certificates.js';
 import { generateP384KeyPair } from './keys.js';
@@ -82,7 +83,7 @@ export class NitroPki {
 
   /** Writes root.pem, root-key.pem (0600) and root.sha256 into `dir`, each atomically. */
   async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 'the PKI directory');
     const key = this.root.keyPair.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
     await writeAtomic(join(dir, 'root-key.pem'), key, 0o600);
     await writeAtomic(join(dir, 'root.pem'), certificateToPem(this.root.der), 0o644);

@@ -50,7 +50,6 @@ async function audit(argv: readonly string[], io: CliIo): Promise<number> {
   } catch (e) {
     throw new UsageError(`cannot read ${values.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  const key = values.key;
   const matched: AuditEvent[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -60,13 +59,25 @@ async function audit(argv: readonly string[], io: CliIo): Promise<number> {
     } catch {
       throw new DevkitError('ERR_KMS_DATA_DIR', `${values.file}: a line is not JSON`);
     }
-    if (values.operation !== undefined && event.eventName !== values.operation) continue;
-    if (values.denied && event.errorCode !== 'AccessDeniedException') continue;
-    if (values.injected && event.additionalEventData?.['injectedFault'] === undefined) continue;
-    if (key !== undefined && !event.resources.some((r) => r.ARN === key || r.ARN.endsWith(`:key/${key}`))) continue;
+    if (!matches(event, values)) continue;
     if (values.format === 'json') io.stdout(`${line}\n`);
     else matched.push(event);
   }
   if (values.format === 'table') io.stdout(auditTable(matched));
   return EXIT.ok;
+}
+
+interface AuditFilter {
+  readonly key?: string | undefined;
+  readonly operation?: string | undefined;
+  readonly denied?: boolean | undefined;
+  readonly injected?: boolean | undefined;
+}
+
+function matches(event: AuditEvent, filter: AuditFilter): boolean {
+  const { key } = filter;
+  if (filter.operation !== undefined && event.eventName !== filter.operation) return false;
+  if (filter.denied && event.errorCode !== 'AccessDeniedException') return false;
+  if (filter.injected && event.additionalEventData?.['injectedFault'] === undefined) return false;
+  return key === undefined || event.resources.some((r) => r.ARN === key || r.ARN.endsWith(`:key/${key}`));
 }

@@ -1,0 +1,36 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/*
+ * vitest globalSetup: one temporary root for the whole run. Each test file gets a directory of its own
+ * in it as its TMPDIR (test/support/setup.ts), inherited by every process it starts; what a file leaves
+ * there is recorded and removed after it. At the end the root goes, and test-temp-report.json says what
+ * each file left behind: scripts/test-summary.mjs counts every such file as a failure.
+ */
+export const REPORT = 'test-temp-report.json';
+
+// Every vitest project runs the global setup: the first makes the root, the last to tear down reports.
+const shared = globalThis as { ndkTempRootUsers?: number };
+
+export default function setup(): () => void {
+  shared.ndkTempRootUsers = (shared.ndkTempRootUsers ?? 0) + 1;
+  const existing = process.env['NITRO_DATAKEY_TEST_TMP_ROOT'];
+  const root = existing !== undefined && existsSync(existing) ? existing : mkdtempSync(join(tmpdir(), 'ndk-tests-'));
+  if (root !== existing) rmSync(REPORT, { force: true });
+  process.env['NITRO_DATAKEY_TEST_TMP_ROOT'] = root;
+  return () => {
+    shared.ndkTempRootUsers = (shared.ndkTempRootUsers ?? 1) - 1;
+    if (shared.ndkTempRootUsers > 0) return;
+    const log = join(root, 'leftovers.jsonl');
+    const leftovers = existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { file: string; left: string[] })
+      : [];
+    writeFileSync(REPORT, `${JSON.stringify({ leftovers }, null, 2)}\n`);
+    rmSync(root, { recursive: true, force: true });
+    delete process.env['NITRO_DATAKEY_TEST_TMP_ROOT'];
+  };
+}
