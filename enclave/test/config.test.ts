@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadEnclaveConfig, parseEnclaveConfig } from '@nitro-datakey/enclave';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -112,6 +112,7 @@ describe('enclave config', () => {
 
   it('loads a file, and says which when it cannot', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-enclave-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'ok.json'), JSON.stringify(base));
     writeFileSync(join(dir, 'bad.json'), '{"region": ');
     expect((await loadEnclaveConfig(join(dir, 'ok.json'))).region).toBe('us-east-1');

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { configFromValues, loadConfigFile, parseConfigText, ProxyConfigError, startProxy } from '@nitro-datakey/parent-proxy';
 
 function error(f: () => unknown): string {
@@ -46,6 +46,7 @@ describe('proxy configuration', () => {
 
   it('reads JSON, from a file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-cfg-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'proxy.json');
     writeFileSync(path, JSON.stringify({ routes: [{ listen: 'tcp:127.0.0.1:8000', upstream: 'kms.us-east-1.amazonaws.com:443' }] }));
     expect((await loadConfigFile(path)).routes).toHaveLength(1);
@@ -121,6 +122,7 @@ describe('proxy configuration', () => {
 describe('Unix listeners take only what is theirs', () => {
   it('a route on a path holding a regular file or a live socket refuses to start; a stale socket is replaced', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ndk-unix-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const route = (path: string) => configFromValues({ routes: [{ listen: `unix:${path}`, upstream: 'kms.us-east-1.amazonaws.com:443' }] });
     const file = join(dir, 'file.sock');
     writeFileSync(file, 'not a socket');

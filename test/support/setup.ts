@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import { jsonLogger, routeProcessWarnings } from '@nitro-datakey/shared/cli';
@@ -12,6 +12,7 @@ routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel
 const root = process.env['NITRO_DATAKEY_TEST_TMP_ROOT'];
 if (root !== undefined) {
   const dir = mkdtempSync(join(root, 'f-'));
+  chmodSync(dir, 0o711); // as /tmp would allow: a suite's client running as another uid must reach its socket
   process.env['TMPDIR'] = dir;
   afterAll(() => {
     const file = relative(process.cwd(), expect.getState().testPath ?? '(unknown file)');

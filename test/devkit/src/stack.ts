@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
@@ -105,6 +105,7 @@ export async function startStack(
       for (const c of clients) c.close();
       await proxy.close();
       await kms.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../support/index.js';
+import { projectRoot, scratchDir } from '../../support/index.js';
 
 const root = projectRoot();
 const dockerfile = readFileSync(join(root, 'eif', 'Dockerfile'), 'utf8');
@@ -98,7 +97,7 @@ describe('eif/Dockerfile', () => {
   });
 
   it("the runtime stage's npm ci really installs only what the enclave needs", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ndk-image-deps-'));
+    const dir = scratchDir('ndk-image-deps-');
     cpSync(join(root, 'package.json'), join(dir, 'package.json'));
     cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
     for (const w of ['shared', 'shared/native', 'shared/commands', 'enclave', 'parent-proxy', 'test', 'test/devkit']) {
@@ -137,7 +136,7 @@ describe('eif shell scripts', () => {
 
   /** A PATH with the basics but without docker and nitro-cli (fake ones are added when asked). */
   function pathWith(fakes: string[]): string {
-    const bin = mkdtempSync(join(tmpdir(), 'ndk-path-'));
+    const bin = scratchDir('ndk-path-');
     for (const tool of ['bash', 'sh', 'cat', 'sed', 'dirname', 'mkdir', 'cp', 'git', 'env', 'sort', 'diff']) {
       const found = spawnSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
       if (found) spawnSync('ln', ['-s', found, join(bin, tool)]);
@@ -198,7 +197,7 @@ describe('eif shell scripts', () => {
 
   it('build.sh builds the base and the app image from the pins, and signs the EIF: PCR8 in the measurements', () => {
     const host = fakeHost();
-    const dir = mkdtempSync(join(tmpdir(), 'ndk-build-'));
+    const dir = scratchDir('ndk-build-');
     writeFileSync(join(dir, 'cert.pem'), 'cert');
     writeFileSync(join(dir, 'key.pem'), 'key');
     writeFileSync(join(dir, 'Dockerfile'), 'FROM nitro-datakey-enclave:base\n');
@@ -223,7 +222,7 @@ describe('eif shell scripts', () => {
 
   it('build.sh --twice passes when both builds measure the same, and fails naming PCR2 when they do not', () => {
     const same = fakeHost();
-    const out = mkdtempSync(join(tmpdir(), 'ndk-twice-'));
+    const out = scratchDir('ndk-twice-');
     const ok = spawnSync(join(root, 'eif', 'build.sh'), ['--out', out, '--twice'], { encoding: 'utf8', env: { PATH: same.path } });
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('reproducible: both builds have the same PCR0, PCR1 and PCR2');
@@ -257,7 +256,7 @@ describe('eif shell scripts', () => {
   });
 
   it('run.sh warns that debug mode zeroes PCRs; both scripts exit 2 on unknown arguments', () => {
-    const eif = join(mkdtempSync(join(tmpdir(), 'ndk-eif-')), 'x.eif');
+    const eif = join(scratchDir('ndk-eif-'), 'x.eif');
     writeFileSync(eif, '');
     const debug = spawnSync(join(root, 'eif', 'run.sh'), ['--eif', eif, '--debug'], { encoding: 'utf8', env: { PATH: pathWith(['nitro-cli']) } });
     expect(debug.stderr).toMatch(/PCR0, PCR1 and PCR2 read as zeros/);

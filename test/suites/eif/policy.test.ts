@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateAliasCommand,
@@ -18,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
-import { enclaveRecipient, IAM_ALLOW_ALL_KMS } from '../../support/index.js';
+import { enclaveRecipient, IAM_ALLOW_ALL_KMS, scratchDir } from '../../support/index.js';
 
 const ACCOUNT = '444455556666';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-host`;
@@ -58,7 +57,7 @@ function enclaveWith(overrides: Record<string, string> = {}, debug = false) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ndk-policy-'));
+  dir = scratchDir('ndk-policy-');
   writeFileSync(join(dir, 'measurements.json'), JSON.stringify(MEASUREMENTS));
   pki = await NitroPki.create();
   kms = await startLocalKms({

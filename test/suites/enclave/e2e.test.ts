@@ -1,11 +1,11 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenerateDataKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret, parseEnclaveConfig, sealSecret, startEnclaveApp, type SealedSecret } from '@nitro-datakey/enclave';
 import { startStack, type Stack } from '@nitro-datakey/devkit';
+import { scratchDir } from '../../support/index.js';
 
 describe.each(['tcp', 'unix'] as const)('the attested path through the real proxy over %s, TLS from the enclave to the local KMS', (transport) => {
   let stack: Stack;
@@ -124,7 +124,7 @@ describe('the data-key cache (off by default)', () => {
 describe('the enclave app', () => {
   it('opens sealed secrets into 0600 files at boot and serves the KMS gateway to workloads inside the enclave', async () => {
     const stack = await startStack();
-    const dir = mkdtempSync(join(tmpdir(), 'ndk-app-'));
+    const dir = scratchDir('ndk-app-');
     try {
       const envelope = join(dir, 'db.sealed.json');
       writeFileSync(

@@ -1,9 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttestedKmsClient, type AttestedKmsClientOptions, KeyManager } from '@nitro-datakey/enclave';
@@ -11,7 +9,7 @@ import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { type AuditEvent, loadOrCreateTls, NitroPki, SimulatedNsm, type Stack, startStack } from '@nitro-datakey/devkit';
-import { tcpServer } from '../../support/index.js';
+import { tcpServer, scratchDir } from '../../support/index.js';
 
 const codeOf = (p: Promise<unknown>) =>
   p.then(
@@ -122,7 +120,7 @@ interface Impostor {
 }
 
 async function startImpostor(dirPrefix: string): Promise<Impostor> {
-  const tls = await loadOrCreateTls(mkdtempSync(join(tmpdir(), dirPrefix)), new Date());
+  const tls = await loadOrCreateTls(scratchDir(dirPrefix), new Date());
   const nsm = await SimulatedNsm.client({ pki: await NitroPki.create() });
   const impostor: Impostor = {
     behaviour: () => ({ status: 500 }),
@@ -432,7 +430,7 @@ describe('a hostile KMS, answers that do not fit the request', () => {
 const hasMoto = spawnSync('moto_server', ['--help']).status === 0;
 describe.skipIf(!hasMoto)(`moto's KMS server${hasMoto ? '' : ' (SKIPPED: moto_server is not installed)'}`, () => {
   it('ignores Recipient and answers with Plaintext: our client refuses it', async () => {
-    const tlsDir = mkdtempSync(join(tmpdir(), 'ndk-moto-'));
+    const tlsDir = scratchDir('ndk-moto-');
     const tls = await loadOrCreateTls(tlsDir, new Date());
     const portProbe = await tcpServer(() => undefined);
     const port = portProbe.port;

@@ -1,11 +1,11 @@
 import { createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nitroEnclave } from '@nitro-datakey/enclave';
 import { localKmsClient, startStack, type Stack } from '@nitro-datakey/devkit';
+import { scratchDir } from '../../support/index.js';
 
 /* `nitro-enclave kms ...`: one attested call from a shell, through the real proxy, with the app's config. */
 let stack: Stack;
@@ -14,7 +14,7 @@ let config: string;
 
 beforeAll(async () => {
   stack = await startStack();
-  dir = mkdtempSync(join(tmpdir(), 'ndk-kmscmd-'));
+  dir = scratchDir('ndk-kmscmd-');
   writeFileSync(join(dir, 'ca.pem'), stack.kms.caCertPem as string);
   config = join(dir, 'enclave.json');
   writeFileSync(

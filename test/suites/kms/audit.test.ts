@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -7,7 +6,7 @@ import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand } from '@aws-s
 import { describe, expect, it } from 'vitest';
 import { enclaveKeyPolicy, toBase64, toHex } from '@nitro-datakey/shared';
 import { type AuditEvent, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, syntheticMeasurements } from '@nitro-datakey/devkit';
-import { enclaveRecipient, kmsBinPath, spawnLocalKms } from '../../support/index.js';
+import { enclaveRecipient, kmsBinPath, spawnLocalKms, scratchDir } from '../../support/index.js';
 
 const run = promisify(execFile);
 const ACCOUNT = '111122223333';
@@ -112,7 +111,7 @@ describe('the audit trail', () => {
   });
 
   it('nitro-kms-local --audit FILE, and "audit --denied" finds the refusals', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ndk-audit-'));
+    const dir = scratchDir('ndk-audit-');
     const file = join(dir, 'audit.jsonl');
     const kms = await spawnLocalKms(['--quiet', '--audit', file, '--admin-port', '0']);
     const client = localKmsClient(kms.ready);

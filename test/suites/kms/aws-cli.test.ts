@@ -1,7 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +27,7 @@ try:
 except ClientError as e:
     print(json.dumps({'error': e.response['Error']['Code'], 'message': e.response['Error']['Message']}))
 `;
-import { enclaveRecipient } from '../../support/index.js';
+import { enclaveRecipient, scratchDir } from '../../support/index.js';
 
 let kms: LocalKms;
 let dir: string;
@@ -58,7 +57,7 @@ describe.skipIf(!hasAws)(title, () => {
   beforeAll(async () => {
     pki = await NitroPki.create();
     kms = await startLocalKms({ tls: true, trustedRootFingerprints: [pki.rootFingerprint] });
-    dir = mkdtempSync(join(tmpdir(), 'ndk-awscli-'));
+    dir = scratchDir('ndk-awscli-');
   });
   afterAll(async () => kms?.close());
 

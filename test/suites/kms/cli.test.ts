@@ -1,19 +1,18 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { localKmsClient } from '@nitro-datakey/devkit';
 import { readFileSync } from 'node:fs';
-import { kmsBinPath, spawnLocalKms } from '../../support/index.js';
+import { kmsBinPath, spawnLocalKms, scratchDir } from '../../support/index.js';
 
 const run = promisify(execFile);
 
 describe('nitro-kms-local, the command', () => {
   it('creates seed keys once, maps principals, and serves TLS with the printed CA', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ndk-kmscli-'));
+    const dir = scratchDir('ndk-kmscli-');
     const seed = join(dir, 'seed.json');
     writeFileSync(
       seed,
@@ -124,7 +123,7 @@ describe('nitro-kms-local, the command', () => {
     expect(unwritable.code).toBe(1);
     expect(unwritable.stdout).toBe(''); // no ready line
     expect(unwritable.stderr).toMatch(/ERR_KMS_DATA_DIR.*not writable/);
-    const dir = join(mkdtempSync(join(tmpdir(), 'ndk-kmslock-')), 'data');
+    const dir = join(scratchDir('ndk-kmslock-'), 'data');
     const first = await spawnLocalKms(['--data-dir', dir, '--quiet']);
     const second = await run(process.execPath, [kmsBinPath(), '--data-dir', dir, '--quiet']).then(
       () => ({ code: 0, stderr: '' }),
@@ -200,7 +199,7 @@ describe('nitro-kms-local, the command', () => {
   });
 
   it('export prints the key store without key material, while the server runs', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'ndk-kmsexport-')), 'data');
+    const dir = join(scratchDir('ndk-kmsexport-'), 'data');
     const kms = await spawnLocalKms(['--data-dir', dir, '--quiet', '--account', '210987654321']);
     try {
       const admin = localKmsClient({ ...kms.ready });

@@ -1,5 +1,4 @@
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CreateAliasCommand,
@@ -12,7 +11,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { localKmsClient } from '@nitro-datakey/devkit';
-import { spawnLocalKms } from '../../support/index.js';
+import { spawnLocalKms, scratchDir } from '../../support/index.js';
 
 const policyFor = (n: number) =>
   JSON.stringify({
@@ -25,7 +24,7 @@ describe('crash safety of nitro-kms-local --data-dir', () => {
   it.each([3, 40, 150])(
     'kill -9 after %i acknowledged CreateKey calls, mid-stream of CreateKey/PutKeyPolicy/CreateAlias, loses nothing acknowledged',
     async (killAfter) => {
-      const dir = mkdtempSync(join(tmpdir(), 'ndk-crash-'));
+      const dir = scratchDir('ndk-crash-');
       const first = await spawnLocalKms(['--data-dir', dir, '--quiet']);
       const client = localKmsClient(first.ready);
       const acked = new Map<string, { policy?: string; alias?: string }>();

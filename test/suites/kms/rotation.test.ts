@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -14,7 +11,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { spawnLocalKms } from '../../support/index.js';
+import { spawnLocalKms, scratchDir } from '../../support/index.js';
 
 /** The key-material version a blob of ours names (header: "NDKB", 2, id length, id, version). */
 const materialVersion = (blob: Uint8Array) => Buffer.from(blob).readUInt16BE(6 + (blob[5] as number));
@@ -74,7 +71,7 @@ describe('key rotation in the local KMS', () => {
   });
 
   it('survives kill -9: acknowledged rotations and the ciphertexts made after them are all there', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ndk-rotate-crash-'));
+    const dir = scratchDir('ndk-rotate-crash-');
     const first = await spawnLocalKms(['--data-dir', dir, '--quiet']);
     const client = localKmsClient(first.ready);
     const keyId = (await client.send(new CreateKeyCommand({}))).KeyMetadata?.KeyId as string;

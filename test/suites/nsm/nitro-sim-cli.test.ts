@@ -1,12 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AttestationVerifier, decodeNsmResponse, encodeNsmRequest } from '@nitro-datakey/shared';
 import { nitroSim } from '@nitro-datakey/devkit';
+import { scratchDir } from '../../support/index.js';
 
 let dir: string;
 
@@ -42,7 +42,7 @@ function framed(request: Uint8Array): Buffer {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ndk-sim-'));
+  dir = scratchDir('ndk-sim-');
 });
 
 describe('nitro-sim', () => {

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AttestationVerifier, decodeAttestation, decodeCbor, decodeCoseSign1, NsmClient, NsmError, toHex, type NsmTransport } from '@nitro-datakey/shared';
 import { NitroPki, parseMeasurements, SimulatedNsm } from '@nitro-datakey/devkit';
-import { readVector, vectorsAvailable } from '../../support/index.js';
+import { readVector, vectorsAvailable, scratchDir } from '../../support/index.js';
 
 const BOOT = new Date('2026-05-01T08:00:00Z');
 let pki: NitroPki;
@@ -222,7 +221,7 @@ describe('PCR semantics', () => {
 
 describe('PKI persistence and deterministic mode', () => {
   it('a saved root loads again, keeps its fingerprint, and signs chains the verifier accepts', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'ndk-pki-')), 'pki');
+    const dir = join(scratchDir('ndk-pki-'), 'pki');
     await pki.save(dir);
     expect(statSync(join(dir, 'root-key.pem')).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(dir, 'root.sha256'), 'utf8').trim()).toBe(pki.rootFingerprint);

@@ -1,12 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { connectTo } from '@nitro-datakey/native';
 import { configFromValues, startProxy, type RunningProxy } from '@nitro-datakey/parent-proxy';
-import { receiveAll, sendRandom, tcpServer } from '../../support/index.js';
+import { receiveAll, sendRandom, tcpServer, scratchDir } from '../../support/index.js';
 
 async function proxyTo(upstreamPort: number, listen: string, limits: Record<string, number> = {}): Promise<RunningProxy> {
   return startProxy(configFromValues({ routes: [{ listen, upstream: `127.0.0.1:${upstreamPort}` }], allow: [`127.0.0.1:${upstreamPort}`], limits }));
@@ -23,7 +21,7 @@ const waitClose = (s: Duplex) =>
 
 describe.each([
   ['tcp', () => 'tcp:127.0.0.1:0'],
-  ['unix', () => `unix:${join(mkdtempSync(join(tmpdir(), 'ndk-px-')), 'route.sock')}`],
+  ['unix', () => `unix:${join(scratchDir('ndk-px-'), 'route.sock')}`],
 ])('the proxy over %s', (_kind, listenAddress) => {
   it('forwards 64 MiB each way intact', async () => {
     const size = 64 * 1024 * 1024;

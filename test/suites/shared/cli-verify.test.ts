@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
 import { toHex } from '@nitro-datakey/shared';
 import { NitroPki, type NitroChain } from '@nitro-datakey/devkit';
-import { buildAttestationDocument, makePcrs } from '../../support/index.js';
+import { buildAttestationDocument, makePcrs, scratchDir } from '../../support/index.js';
 
 const BOOT = new Date('2026-03-01T00:00:00Z');
 const AT = String(BOOT.getTime() + 60_000);
@@ -37,7 +36,7 @@ async function run(argv: string[], stdin: Uint8Array = new Uint8Array(0)): Promi
 beforeAll(async () => {
   pki = await NitroPki.create();
   chain = await pki.issueChain({ bootTime: BOOT });
-  dir = mkdtempSync(join(tmpdir(), 'ndk-cli-'));
+  dir = scratchDir('ndk-cli-');
   docPath = join(dir, 'doc.cbor');
   writeFileSync(docPath, buildAttestationDocument({ chain, timestamp: BOOT.getTime(), nonce, userData: new Uint8Array([1]) }));
 });

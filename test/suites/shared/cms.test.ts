@@ -1,7 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { constants, createCipheriv, createPrivateKey, generateKeyPairSync, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -17,7 +16,7 @@ import {
   type Asn1Node,
   type EnvelopedDataParts,
 } from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable, vectorsDir } from '../../support/index.js';
+import { readVector, vectorsAvailable, vectorsDir, scratchDir } from '../../support/index.js';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
 
 const KEYED = ['edgebitio-nitro-enclaves-sdk-go', 'enclaver', 'aws-samples-nitro-enclave-blockchain-wallet-on-eks'];
@@ -32,7 +31,7 @@ let dir: string;
 beforeAll(() => {
   alice = generateKeyPairSync('rsa', { modulusLength: 2048 });
   bob = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  dir = mkdtempSync(join(tmpdir(), 'ndk-cms-'));
+  dir = scratchDir('ndk-cms-');
 });
 
 function codeOf(f: () => unknown): string {
