@@ -87,7 +87,7 @@ async function readConfig(argv: readonly string[]): Promise<ProxyConfig> {
 
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number`);
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} must be a whole number of 0 or more, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isLoopbackHost, parseAddress, type TransportAddress } from '@nitro-datakey/native';
 import { isKeyArn, isSecretName } from '@nitro-datakey/shared';
-import { configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
+import { configSchema, jsonSyntaxProblem, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 import { EnclaveConfigError } from '../errors.js';
 
 /** One secret: where its envelope comes from, what it must be sealed under, and the lowest version taken. */
@@ -183,8 +183,8 @@ export async function loadEnclaveConfig(path: string): Promise<EnclaveAppConfig>
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (e) {
-    throw new EnclaveConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  } catch {
+    throw new EnclaveConfigError(`${path}: ${jsonSyntaxProblem(text)}`);
   }
   return parseEnclaveConfig(raw, path);
 }

@@ -1,6 +1,7 @@
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { loadNativeAddon } from './addon.js';
 import { NativeLayerError } from './errors.js';
 import { formatAddress, parseAddress, type TransportAddress } from './address.js';
@@ -107,8 +108,12 @@ export async function claimUnixSocketPath(path: string): Promise<void> {
   try {
     st = await lstat(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // Nothing there. Its directory must exist: binding in a missing one reports EACCES, which names no cause.
+    const parent = await stat(dirname(path)).catch(() => undefined);
+    if (parent === undefined) throw new NativeLayerError('ERR_UNIX_SOCKET_PATH', `cannot listen on ${path}: the directory ${dirname(path)} does not exist`);
+    if (!parent.isDirectory()) throw new NativeLayerError('ERR_UNIX_SOCKET_PATH', `cannot listen on ${path}: ${dirname(path)} is not a directory`);
+    return;
   }
   if (!st.isSocket()) throw new NativeLayerError('ERR_UNIX_SOCKET_PATH', `${path} exists and is not a socket: refusing to replace it`);
   const live = await new Promise<boolean>((resolve) => {

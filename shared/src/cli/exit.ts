@@ -33,6 +33,10 @@ export function errorLine(name: string, error: unknown): string {
 function parseArgsMessage(code: string, message: string): string {
   const option = /'(-[^' ]+)/.exec(message)?.[1];
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  // "--max-connections -3": parseArgs will not take "-3" as the value. Say what happened and the way to write it.
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /ambiguous/.test(message) && option) {
+    return `${option} needs a value, and the next argument starts with "-"; write ${option}=VALUE for a value that does`;
+  }
   if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`.trim();
   return (message.split('. ')[0] ?? message).replace(/\.$/, '');
 }

@@ -42,6 +42,18 @@ export {
 export { runService, stopSignals, type RunningService } from './service.js';
 export { writeFileAtomic, writeOutput } from './output-file.js';
 export { limitHttpServer, stopHttpServer, type SmallHttpServerLimits } from './http-server.js';
-export { processIo, onePositional, readBinaryInput, readSecretInput, readKeyFile, parseContextArgs, parseHexArg, parseTimeArg, type CliIo } from './io.js';
+export {
+  processIo,
+  refuseBinaryToTerminal,
+  onePositional,
+  readBinaryInput,
+  readSecretInput,
+  readKeyFile,
+  parseContextArgs,
+  parseHexArg,
+  parseTimeArg,
+  type CliIo,
+} from './io.js';
 export { packageVersion } from './version.js';
 export { makeDirectory } from './directory.js';
+export { jsonSyntaxProblem, parseJsonText } from './json-text.js';

@@ -8,9 +8,14 @@ export interface CliIo {
   readonly stdout: (data: string | Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly readStdin: () => Promise<Uint8Array>;
+  /** Standard output is a terminal: binary output is refused there unless asked for (refuseBinaryToTerminal). */
+  readonly stdoutIsTerminal?: boolean;
 }
 
 export const processIo: CliIo = {
+  get stdoutIsTerminal() {
+    return process.stdout.isTTY === true;
+  },
   stdout: (data) => process.stdout.write(data),
   stderr: (text) => process.stderr.write(text),
   readStdin: async () => {
@@ -87,6 +92,11 @@ export async function readKeyFile(path: string, kind: 'private' | 'public'): Pro
   // node:crypto loads here, not with the kit: the parent proxy uses the kit and never reads a key.
   const { createPrivateKey, createPublicKey } = await import('node:crypto');
   const pem = bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN ');
+  // Node would derive the public key from a private one: a private key handed around where a public
+  // one is asked for is a mistake to stop, not to serve.
+  if (kind === 'public' && pem && /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(bytes.toString('latin1'))) {
+    throw new UsageError(`${path} holds a private key; give the public key (openssl pkey -in ${path} -pubout -out public.pem)`);
+  }
   try {
     if (pem) return kind === 'private' ? createPrivateKey(bytes.toString('utf8')) : createPublicKey(bytes.toString('utf8'));
     return kind === 'private' ? createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' }) : createPublicKey({ key: bytes, format: 'der', type: 'spki' });
@@ -112,4 +122,17 @@ export async function readSecretInput(file: string, io: CliIo): Promise<Uint8Arr
   }
   if (secret.byteLength === 0) throw new UsageError(`${where} is empty: there is no secret to seal (an unset variable?)`);
   return secret;
+}
+
+/**
+ * As openssl does: raw bytes (BER, a document, plaintext) are not written to a terminal, where they
+ * garble the screen and may leave key material in its scrollback, unless `--format binary` asks for
+ * them. A redirect or a text format is the way.
+ */
+export function refuseBinaryToTerminal(io: CliIo, format: string, explicitFormat: boolean): void {
+  if (format === 'binary' && !explicitFormat && io.stdoutIsTerminal === true) {
+    throw new UsageError(
+      'refusing to write binary output to a terminal: redirect it (> out.bin), or give --format hex or base64 (--format binary writes it anyway)',
+    );
+  }
 }

@@ -1,4 +1,15 @@
-import { constants, createCipheriv, createDecipheriv, createHash, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, KeyObject } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  KeyObject,
+} from 'node:crypto';
 import { bytesEqual, concatWiping } from '../bytes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { encodeCiphertextForRecipient, parseCiphertextForRecipient, type EncodeOptions, type ParseOptions } from './enveloped-data.js';
@@ -20,10 +31,12 @@ const DECRYPT_FAILED = 'could not decrypt CiphertextForRecipient: wrong private 
  * AES-256-CBC content) with the recipient's RSA private key. Returns the plaintext; the content key
  * is zeroed before returning.
  */
-export function decryptCiphertextForRecipient(bytes: Uint8Array, privateKey: KeyObject, options: DecryptOptions = {}): Uint8Array {
-  if (!(privateKey instanceof KeyObject) || privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') {
-    throw new InvalidArgumentError('privateKey must be an RSA private KeyObject');
+export function decryptCiphertextForRecipient(bytes: Uint8Array, key: KeyObject | string | Uint8Array, options: DecryptOptions = {}): Uint8Array {
+  if (typeof bytes === 'string') {
+    // KMS's JSON carries it as base64; the SDK hands over bytes. A string here is base64 not yet decoded.
+    throw new InvalidArgumentError('the CiphertextForRecipient must be bytes (Uint8Array), not a string: decode the base64 first (fromBase64)');
   }
+  const privateKey = rsaPrivateKey(key);
   const parts = parseCiphertextForRecipient(bytes, options);
   const { rid } = parts.recipient;
   if (rid.type === 'subjectKeyIdentifier') {
@@ -124,4 +137,20 @@ function toRsaPublicKey(key: KeyObject | Uint8Array): KeyObject {
   }
   if (publicKey.asymmetricKeyType !== 'rsa') throw new InvalidArgumentError(`the recipient key must be RSA, not ${publicKey.asymmetricKeyType}`);
   return publicKey;
+}
+
+/** The key as a KeyObject: a KeyObject as it is, PEM text, or PKCS#8 DER bytes (as the CLI reads key files). */
+function rsaPrivateKey(key: KeyObject | string | Uint8Array): KeyObject {
+  let privateKey: KeyObject | undefined;
+  try {
+    if (key instanceof KeyObject) privateKey = key;
+    else if (typeof key === 'string') privateKey = createPrivateKey(key);
+    else if (key instanceof Uint8Array) privateKey = createPrivateKey({ key: Buffer.from(key), format: 'der', type: 'pkcs8' });
+  } catch {
+    privateKey = undefined;
+  }
+  if (privateKey?.type !== 'private' || privateKey.asymmetricKeyType !== 'rsa') {
+    throw new InvalidArgumentError('privateKey must be an RSA private key: a KeyObject, PEM text, or PKCS#8 DER bytes');
+  }
+  return privateKey;
 }

@@ -40,6 +40,8 @@ export interface SealedSecret {
 
 export type SealedSecretErrorCode =
   | 'ERR_SEALED_SECRET_MALFORMED'
+  /** The secret is larger than an envelope holds (MAX_SECRET_BYTES). */
+  | 'ERR_SEALED_SECRET_TOO_LARGE'
   | 'ERR_SEALED_SECRET_CONTEXT'
   | 'ERR_SEALED_SECRET_INTEGRITY'
   | 'ERR_SEALED_SECRET_KEY'
@@ -82,8 +84,10 @@ export function isSecretName(name: string): boolean {
 
 /** Checks a secret's size before anyone asks KMS for a data key. */
 export function assertSealableSecret(plaintext: Uint8Array): void {
-  if (!(plaintext instanceof Uint8Array) || plaintext.byteLength > MAX_SECRET_BYTES)
-    throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', `a secret must be a Uint8Array of at most ${MAX_SECRET_BYTES} bytes`);
+  if (!(plaintext instanceof Uint8Array)) throw new SealedSecretError('ERR_SEALED_SECRET_MALFORMED', 'a secret must be a Uint8Array');
+  if (plaintext.byteLength > MAX_SECRET_BYTES) {
+    throw new SealedSecretError('ERR_SEALED_SECRET_TOO_LARGE', `the secret is ${plaintext.byteLength} bytes; an envelope holds at most ${MAX_SECRET_BYTES}`);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CmsError, decryptCiphertextForRecipient } from '@nitro-datakey/shared/cms';
-import { type CliCommand, type CliIo, EXIT, onePositional, readBinaryInput, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliCommand, type CliIo, EXIT, onePositional, readBinaryInput, UsageError, refuseBinaryToTerminal } from '@nitro-datakey/shared/cli';
 import { outputFormat, readRsaKey, writeBytes } from '../cms-output.js';
 import { looksLikeBer } from '../input-kinds.js';
 
@@ -37,6 +37,7 @@ async function cmsDecrypt(argv: readonly string[], io: CliIo): Promise<number> {
   });
   if (values.key === undefined) throw new UsageError('--key KEY is required');
   const format = outputFormat(values.format);
+  refuseBinaryToTerminal(io, format, values.format !== undefined);
   const privateKey = await readRsaKey(values.key, 'private');
   const bytes = await readBinaryInput(onePositional(positionals), io, looksLikeBer);
   try {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
-import { type CliCommand, type CliIo, EXIT, onePositional, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliCommand, type CliIo, EXIT, onePositional, UsageError, refuseBinaryToTerminal } from '@nitro-datakey/shared/cli';
 import { outputFormat, readRsaKey, writeBytes } from '../cms-output.js';
 
 const CMS_ENCRYPT_HELP = `Usage: nitro-datakey cms-encrypt --recipient KEY FILE [--format binary|hex|base64]
@@ -34,6 +34,7 @@ async function cmsEncrypt(argv: readonly string[], io: CliIo): Promise<number> {
   });
   if (values.recipient === undefined) throw new UsageError('--recipient KEY is required');
   const format = outputFormat(values.format);
+  refuseBinaryToTerminal(io, format, values.format !== undefined);
   const publicKey = await readRsaKey(values.recipient, 'public');
   const file = onePositional(positionals);
   let plaintext: Uint8Array;

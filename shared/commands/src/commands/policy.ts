@@ -9,7 +9,7 @@ import {
   summarizePolicy,
   type AttestedOperation,
 } from '@nitro-datakey/shared/policy';
-import { type CliCommand, type CliIo, EXIT, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliCommand, type CliIo, EXIT, jsonSyntaxProblem, UsageError } from '@nitro-datakey/shared/cli';
 import { POLICY_HELP } from './policy-help.js';
 
 export const policyCommand: CliCommand = {
@@ -69,10 +69,22 @@ async function policy(argv: readonly string[], io: CliIo): Promise<number> {
 async function readImages(files: readonly string[], pcrItems: readonly string[]): Promise<Map<number, string>[]> {
   const images: Map<number, string>[] = [];
   for (const file of files) {
+    let text: string;
     try {
-      images.push(measurementsFromJson(JSON.parse(await readFile(file, 'utf8'))));
+      text = await readFile(file, 'utf8');
     } catch (e) {
-      throw new UsageError(`--measurements ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read --measurements ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new UsageError(`--measurements ${file}: ${jsonSyntaxProblem(text)}`);
+    }
+    try {
+      images.push(measurementsFromJson(json));
+    } catch (e) {
+      throw new UsageError(`--measurements ${file}: ${(e as Error).message}`);
     }
   }
   for (const item of pcrItems) {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { KeyStore } from './keystore.js';
 import { defaultKeyPolicy, parsePolicyDocument } from '@nitro-datakey/shared/policy';
 import { InvalidArgumentError } from '@nitro-datakey/shared';
-import { type ConfigReader, configSchema, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
+import { type ConfigReader, configSchema, jsonSyntaxProblem, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 
 /** Keys to create at start: `{"keys": [{"alias": "alias/app", "description": "...", "policy": {...}}]}`. */
 export interface SeedFile {
@@ -48,20 +48,25 @@ export async function readSeedFile(path: string): Promise<SeedFile> {
   try {
     json = JSON.parse(text);
   } catch {
-    // The parser's message quotes the file's bytes: name the file, not its content.
-    throw new InvalidArgumentError(`${path}: not valid JSON`);
+    // The parser's message quotes the file's bytes: name the file and the place, not its content.
+    throw new InvalidArgumentError(`${path}: ${jsonSyntaxProblem(text)}`);
   }
   return readConfig(seedSchema, json, plainLocator(path), (message) => new InvalidArgumentError(message));
 }
 
 export async function applySeed(store: KeyStore, seed: SeedFile, env: { region: string; account: string; clock: () => Date }): Promise<void> {
-  for (const spec of seed.keys) {
+  for (const [index, spec] of seed.keys.entries()) {
     if (spec.alias !== undefined && store.aliases.has(spec.alias)) continue;
     const text = spec.policy === undefined ? defaultKeyPolicy(env.account) : typeof spec.policy === 'string' ? spec.policy : JSON.stringify(spec.policy);
     // Seed files may write ${ACCOUNT} and ${REGION} (literally) for the server's own values.
     // biome-ignore lint/suspicious/noTemplateCurlyInString: these placeholders are literal on purpose
     const policy = text.replaceAll('${ACCOUNT}', env.account).replaceAll('${REGION}', env.region);
-    parsePolicyDocument(policy);
+    try {
+      parsePolicyDocument(policy);
+    } catch (e) {
+      // KMS's own words (MalformedPolicyDocumentException) follow where the seed file says it.
+      throw new InvalidArgumentError(`the seed's keys[${index}]${spec.alias ? ` (${spec.alias})` : ''}: its policy is not valid: ${(e as Error).message}`);
+    }
     const now = env.clock().getTime();
     const key = store.newKey(policy, spec.description ?? '', now);
     await store.commit(() => {

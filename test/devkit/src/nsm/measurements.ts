@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, measurementsFromJson } from '@nitro-datakey/shared';
+import { parseJsonText } from '@nitro-datakey/shared/cli';
 
 /** PCR index -> value (48 bytes for SHA-384). */
 export type PcrValues = ReadonlyMap<number, Uint8Array>;
@@ -27,7 +28,7 @@ export function parseMeasurements(json: unknown, source = 'measurements'): PcrVa
 }
 
 export async function readMeasurements(path: string): Promise<PcrValues> {
-  return parseMeasurements(JSON.parse(await readFile(path, 'utf8')), path);
+  return parseMeasurements(parseJsonText(await readFile(path, 'utf8'), path), path);
 }
 
 /** PCR = SHA384(PCR || data): how the NSM extends a register. */

@@ -64,8 +64,14 @@ export class NitroPki {
 
   /** Loads a root saved by `save`. */
   static async load(dir: string): Promise<NitroPki> {
-    const der = pemToDer(await readFile(join(dir, 'root.pem'), 'utf8'));
-    const privateKey = createPrivateKey(await readFile(join(dir, 'root-key.pem'), 'utf8'));
+    const der = pemToDer(await readPkiFile(dir, 'root.pem'));
+    let privateKey: ReturnType<typeof createPrivateKey>;
+    try {
+      privateKey = createPrivateKey(await readPkiFile(dir, 'root-key.pem'));
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw e;
+      throw new InvalidArgumentError(`${join(dir, 'root-key.pem')} is not a PEM private key`);
+    }
     const publicKey = createPublicKey(privateKey);
     const cert = new X509Certificate(der);
     if (!cert.checkPrivateKey(privateKey)) throw new InvalidArgumentError(`${dir}: root-key.pem does not belong to root.pem`);
@@ -159,4 +165,15 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, data, { mode, flush: true });
   await rename(tmp, path);
+}
+
+/** A file of a PKI directory; missing or unreadable is an InvalidArgumentError that says what to do (exit 2). */
+async function readPkiFile(dir: string, name: string): Promise<string> {
+  try {
+    return await readFile(join(dir, name), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    const hint = code === 'ENOENT' ? ` (no simulated PKI there: nitro-sim pki init ${dir})` : '';
+    throw new InvalidArgumentError(`cannot read ${join(dir, name)}: ${code}${hint}`);
+  }
 }

@@ -178,7 +178,13 @@ async function seedOption(path: string | undefined): Promise<Awaited<ReturnType<
 
 /** Appends each event as one JSON line to `path` (created 0600); lines are written whole, in order. */
 function auditWriter(path: string): (event: AuditEvent) => void {
-  const fd = openSync(path, 'a', 0o600);
+  let fd: number;
+  try {
+    fd = openSync(path, 'a', 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new UsageError(`cannot open --audit ${path}: ${code}${code === 'ENOENT' ? ' (its directory does not exist)' : ''}`);
+  }
   return (event) => {
     writeSync(fd, `${JSON.stringify(event)}\n`);
   };

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type CliCommand, type CliIo, EXIT, parseHexArg, parseTimeArg, UsageError } from '@nitro-datakey/shared/cli';
+import { type CliCommand, type CliIo, EXIT, parseHexArg, parseTimeArg, UsageError, refuseBinaryToTerminal } from '@nitro-datakey/shared/cli';
 import { NitroPki } from '../../nsm/pki.js';
 import { SimulatedNsm } from '../../nsm/simulated-nsm.js';
 import { measurementsOption, readPublicKey } from './options.js';
@@ -39,6 +39,7 @@ async function attest(argv: readonly string[], io: CliIo): Promise<number> {
   if (values['pki-dir'] === undefined) throw new UsageError('--pki-dir DIR is required (create one with "nitro-sim pki init DIR")');
   const format = values.format ?? 'binary';
   if (!['binary', 'hex', 'base64'].includes(format)) throw new UsageError('--format must be binary, hex or base64');
+  refuseBinaryToTerminal(io, format, values.format !== undefined);
   const at = values.at === undefined ? undefined : parseTimeArg(values.at, '--at');
   const userData = values['user-data'] === undefined ? undefined : parseHexArg(values['user-data'], '--user-data');
   const nonce = values.nonce === undefined ? undefined : parseHexArg(values.nonce, '--nonce');
