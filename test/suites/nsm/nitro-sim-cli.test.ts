@@ -116,7 +116,10 @@ describe('nitro-sim', () => {
       expect(r.code, argv.join(' ')).toBe(2);
       expect(r.err.length).toBeGreaterThan(0);
     }
-    expect((await run(['attest', '--pki-dir', join(dir, 'missing')])).code).toBe(1);
+    // An unreadable input is the caller's to fix, as everywhere else: exit 2, with the file and what to do.
+    const missing = await run(['attest', '--pki-dir', join(dir, 'missing')]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/cannot read .*missing\/root\.pem: ENOENT \(no simulated PKI there: nitro-sim pki init /);
     expect((await run(['--help'])).code).toBe(0);
   });
 
