@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,20 @@ function inNode(cases: readonly AttestationCase[], specifier: string, className:
   if (run.status !== 0) throw new Error(`verify-cases-cli failed (${run.status}): ${run.stderr}`);
   return JSON.parse(run.stdout) as CaseResult[];
 }
+
+/** Another JavaScript runtime (from the suites' devDependencies), running the browser/worker file. */
+function inRuntime(runtime: 'deno' | 'bun', cases: readonly AttestationCase[]): CaseResult[] {
+  const bundle = pathToFileURL(join(projectRoot(), 'shared/dist/web/nitro-verify.js')).href;
+  const cli = join(HERE, 'verify-cases-cli.mjs');
+  const args = runtime === 'deno' ? ['run', '--allow-read', '--no-prompt', cli, bundle, 'WebAttestationVerifier'] : [cli, bundle, 'WebAttestationVerifier'];
+  const run = spawnSync(runtimeBin(runtime), args, { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.status !== 0) throw new Error(`${runtime} failed (${run.status}): ${run.stderr}`);
+  return JSON.parse(run.stdout) as CaseResult[];
+}
+
+const runtimeBin = (runtime: 'deno' | 'bun'): string => join(projectRoot(), 'node_modules/.bin', runtime);
+const runtimeSkip = (runtime: 'deno' | 'bun'): string =>
+  existsSync(runtimeBin(runtime)) ? '' : ` (SKIPPED: no ${runtime} in node_modules/.bin: npm ci installs it, a devDependency of the suites)`;
 
 /** What must be equal across runtimes: everything but the time it took. */
 const verdicts = (results: readonly CaseResult[]) => results.map(({ ms: _ms, ...rest }) => rest);
@@ -92,6 +106,14 @@ describe.skipIf(skipReason !== undefined)(title, () => {
 
   it('gives identical verdicts, codes and fields in headless Chromium, from the browser bundle', () => {
     expect(verdicts(chromium)).toEqual(verdicts(node));
+  });
+
+  it.skipIf(runtimeSkip('deno') !== '')(`gives identical verdicts in Deno, from the browser/worker file${runtimeSkip('deno')}`, () => {
+    expect(verdicts(inRuntime('deno', cases))).toEqual(verdicts(node));
+  });
+
+  it.skipIf(runtimeSkip('bun') !== '')(`gives identical verdicts in Bun, from the browser/worker file${runtimeSkip('bun')}`, () => {
+    expect(verdicts(inRuntime('bun', cases))).toEqual(verdicts(node));
   });
 
   it('the blocking is real: the node:crypto verifier cannot load under it', () => {
