@@ -26,6 +26,11 @@ routeProcessWarnings(jsonLogger((line) => process.stderr.write(line), { minLevel
 
 // `make bench` runs every suite; `make bench BENCH=verify` one of them.
 const only = process.argv.slice(2);
+const unknown = only.filter((name) => !Object.hasOwn(SUITES, name));
+if (unknown.length > 0) {
+  console.error(`make bench: unknown suite ${unknown.join(', ')} (suites: ${Object.keys(SUITES).join(', ')})`);
+  process.exit(2);
+}
 console.log(`# nitro-datakey benchmarks\n\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, ${new Date().toISOString()}`);
 for (const [name, run] of Object.entries(SUITES)) {
   if (only.length === 0 || only.includes(name)) {

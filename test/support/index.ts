@@ -22,4 +22,3 @@ export { stackEnclaveConfig } from './enclave-config.js';
 export { attestationCases, type AttestationCase } from './attestation-cases.js';
 export { chromiumSkipReason, launchChromium } from './chromium.js';
 export { startVerifyPage } from './verify-page-process.js';
-export { scratchDir } from './scratch.js';

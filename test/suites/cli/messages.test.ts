@@ -8,7 +8,8 @@ import { nitroSim } from '@nitro-datakey/devkit';
 import { decryptCiphertextForRecipient } from '@nitro-datakey/shared';
 import { assertSealableSecret, MAX_SECRET_BYTES } from '@nitro-datakey/shared/sealed-secret';
 import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
-import { projectRoot, scratchDir } from '../../support/index.js';
+import { projectRoot } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 /*
  * Issue 25's messages, as a new user meets them: each mistake gets its real cause on the first line

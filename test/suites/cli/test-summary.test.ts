@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot, scratchDir } from '../../support/index.js';
+import { projectRoot } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 /* The closing lines of `make test` (scripts/test-summary.mjs), from a vitest JSON report and the temp-directory report. */
 function summary(report: unknown, temp?: unknown): { status: number | null; lines: string[] } {
@@ -49,5 +50,14 @@ describe('scripts/test-summary.mjs', () => {
     expect(r.status).toBe(1);
     expect(r.lines).toContain('failed: test/suites/x.test.ts left 1 item(s) in its temporary directory: ndk-x-abc123');
     expect(r.lines.at(-1)).toBe('tests: 3 passed, 1 failed, 1 skipped');
+  });
+});
+
+describe('the bench and tools entry points', () => {
+  // They load test/support outside vitest: nothing there may need a running test file.
+  it('make bench names its suites for an unknown one (exit 2), having loaded every suite module', () => {
+    const r = spawnSync(process.execPath, [join(projectRoot(), 'test/dist/bench/run.js'), 'nope'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('make bench: unknown suite nope (suites: verify, cms, kms, proxy, enclave, startup, telemetry, web)');
   });
 });

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot, scratchDir } from '../../support/index.js';
+import { projectRoot } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const root = projectRoot();
 const dockerfile = readFileSync(join(root, 'eif', 'Dockerfile'), 'utf8');

@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptCiphertextForRecipient, enclaveKeyPolicy, toHex } from '@nitro-datakey/shared';
 import { localKmsClient, NitroPki, SimulatedNsm, startLocalKms, type LocalKms } from '@nitro-datakey/devkit';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
-import { enclaveRecipient, IAM_ALLOW_ALL_KMS, scratchDir } from '../../support/index.js';
+import { enclaveRecipient, IAM_ALLOW_ALL_KMS } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const ACCOUNT = '444455556666';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/enclave-host`;

@@ -5,7 +5,7 @@ import { GenerateDataKeyCommand, DecryptCommand, KMSClient } from '@aws-sdk/clie
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSecret, parseEnclaveConfig, sealSecret, startEnclaveApp, type SealedSecret } from '@nitro-datakey/enclave';
 import { startStack, type Stack } from '@nitro-datakey/devkit';
-import { scratchDir } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 describe.each(['tcp', 'unix'] as const)('the attested path through the real proxy over %s, TLS from the enclave to the local KMS', (transport) => {
   let stack: Stack;

@@ -9,7 +9,8 @@ import { buildCiphertextForRecipient } from '@nitro-datakey/shared/testing';
 import { decodeAttestation, type Nsm } from '@nitro-datakey/shared';
 import { EncryptCommand } from '@aws-sdk/client-kms';
 import { type AuditEvent, loadOrCreateTls, NitroPki, SimulatedNsm, type Stack, startStack } from '@nitro-datakey/devkit';
-import { tcpServer, scratchDir } from '../../support/index.js';
+import { tcpServer } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const codeOf = (p: Promise<unknown>) =>
   p.then(

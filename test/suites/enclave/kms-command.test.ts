@@ -5,7 +5,7 @@ import { CreateKeyCommand, GetPublicKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nitroEnclave } from '@nitro-datakey/enclave';
 import { localKmsClient, startStack, type Stack } from '@nitro-datakey/devkit';
-import { scratchDir } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 /* `nitro-enclave kms ...`: one attested call from a shell, through the real proxy, with the app's config. */
 let stack: Stack;

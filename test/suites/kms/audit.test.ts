@@ -6,7 +6,8 @@ import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand } from '@aws-s
 import { describe, expect, it } from 'vitest';
 import { enclaveKeyPolicy, toBase64, toHex } from '@nitro-datakey/shared';
 import { type AuditEvent, localKmsClient, NitroPki, SimulatedNsm, startLocalKms, syntheticMeasurements } from '@nitro-datakey/devkit';
-import { enclaveRecipient, kmsBinPath, spawnLocalKms, scratchDir } from '../../support/index.js';
+import { enclaveRecipient, kmsBinPath, spawnLocalKms } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const run = promisify(execFile);
 const ACCOUNT = '111122223333';

@@ -27,7 +27,8 @@ try:
 except ClientError as e:
     print(json.dumps({'error': e.response['Error']['Code'], 'message': e.response['Error']['Message']}))
 `;
-import { enclaveRecipient, scratchDir } from '../../support/index.js';
+import { enclaveRecipient } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 let kms: LocalKms;
 let dir: string;

@@ -6,7 +6,8 @@ import { CreateKeyCommand, DescribeKeyCommand, GenerateDataKeyCommand, GetKeyPol
 import { describe, expect, it } from 'vitest';
 import { localKmsClient } from '@nitro-datakey/devkit';
 import { readFileSync } from 'node:fs';
-import { kmsBinPath, spawnLocalKms, scratchDir } from '../../support/index.js';
+import { kmsBinPath, spawnLocalKms } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const run = promisify(execFile);
 

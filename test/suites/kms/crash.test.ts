@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { localKmsClient } from '@nitro-datakey/devkit';
-import { spawnLocalKms, scratchDir } from '../../support/index.js';
+import { spawnLocalKms } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const policyFor = (n: number) =>
   JSON.stringify({

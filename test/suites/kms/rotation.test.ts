@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
 import { localKmsClient, startLocalKms } from '@nitro-datakey/devkit';
-import { spawnLocalKms, scratchDir } from '../../support/index.js';
+import { spawnLocalKms } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 /** The key-material version a blob of ours names (header: "NDKB", 2, id length, id, version). */
 const materialVersion = (blob: Uint8Array) => Buffer.from(blob).readUInt16BE(6 + (blob[5] as number));

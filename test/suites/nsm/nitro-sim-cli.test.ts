@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AttestationVerifier, decodeNsmResponse, encodeNsmRequest } from '@nitro-datakey/shared';
 import { nitroSim } from '@nitro-datakey/devkit';
-import { scratchDir } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 let dir: string;
 

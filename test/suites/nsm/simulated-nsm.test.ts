@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AttestationVerifier, decodeAttestation, decodeCbor, decodeCoseSign1, NsmClient, NsmError, toHex, type NsmTransport } from '@nitro-datakey/shared';
 import { NitroPki, parseMeasurements, SimulatedNsm } from '@nitro-datakey/devkit';
-import { readVector, vectorsAvailable, scratchDir } from '../../support/index.js';
+import { readVector, vectorsAvailable } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const BOOT = new Date('2026-05-01T08:00:00Z');
 let pki: NitroPki;

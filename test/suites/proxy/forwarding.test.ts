@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { connectTo } from '@nitro-datakey/native';
 import { configFromValues, startProxy, type RunningProxy } from '@nitro-datakey/parent-proxy';
-import { receiveAll, sendRandom, tcpServer, scratchDir } from '../../support/index.js';
+import { receiveAll, sendRandom, tcpServer } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 async function proxyTo(upstreamPort: number, listen: string, limits: Record<string, number> = {}): Promise<RunningProxy> {
   return startProxy(configFromValues({ routes: [{ listen, upstream: `127.0.0.1:${upstreamPort}` }], allow: [`127.0.0.1:${upstreamPort}`], limits }));

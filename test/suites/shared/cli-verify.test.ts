@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
 import { toHex } from '@nitro-datakey/shared';
 import { NitroPki, type NitroChain } from '@nitro-datakey/devkit';
-import { buildAttestationDocument, makePcrs, scratchDir } from '../../support/index.js';
+import { buildAttestationDocument, makePcrs } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 
 const BOOT = new Date('2026-03-01T00:00:00Z');
 const AT = String(BOOT.getTime() + 60_000);

@@ -16,7 +16,8 @@ import {
   type Asn1Node,
   type EnvelopedDataParts,
 } from '@nitro-datakey/shared';
-import { readVector, vectorsAvailable, vectorsDir, scratchDir } from '../../support/index.js';
+import { readVector, vectorsAvailable, vectorsDir } from '../../support/index.js';
+import { scratchDir } from '../../support/scratch.js';
 import { nitroDatakey as main } from '@nitro-datakey/commands';
 
 const KEYED = ['edgebitio-nitro-enclaves-sdk-go', 'enclaver', 'aws-samples-nitro-enclave-blockchain-wallet-on-eks'];
