@@ -86,18 +86,11 @@ export function fromBase64(text: string, label = 'base64'): Uint8Array {
 }
 
 /**
- * Concatenates into a fresh, unpooled Uint8Array and zeroes every part: for key material, which must
- * not leave copies behind (Buffer.concat may allocate from Node's shared pool).
+ * Concatenates into a fresh Uint8Array (never a pooled Buffer) and zeroes every part: for key
+ * material, which must not leave copies behind.
  */
 export function concatWiping(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-    part.fill(0);
-  }
+  const out = concatBytes(...parts);
+  for (const part of parts) part.fill(0);
   return out;
 }

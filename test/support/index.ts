@@ -22,3 +22,4 @@ export { stackEnclaveConfig } from './enclave-config.js';
 export { attestationCases, type AttestationCase } from './attestation-cases.js';
 export { chromiumSkipReason, launchChromium } from './chromium.js';
 export { startVerifyPage } from './verify-page-process.js';
+export { freePort } from './free-port.js';

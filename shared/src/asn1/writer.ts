@@ -1,3 +1,4 @@
+import { concatBytes } from '../bytes.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /** Minimal DER/BER writer: enough to emit the exact CMS layout KMS uses. */
@@ -21,14 +22,7 @@ function lengthOctets(length: number): Uint8Array {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const total = parts.reduce((n, p) => n + p.byteLength, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** A definite-length TLV (DER). */

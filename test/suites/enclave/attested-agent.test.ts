@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { nitroEnclave } from '@nitro-datakey/enclave';
 import { AttestationVerifier } from '@nitro-datakey/shared';
 import { attestedAgent, type AttestedAgentOptions } from '@nitro-datakey/shared/attested-agent';
 import { loadOrCreateTls, startStack, type Stack } from '@nitro-datakey/devkit';
-import { stackEnclaveConfig } from '../../support/index.js';
+import { freePort, stackEnclaveConfig } from '../../support/index.js';
 
 /*
  * The https.Agent variant of attestedFetch: the app under `nitro-enclave run` behind its attested front
@@ -26,14 +25,6 @@ let mitm: Server;
 let mitmPort: number;
 const signals = new EventEmitter();
 let running: Promise<number>;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 /** GET `path` through `agent`; the body, or the error's code. */
 function get(port: number, path: string, options: Partial<AttestedAgentOptions>): Promise<string> {

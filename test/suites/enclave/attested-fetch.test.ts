@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { nitroEnclave } from '@nitro-datakey/enclave';
 import { AttestationVerifier } from '@nitro-datakey/shared';
 import { ATTESTATION_DOCUMENT_HEADER, attestedFetch } from '@nitro-datakey/shared/attested-http';
 import { startStack, type Stack } from '@nitro-datakey/devkit';
-import { stackEnclaveConfig } from '../../support/index.js';
+import { freePort, stackEnclaveConfig } from '../../support/index.js';
 
 /*
  * attestedFetch against an app under `nitro-enclave run` on the simulated NSM, its attested front
@@ -22,14 +21,6 @@ let appUrl: string;
 let pcrs: Record<number, string>;
 const signals = new EventEmitter();
 let running: Promise<number>;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 beforeAll(async () => {
   stack = await startStack();
