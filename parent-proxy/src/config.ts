@@ -18,6 +18,21 @@ export interface RouteConfig {
   readonly maxConnections: number;
 }
 
+/** A route only the enclave (vsock) or this host may reach: credentials, secrets, telemetry. */
+interface EnclaveRouteConfig {
+  /** vsock (production), a Unix socket, or loopback TCP (tests): never a network address. */
+  readonly listen: TransportAddress;
+  /** vsock only: the enclave CIDs that may ask (default: any). */
+  readonly allowedCids?: readonly number[];
+  /**
+   * Unix socket only: the user ids whose processes may ask, as the kernel reports the peer
+   * (default: the proxy's own uid). The socket file is 0600, or 0666 when other uids are listed.
+   */
+  readonly allowedUids?: readonly number[];
+  /** Concurrent connections on this route, apart from the KMS routes' limits. */
+  readonly maxConnections: number;
+}
+
 export interface ProxyConfig {
   readonly region: string;
   /** Whether the region's FIPS endpoint (kms-fips.REGION.amazonaws.com:443) is on the default allowlist. */
@@ -25,39 +40,17 @@ export interface ProxyConfig {
   readonly routes: readonly RouteConfig[];
   /** Every upstream a route may name: the region's KMS endpoint, plus what the operator adds. */
   readonly allow: readonly string[];
-  readonly credentials?: {
-    /** vsock (production), a Unix socket, or loopback TCP (tests): never a network address. */
-    readonly listen: TransportAddress;
-    /** vsock only: the enclave CIDs that may ask (default: any). */
-    readonly allowedCids?: readonly number[];
-    /**
-     * Unix socket only: the user ids whose processes may ask, as the kernel reports the peer
-     * (default: the proxy's own uid). The socket file is 0600, or 0666 when other uids are listed.
-     */
-    readonly allowedUids?: readonly number[];
-    /** Concurrent credential connections (default 16), apart from the routes' limits. */
-    readonly maxConnections: number;
-  };
+  readonly credentials?: EnclaveRouteConfig;
   /**
    * The secrets route: the envelopes of a directory (NAME.json) served to the enclave by name, read-only.
    * Reached and limited as the credentials route is.
    */
-  readonly secrets?: {
-    readonly listen: TransportAddress;
-    readonly dir: string;
-    readonly allowedCids?: readonly number[];
-    readonly allowedUids?: readonly number[];
-    readonly maxConnections: number;
-  };
+  readonly secrets?: EnclaveRouteConfig & { readonly dir: string };
   /**
    * The telemetry route: the enclave's output and log records written out as JSON lines, its heartbeat
    * behind /healthz, its metrics on the Prometheus endpoint, attestation requests passed down.
    */
-  readonly telemetry?: {
-    readonly listen: TransportAddress;
-    readonly allowedCids?: readonly number[];
-    readonly allowedUids?: readonly number[];
-    readonly maxConnections: number;
+  readonly telemetry?: EnclaveRouteConfig & {
     /** `stdout` (the default: journald takes it from there) or a file appended to (0600). */
     readonly output: string;
     readonly maxLinesPerSecond: number;

@@ -10,6 +10,7 @@ import {
   TLS_ATTESTATION_USER_DATA,
 } from '@nitro-datakey/shared/attested-http';
 import { type Logger, silentLogger } from '@nitro-datakey/shared/cli';
+import { nonceParameter } from '@nitro-datakey/shared/telemetry';
 import { type FrontTlsIdentity, makeFrontTlsIdentity } from './front-tls-certificate.js';
 
 export interface AttestedFrontOptions {
@@ -48,8 +49,9 @@ export async function startAttestedFront(listen: TransportAddress, upstream: URL
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const identity = options.tls ? makeFrontTlsIdentity() : undefined;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    if (identity && req.method === 'GET' && new URL(req.url ?? '/', 'http://front').pathname === TLS_ATTESTATION_PATH) {
-      void attestTlsKey(req, res, nsm, identity);
+    const url = new URL(req.url ?? '/', 'http://front');
+    if (identity && req.method === 'GET' && url.pathname === TLS_ATTESTATION_PATH) {
+      void attestTlsKey(url.searchParams.get('nonce'), res, nsm, identity);
     } else void serve(req, res);
   };
   const server: Server = identity ? createTlsServer({ key: identity.keyPem, cert: identity.certificatePem }, handler) : createServer(handler);
@@ -85,13 +87,12 @@ export async function startAttestedFront(listen: TransportAddress, upstream: URL
   };
 }
 
-function parseNonce(hex: string | string[] | null | undefined): Uint8Array | undefined {
-  return typeof hex === 'string' && /^(?:[0-9a-fA-F]{2}){16,64}$/.test(hex) ? new Uint8Array(Buffer.from(hex, 'hex')) : undefined;
-}
+/** What attested-http clients send: 16 to 64 bytes of hex (ATTESTATION_NONCE_HEADER). */
+const parseNonce = (hex: string | string[] | null | undefined): Uint8Array | undefined => nonceParameter(hex, 16, 64);
 
 /** GET TLS_ATTESTATION_PATH?nonce=HEX: a document over the nonce that names this front's TLS key. */
-async function attestTlsKey(req: IncomingMessage, res: ServerResponse, nsm: Nsm, identity: FrontTlsIdentity): Promise<void> {
-  const nonce = parseNonce(new URL(req.url ?? '/', 'http://front').searchParams.get('nonce'));
+async function attestTlsKey(nonceHex: string | null, res: ServerResponse, nsm: Nsm, identity: FrontTlsIdentity): Promise<void> {
+  const nonce = parseNonce(nonceHex);
   if (nonce === undefined) {
     res.writeHead(400, { 'content-type': 'text/plain' }).end('nonce must be 16 to 64 bytes of hex\n');
     return;

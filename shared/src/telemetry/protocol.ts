@@ -153,8 +153,13 @@ export function parseTelemetryDown(line: string): TelemetryDown {
   return r as TelemetryDown;
 }
 
-/** A nonce given as `?nonce=HEX` (the operator's, 1 to 1024 bytes, either case), or undefined if it is not one. */
-export function nonceParameter(hex: string | null): Uint8Array | undefined {
-  if (hex === null || !/^(?:[0-9a-fA-F]{2}){1,1024}$/.test(hex)) return undefined;
+/**
+ * A nonce given as hex (`?nonce=HEX`, a header), either case, of `minBytes` to `maxBytes` (default 1 to
+ * 1024, the NSM's limit), or undefined if it is not one.
+ */
+export function nonceParameter(hex: string | string[] | null | undefined, minBytes = 1, maxBytes = 1024): Uint8Array | undefined {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0 || hex.length < 2 * minBytes || hex.length > 2 * maxBytes || !/^[0-9a-fA-F]*$/.test(hex)) {
+    return undefined;
+  }
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }

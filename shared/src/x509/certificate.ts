@@ -17,7 +17,7 @@ import {
   UniversalTag,
   type Asn1Node,
 } from '../asn1/index.js';
-import { toHex } from '../bytes.js';
+import { bytesEqual, toHex } from '../bytes.js';
 
 // Pure parsing, no crypto: this module runs unchanged in browsers and workers. Signatures and
 // fingerprints are the attestation verifier's crypto driver's work (node:crypto or WebCrypto).
@@ -155,8 +155,7 @@ function parse(der: Uint8Array): Certificate {
 
 /** True when `cert` names `issuer`'s subject as its issuer (byte-exact, as RFC 5280 name chaining allows us to require). */
 export function issuerNameMatches(cert: Certificate, issuer: Certificate): boolean {
-  if (cert.issuer.byteLength !== issuer.subject.byteLength) return false;
-  return cert.issuer.every((byte, i) => byte === issuer.subject[i]);
+  return bytesEqual(cert.issuer, issuer.subject);
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { KeyStore } from './keystore.js';
 import { defaultKeyPolicy, parsePolicyDocument } from '@nitro-datakey/shared/policy';
 import { InvalidArgumentError } from '@nitro-datakey/shared';
-import { type ConfigReader, configSchema, jsonSyntaxProblem, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
+import { type ConfigReader, configSchema, parseJsonText, plainLocator, readConfig } from '@nitro-datakey/shared/cli';
 
 /** Keys to create at start: `{"keys": [{"alias": "alias/app", "description": "...", "policy": {...}}]}`. */
 export interface SeedFile {
@@ -44,13 +44,7 @@ export async function readSeedFile(path: string): Promise<SeedFile> {
   } catch (e) {
     throw new InvalidArgumentError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // The parser's message quotes the file's bytes: name the file and the place, not its content.
-    throw new InvalidArgumentError(`${path}: ${jsonSyntaxProblem(text)}`);
-  }
+  const json = parseJsonText(text, path);
   return readConfig(seedSchema, json, plainLocator(path), (message) => new InvalidArgumentError(message));
 }
 
